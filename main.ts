@@ -1,0 +1,61 @@
+/**
+ * kgate command line: `kgate [--flag value ...]`; every flag has an equal environment variable.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { ConfigError, flagName, helpText, parseConfig, rawSettings, SETTINGS } from "./src/config.ts";
+import { startGateway } from "./src/gateway.ts";
+import { logger, setUpLogging } from "./src/log.ts";
+import { KGATE_VERSION } from "./src/version.ts";
+
+async function main(args: string[]): Promise<number> {
+  const options: Record<string, { type: "string" | "boolean" }> = {
+    help: { type: "boolean" },
+    version: { type: "boolean" },
+  };
+  for (const setting of SETTINGS) options[flagName(setting.env)] = { type: "string" };
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: false });
+  } catch (error) {
+    console.error(`kgate: ${(error as Error).message} (see --help)`);
+    return 2;
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  if (values.help) {
+    console.log(helpText(KGATE_VERSION));
+    return 0;
+  }
+  if (values.version) {
+    console.log(`kgate ${KGATE_VERSION}`);
+    return 0;
+  }
+  let config;
+  try {
+    config = parseConfig(rawSettings(Deno.env.toObject(), values as Record<string, string | undefined>));
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`kgate: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  await setUpLogging(config.logLevel, config.logFormat);
+  const log = logger("main");
+  const gateway = await startGateway(config);
+  const stopped = new Promise<string>((resolve) => {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      Deno.addSignalListener(signal, () => resolve(signal));
+    }
+  });
+  const signal = await stopped;
+  log.info("{signal} received: shutting down", { signal });
+  await gateway.close();
+  log.info("stopped");
+  return 0;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,26 @@
+/**
+ * Logging set-up (LogTape): one console sink, text or JSON lines.
+ *
+ * @module
+ */
+import { configure, getConsoleSink, getLogger, jsonLinesFormatter, type Logger } from "@logtape/logtape";
+import type { LogFormat, LogLevelName } from "./config.ts";
+
+/** Configures the `kgate` logger category. Safe to call more than once (later calls win). */
+export async function setUpLogging(level: LogLevelName, format: LogFormat): Promise<void> {
+  await configure({
+    reset: true,
+    sinks: {
+      console: getConsoleSink(format === "json" ? { formatter: jsonLinesFormatter } : {}),
+    },
+    loggers: [
+      { category: ["kgate"], lowestLevel: level, sinks: ["console"] },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["console"] },
+    ],
+  });
+}
+
+/** The logger of one kgate room, e.g. `logger("proxy")`. */
+export function logger(...category: string[]): Logger {
+  return getLogger(["kgate", ...category]);
+}

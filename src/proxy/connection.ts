@@ -1,0 +1,156 @@
+/**
+ * One client connection: its own upstream connection, the request and response pumps, and the
+ * correlation of responses to requests.
+ *
+ * @module
+ */
+import { apiName, ApiKeys, produceRequestAcks, ProtocolError, readRequestHeader } from "../protocol/mod.ts";
+import { FrameError, type FramePolicy, pumpFrames } from "./frame_pump.ts";
+import { needsRewrite, type RewriteContext, rewriteResponse } from "./rewrite.ts";
+
+/** A request waiting for its response. */
+export interface PendingRequest {
+  correlationId: number;
+  apiKey: number;
+  apiVersion: number;
+  clientId: string | null;
+}
+
+/** Versions a request may use, by API key (undefined: the key is unknown). */
+export type VersionRange = { min: number; max: number };
+
+/** What the request policy needs to know. */
+export interface RequestPolicyContext {
+  /** Supported version range of an API key, or undefined when the gateway does not know the key. */
+  supportedVersions(apiKey: number): VersionRange | undefined;
+  /** Called for every request forwarded upstream. */
+  onRequest?(request: PendingRequest): void;
+}
+
+/**
+ * Policy of the client-to-broker direction: validate each request header, remember which requests
+ * expect a response, forward every request byte for byte.
+ */
+export function requestPolicy(pending: PendingRequest[], context: RequestPolicyContext): FramePolicy {
+  return {
+    inspect(prefix, size) {
+      let header;
+      let acks = -1;
+      try {
+        header = readRequestHeader(prefix);
+        if (header.apiKey === ApiKeys.Produce) acks = produceRequestAcks(prefix, header);
+      } catch (error) {
+        if (error instanceof ProtocolError && prefix.length < size) return "more";
+        throw new FrameError(`malformed request header: ${(error as Error).message}`);
+      }
+      const { apiKey, apiVersion } = header;
+      const name = apiName(apiKey);
+      const range = context.supportedVersions(apiKey);
+      if (name === undefined || range === undefined) throw new FrameError(`unknown API key ${apiKey}`);
+      // ApiVersions of any version is answered (a too new one with the v0 fallback).
+      if (apiKey !== ApiKeys.ApiVersions && (apiVersion < range.min || apiVersion > range.max)) {
+        throw new FrameError(`unsupported ${name} version ${apiVersion} (supported ${range.min}-${range.max})`);
+      }
+      const request = { correlationId: header.correlationId, apiKey, apiVersion, clientId: header.clientId };
+      if (acks !== 0) pending.push(request);
+      context.onRequest?.(request);
+      return "forward";
+    },
+    rewrite() {
+      throw new Error("requests are never rewritten");
+    },
+  };
+}
+
+/**
+ * Policy of the broker-to-client direction: match each response to the oldest pending request and
+ * rewrite the responses that carry broker addresses.
+ */
+export function responsePolicy(pending: PendingRequest[], context: RewriteContext): FramePolicy {
+  let current: PendingRequest | undefined;
+  return {
+    inspect(prefix, size) {
+      if (prefix.length < 4) {
+        if (size < 4) throw new FrameError(`response frame of ${size} bytes has no correlation id`);
+        return "more";
+      }
+      const correlationId = new DataView(prefix.buffer, prefix.byteOffset, 4).getInt32(0);
+      const head = pending[0];
+      if (head === undefined) throw new FrameError(`response with correlation id ${correlationId} but no request pending`);
+      if (head.correlationId !== correlationId) {
+        throw new FrameError(`response correlation id ${correlationId}, expected ${head.correlationId}`);
+      }
+      pending.shift();
+      current = head;
+      return needsRewrite(head.apiKey, head.apiVersion) ? "rewrite" : "forward";
+    },
+    rewrite(body) {
+      if (current === undefined) throw new FrameError("rewrite without a request");
+      return rewriteResponse(current, body, context);
+    },
+  };
+}
+
+/** Everything one proxied connection needs. */
+export interface ConnectionOptions {
+  client: Deno.TcpConn;
+  upstream: Deno.TcpConn;
+  maxFrameBytes: number;
+  requestContext: RequestPolicyContext;
+  rewriteContext: RewriteContext;
+  onBytesIn?: (n: number) => void;
+  onBytesOut?: (n: number) => void;
+}
+
+/** How a connection ended. */
+export interface ConnectionEnd {
+  /** Who ended it: the client, the broker, or an error. */
+  by: "client" | "upstream" | "error";
+  /** The error message when `by === "error"`. */
+  reason?: string;
+}
+
+/**
+ * Runs both pumps until either side closes or breaks the protocol, then closes both sockets.
+ * Never throws.
+ */
+export async function proxyConnection(options: ConnectionOptions): Promise<ConnectionEnd> {
+  const { client, upstream, maxFrameBytes } = options;
+  const pending: PendingRequest[] = [];
+  const requests = pumpFrames(client, upstream, requestPolicy(pending, options.requestContext), {
+    maxFrameBytes,
+    onRead: options.onBytesIn,
+  }).then(() => ({ by: "client" }) as ConnectionEnd);
+  // Responses are only bounded by a sanity limit: fetch.max.bytes may exceed the request limit.
+  const responses = pumpFrames(upstream, client, responsePolicy(pending, options.rewriteContext), {
+    maxFrameBytes: 0x7fffffff,
+    onRead: options.onBytesOut,
+  }).then(() => ({ by: "upstream" }) as ConnectionEnd);
+  const toEnd = (side: "client" | "upstream") => (error: unknown): ConnectionEnd => {
+    if (error instanceof FrameError) return { by: "error", reason: `${side}: ${error.message}` };
+    if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
+      return { by: side };
+    }
+    if (error instanceof Deno.errors.ConnectionReset || error instanceof Deno.errors.BrokenPipe) {
+      return { by: side, reason: `${side} reset the connection` };
+    }
+    return { by: "error", reason: `${side}: ${(error as Error)?.message ?? String(error)}` };
+  };
+  const end = await Promise.race([
+    requests.catch(toEnd("client")),
+    responses.catch(toEnd("upstream")),
+  ]);
+  closeQuietly(client);
+  closeQuietly(upstream);
+  // Let the other pump settle so nothing is left unhandled.
+  await Promise.allSettled([requests, responses]);
+  return end;
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // already closed
+  }
+}

@@ -1,0 +1,143 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { type ByteSink, type ByteSource, FrameError, type FramePolicy, pumpFrames } from "../../src/proxy/frame_pump.ts";
+
+/** A source that hands out `data` in the given chunk sizes. */
+function chunkedSource(data: Uint8Array, chunkSizes: number[]): ByteSource {
+  let offset = 0;
+  let i = 0;
+  return {
+    read(p) {
+      if (offset >= data.length) return Promise.resolve(null);
+      const want = chunkSizes.length ? chunkSizes[i++ % chunkSizes.length] : data.length;
+      const n = Math.min(want, p.length, data.length - offset);
+      p.set(data.subarray(offset, offset + n));
+      offset += n;
+      return Promise.resolve(n);
+    },
+  };
+}
+
+function collectingSink(): ByteSink & { bytes(): Uint8Array; writes: number } {
+  const parts: Uint8Array[] = [];
+  const sink = {
+    writes: 0,
+    write(p: Uint8Array) {
+      sink.writes++;
+      parts.push(p.slice());
+      return Promise.resolve(p.length);
+    },
+    bytes() {
+      const total = parts.reduce((n, p) => n + p.length, 0);
+      const out = new Uint8Array(total);
+      let o = 0;
+      for (const p of parts) {
+        out.set(p, o);
+        o += p.length;
+      }
+      return out;
+    },
+  };
+  return sink;
+}
+
+function frame(body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + body.length);
+  new DataView(out.buffer).setInt32(0, body.length);
+  out.set(body, 4);
+  return out;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** Rewrites frames whose first byte is 1 by reversing the body; forwards others. Needs 1 byte to decide. */
+const reversePolicy: FramePolicy = {
+  inspect(prefix, size) {
+    if (size === 0) return "forward";
+    if (prefix.length < 1) return "more";
+    return prefix[0] === 1 ? "rewrite" : "forward";
+  },
+  rewrite(body) {
+    return frame(body.slice().reverse());
+  },
+};
+
+function expected(bodies: Uint8Array[]): Uint8Array {
+  return concat(bodies.map((b) => frame(b.length > 0 && b[0] === 1 ? b.slice().reverse() : b)));
+}
+
+Deno.test("pumpFrames forwards and rewrites frames for any chunking", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      // Half the frames start with 1 (rewritten), half with 2 (forwarded); some are empty.
+      fc.array(
+        fc.oneof(
+          fc.constant(new Uint8Array(0)),
+          fc.tuple(fc.constantFrom(1, 2), fc.uint8Array({ maxLength: 3000 })).map(([first, rest]) =>
+            concat([new Uint8Array([first]), rest])
+          ),
+        ),
+        { maxLength: 12 },
+      ),
+      fc.array(fc.integer({ min: 1, max: 5000 }), { minLength: 1, maxLength: 6 }),
+      fc.integer({ min: 16, max: 4096 }),
+      async (bodies, chunks, bufferBytes) => {
+        const sink = collectingSink();
+        await pumpFrames(chunkedSource(concat(bodies.map(frame)), chunks), sink, reversePolicy, {
+          maxFrameBytes: 1 << 20,
+          bufferBytes,
+        });
+        assert.deepEqual(sink.bytes(), expected(bodies));
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("pumpFrames writes consecutive forwarded frames in one write", async () => {
+  const bodies = Array.from({ length: 50 }, (_, i) => new Uint8Array([2, i]));
+  const sink = collectingSink();
+  await pumpFrames(chunkedSource(concat(bodies.map(frame)), []), sink, reversePolicy, { maxFrameBytes: 1024 });
+  assert.equal(sink.writes, 1);
+  assert.deepEqual(sink.bytes(), expected(bodies));
+});
+
+Deno.test("pumpFrames rejects oversized, negative and truncated frames", async () => {
+  const big = new Uint8Array(8);
+  new DataView(big.buffer).setInt32(0, 2000);
+  await assert.rejects(
+    pumpFrames(chunkedSource(big, []), collectingSink(), reversePolicy, { maxFrameBytes: 1000 }),
+    (e: Error) => e instanceof FrameError && /2000 exceeds the maximum of 1000/.test(e.message),
+  );
+  const negative = new Uint8Array([0xff, 0xff, 0xff, 0xfe, 0, 0]);
+  await assert.rejects(
+    pumpFrames(chunkedSource(negative, []), collectingSink(), reversePolicy, { maxFrameBytes: 1000 }),
+    (e: Error) => e instanceof FrameError && /negative frame size -2/.test(e.message),
+  );
+  const truncated = frame(new Uint8Array(100)).subarray(0, 50);
+  await assert.rejects(
+    pumpFrames(chunkedSource(truncated, [7]), collectingSink(), reversePolicy, { maxFrameBytes: 1000 }),
+    (e: Error) => e instanceof FrameError && /ended inside a frame/.test(e.message),
+  );
+});
+
+Deno.test("pumpFrames passes a policy rejection through", async () => {
+  const policy: FramePolicy = {
+    inspect() {
+      throw new FrameError("garbage");
+    },
+    rewrite: (b) => b,
+  };
+  await assert.rejects(
+    pumpFrames(chunkedSource(frame(new Uint8Array(3)), []), collectingSink(), policy, { maxFrameBytes: 10 }),
+    /garbage/,
+  );
+});

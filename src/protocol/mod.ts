@@ -1,0 +1,70 @@
+/**
+ * kgate's Kafka protocol codec: pure functions over bytes, no I/O.
+ *
+ * @module
+ */
+
+export { ProtocolError } from "./errors.ts";
+export { ByteReader, ByteWriter, uuidFromString, uuidToString, ZERO_UUID } from "./bytes.ts";
+export {
+  type DefaultValue,
+  type FieldSpec,
+  inVersions,
+  isFlexible,
+  MAX_VERSION,
+  messagePlan,
+  type MessageSpec,
+  parseVersionRange,
+  propName,
+  type RawTaggedField,
+  type Struct,
+  versionList,
+  type VersionRange,
+} from "./schema.ts";
+export {
+  type Decoded,
+  decodeMessage,
+  decodeTaggedField,
+  encodeMessage,
+  encodeMessageInto,
+  encodeTaggedField,
+} from "./codec.ts";
+export {
+  API_KEYS,
+  ApiKey,
+  type ApiKeyInfo,
+  apiName,
+  isFlexibleApiVersion,
+  isKnownApiKey,
+  MAX_API_KEY,
+  requestHeaderVersion,
+  responseHeaderVersion,
+} from "./api_keys.ts";
+export { produceRequestAcks, readRequestHeader, type RequestHeaderInfo } from "./request_header.ts";
+export {
+  decodeNodeEndpoints,
+  encodeNodeEndpoints,
+  encodeTaggedSection,
+  locateTopLevelTaggedFields,
+  NODE_ENDPOINTS_TAG,
+  replaceTopLevelTaggedFields,
+  type TopLevelTaggedFields,
+} from "./tagged_tail.ts";
+export {
+  type ApiVersionsDecoded,
+  decodeApiVersionsResponse,
+  encodeApiVersionsResponse,
+  UNSUPPORTED_VERSION,
+} from "./api_versions.ts";
+export {
+  type DecodedRequestFrame,
+  type DecodedResponseFrame,
+  decodeRequestFrame,
+  decodeResponseFrame,
+  DEFAULT_MAX_FRAME_SIZE,
+  encodeRequestFrame,
+  encodeResponseFrame,
+  frameBody,
+  type RequestFrameHeader,
+} from "./frames.ts";
+export * from "./messages/mod.ts";

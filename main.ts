@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, flagName, helpText, parseConfig, rawSettings, SETTINGS } from "./src/config.ts";
 import { startGateway } from "./src/gateway.ts";
 import { logger, setUpLogging } from "./src/log.ts";
+import { StartAborted } from "./src/upstream/broker_directory.ts";
 import { KGATE_VERSION } from "./src/version.ts";
 
 async function main(args: string[]): Promise<number> {
@@ -43,12 +44,26 @@ async function main(args: string[]): Promise<number> {
   }
   await setUpLogging(config.logLevel, config.logFormat);
   const log = logger("main");
-  const gateway = await startGateway(config);
+  const abort = new AbortController();
   const stopped = new Promise<string>((resolve) => {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
-      Deno.addSignalListener(signal, () => resolve(signal));
+      Deno.addSignalListener(signal, () => {
+        abort.abort();
+        resolve(signal);
+      });
     }
   });
+  let gateway;
+  try {
+    gateway = await startGateway(config, { signal: abort.signal });
+  } catch (error) {
+    if (error instanceof StartAborted) {
+      log.info("stopped before the upstream cluster was reachable");
+      return 0;
+    }
+    log.fatal("cannot start: {error}", { error: (error as Error).message });
+    return 1;
+  }
   const signal = await stopped;
   log.info("{signal} received: shutting down", { signal });
   await gateway.close();

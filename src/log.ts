@@ -3,15 +3,20 @@
  *
  * @module
  */
-import { configure, getConsoleSink, getLogger, jsonLinesFormatter, type Logger } from "@logtape/logtape";
+import { configure, getConsoleSink, getLogger, getTextFormatter, jsonLinesFormatter, type Logger } from "@logtape/logtape";
 import type { LogFormat, LogLevelName } from "./config.ts";
+
+/** Plain text lines; string values unquoted so addresses and reasons read naturally. */
+const textFormatter = getTextFormatter({
+  value: (value) => typeof value === "string" ? value : Deno.inspect(value),
+});
 
 /** Configures the `kgate` logger category. Safe to call more than once (later calls win). */
 export async function setUpLogging(level: LogLevelName, format: LogFormat): Promise<void> {
   await configure({
     reset: true,
     sinks: {
-      console: getConsoleSink(format === "json" ? { formatter: jsonLinesFormatter } : {}),
+      console: getConsoleSink({ formatter: format === "json" ? jsonLinesFormatter : textFormatter }),
     },
     loggers: [
       { category: ["kgate"], lowestLevel: level, sinks: ["console"] },

@@ -358,6 +358,12 @@ export class ByteWriter {
     return this.#len;
   }
 
+  /** One byte. (Reserve before touching #buf: reserving may replace it.) */
+  #put(byte: number): void {
+    const at = this.#reserve(1);
+    this.#buf[at] = byte;
+  }
+
   #reserve(n: number): number {
     const at = this.#len;
     const need = at + n;
@@ -375,32 +381,37 @@ export class ByteWriter {
 
   /** Signed 8-bit integer. */
   int8(v: number): void {
-    this.#view.setInt8(this.#reserve(1), checkInt(v, -128, 127, "int8"));
+    const at = this.#reserve(1);
+    this.#view.setInt8(at, checkInt(v, -128, 127, "int8"));
   }
 
   /** Unsigned 8-bit integer. */
   uint8(v: number): void {
-    this.#buf[this.#reserve(1)] = checkInt(v, 0, 255, "uint8");
+    this.#put(checkInt(v, 0, 255, "uint8"));
   }
 
   /** Signed 16-bit integer. */
   int16(v: number): void {
-    this.#view.setInt16(this.#reserve(2), checkInt(v, -32768, 32767, "int16"));
+    const at = this.#reserve(2);
+    this.#view.setInt16(at, checkInt(v, -32768, 32767, "int16"));
   }
 
   /** Unsigned 16-bit integer. */
   uint16(v: number): void {
-    this.#view.setUint16(this.#reserve(2), checkInt(v, 0, 65535, "uint16"));
+    const at = this.#reserve(2);
+    this.#view.setUint16(at, checkInt(v, 0, 65535, "uint16"));
   }
 
   /** Signed 32-bit integer. */
   int32(v: number): void {
-    this.#view.setInt32(this.#reserve(4), checkInt(v, -2147483648, 2147483647, "int32"));
+    const at = this.#reserve(4);
+    this.#view.setInt32(at, checkInt(v, -2147483648, 2147483647, "int32"));
   }
 
   /** Unsigned 32-bit integer. */
   uint32(v: number): void {
-    this.#view.setUint32(this.#reserve(4), checkInt(v, 0, 4294967295, "uint32"));
+    const at = this.#reserve(4);
+    this.#view.setUint32(at, checkInt(v, 0, 4294967295, "uint32"));
   }
 
   /** Overwrite a signed 32-bit integer at an absolute position already written (e.g. a size prefix). */
@@ -414,29 +425,31 @@ export class ByteWriter {
     if (typeof v !== "bigint" || v < INT64_MIN || v > INT64_MAX) {
       throw new ProtocolError(`int64: ${String(v)} is not a bigint in int64 range`);
     }
-    this.#view.setBigInt64(this.#reserve(8), v);
+    const at = this.#reserve(8);
+    this.#view.setBigInt64(at, v);
   }
 
   /** IEEE-754 double. */
   float64(v: number): void {
     if (typeof v !== "number") throw new ProtocolError(`float64: ${String(v)} is not a number`);
-    this.#view.setFloat64(this.#reserve(8), v);
+    const at = this.#reserve(8);
+    this.#view.setFloat64(at, v);
   }
 
   /** Boolean as one byte (0/1). */
   bool(v: boolean): void {
     if (typeof v !== "boolean") throw new ProtocolError(`bool: ${String(v)} is not a boolean`);
-    this.#buf[this.#reserve(1)] = v ? 1 : 0;
+    this.#put(v ? 1 : 0);
   }
 
   /** Unsigned varint, value in [0, 2^32 - 1]. */
   uvarint(v: number): void {
     checkInt(v, 0, 4294967295, "uvarint");
     while (v >= 0x80) {
-      this.#buf[this.#reserve(1)] = (v & 0x7f) | 0x80;
+      this.#put((v & 0x7f) | 0x80);
       v = Math.floor(v / 128);
     }
-    this.#buf[this.#reserve(1)] = v;
+    this.#put(v);
   }
 
   /** Signed (zigzag) varint, value in int32 range. */
@@ -451,10 +464,10 @@ export class ByteWriter {
       throw new ProtocolError(`uvarlong: ${String(v)} out of range`);
     }
     while (v >= 0x80n) {
-      this.#buf[this.#reserve(1)] = Number(v & 0x7fn) | 0x80;
+      this.#put(Number(v & 0x7fn) | 0x80);
       v >>= 7n;
     }
-    this.#buf[this.#reserve(1)] = Number(v);
+    this.#put(Number(v));
   }
 
   /** Signed (zigzag) varlong, value in int64 range. */
@@ -473,7 +486,8 @@ export class ByteWriter {
   /** Raw bytes, copied into the buffer. */
   raw(bytes: Uint8Array): void {
     if (!(bytes instanceof Uint8Array)) throw new ProtocolError("expected a Uint8Array");
-    this.#buf.set(bytes, this.#reserve(bytes.length));
+    const at = this.#reserve(bytes.length);
+    this.#buf.set(bytes, at);
   }
 
   #utf8(v: unknown): Uint8Array {

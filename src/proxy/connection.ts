@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { apiName, ApiKeys, produceRequestAcks, ProtocolError, readRequestHeader } from "../protocol/mod.ts";
+import { ApiKey, apiName, isKnownApiKey, produceRequestAcks, ProtocolError, readRequestHeader } from "../protocol/mod.ts";
 import { FrameError, type FramePolicy, pumpFrames } from "./frame_pump.ts";
 import { needsRewrite, type RewriteContext, rewriteResponse } from "./rewrite.ts";
 
@@ -38,17 +38,17 @@ export function requestPolicy(pending: PendingRequest[], context: RequestPolicyC
       let acks = -1;
       try {
         header = readRequestHeader(prefix);
-        if (header.apiKey === ApiKeys.Produce) acks = produceRequestAcks(prefix, header);
+        if (header.apiKey === ApiKey.Produce) acks = produceRequestAcks(prefix, header);
       } catch (error) {
         if (error instanceof ProtocolError && prefix.length < size) return "more";
         throw new FrameError(`malformed request header: ${(error as Error).message}`);
       }
       const { apiKey, apiVersion } = header;
+      const range = isKnownApiKey(apiKey) ? context.supportedVersions(apiKey) : undefined;
+      if (range === undefined) throw new FrameError(`unknown API key ${apiKey}`);
       const name = apiName(apiKey);
-      const range = context.supportedVersions(apiKey);
-      if (name === undefined || range === undefined) throw new FrameError(`unknown API key ${apiKey}`);
       // ApiVersions of any version is answered (a too new one with the v0 fallback).
-      if (apiKey !== ApiKeys.ApiVersions && (apiVersion < range.min || apiVersion > range.max)) {
+      if (apiKey !== ApiKey.ApiVersions && (apiVersion < range.min || apiVersion > range.max)) {
         throw new FrameError(`unsupported ${name} version ${apiVersion} (supported ${range.min}-${range.max})`);
       }
       const request = { correlationId: header.correlationId, apiKey, apiVersion, clientId: header.clientId };

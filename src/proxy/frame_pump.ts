@@ -20,8 +20,11 @@ export interface FramePolicy {
    * call that answers "forward" or "rewrite". Throws {@link FrameError} to close the connection.
    */
   inspect(prefix: Uint8Array, size: number): FrameDecision;
-  /** Replaces a whole frame body that `inspect` chose to rewrite; returns a complete frame (size prefix included). */
-  rewrite(body: Uint8Array): Uint8Array;
+  /**
+   * Replaces a whole frame body that `inspect` chose to rewrite: returns a complete frame (size
+   * prefix included), or null to forward the frame unchanged.
+   */
+  rewrite(body: Uint8Array): Uint8Array | null;
 }
 
 /** A frame that breaks the protocol: the connection closes with this reason. */
@@ -120,12 +123,17 @@ export async function pumpFrames(
         rewriteDecided = true;
       }
       if (available < size) break;
-      if (forwardFrom >= 0) {
-        segments.push(buf.subarray(forwardFrom, start));
-        forwardFrom = -1;
-      }
-      segments.push(policy.rewrite(buf.subarray(start + 4, start + total)));
+      const replacement = policy.rewrite(buf.subarray(start + 4, start + total));
       rewriteDecided = false;
+      if (replacement === null) {
+        if (forwardFrom < 0) forwardFrom = start;
+      } else {
+        if (forwardFrom >= 0) {
+          segments.push(buf.subarray(forwardFrom, start));
+          forwardFrom = -1;
+        }
+        segments.push(replacement);
+      }
       start += total;
     }
     if (forwardFrom >= 0 && start > forwardFrom) segments.push(buf.subarray(forwardFrom, start));

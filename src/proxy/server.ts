@@ -53,7 +53,7 @@ export function formatAddress(addr: Deno.Addr): string {
 
 /** Connects with a timeout. */
 async function connectWithTimeout(host: string, port: number, timeoutMs: number): Promise<Deno.TcpConn> {
-  let timer: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const attempt = Deno.connect({ hostname: host, port, transport: "tcp" });
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`connect timed out after ${timeoutMs} ms`)), timeoutMs);

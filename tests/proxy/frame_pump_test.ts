@@ -66,13 +66,23 @@ const reversePolicy: FramePolicy = {
     return prefix[0] === 1 ? "rewrite" : "forward";
   },
   rewrite(body) {
+    // Frames [1, 2] are "rewritten" to themselves: null forwards them unchanged.
+    if (body.length === 2 && body[1] === 2) return null;
     return frame(body.slice().reverse());
   },
 };
 
 function expected(bodies: Uint8Array[]): Uint8Array {
-  return concat(bodies.map((b) => frame(b.length > 0 && b[0] === 1 ? b.slice().reverse() : b)));
+  const rewritten = (b: Uint8Array) => b.length > 0 && b[0] === 1 && !(b.length === 2 && b[1] === 2);
+  return concat(bodies.map((b) => frame(rewritten(b) ? b.slice().reverse() : b)));
 }
+
+Deno.test("pumpFrames forwards a frame unchanged when rewrite returns null", async () => {
+  const bodies = [new Uint8Array([1, 2]), new Uint8Array([1, 3]), new Uint8Array([1, 2])];
+  const sink = collectingSink();
+  await pumpFrames(chunkedSource(concat(bodies.map(frame)), [3]), sink, reversePolicy, { maxFrameBytes: 64 });
+  assert.deepEqual(sink.bytes(), concat([frame(bodies[0]), frame(new Uint8Array([3, 1])), frame(bodies[2])]));
+});
 
 Deno.test("pumpFrames forwards and rewrites frames for any chunking", async () => {
   await fc.assert(

@@ -1,0 +1,183 @@
+/**
+ * A minimal Kafka client for the gateway's own questions to the upstream cluster (ApiVersions,
+ * Metadata), with optional SASL/PLAIN. It speaks the wire protocol through the project's codec.
+ *
+ * @module
+ */
+import {
+  ApiKey,
+  ApiVersionsRequest,
+  ByteReader,
+  ByteWriter,
+  decodeApiVersionsResponse,
+  decodeMessage,
+  encodeMessageInto,
+  isFlexible,
+  type MessageSpec,
+  ProtocolError,
+  RequestHeader,
+} from "../protocol/mod.ts";
+import type { ApiVersionsResponseData } from "../protocol/mod.ts";
+import {
+  SaslAuthenticateRequest,
+  SaslAuthenticateResponse,
+  SaslHandshakeRequest,
+  SaslHandshakeResponse,
+} from "../protocol/messages/sasl.ts";
+
+/** Options of {@link UpstreamClient.connect}. */
+export interface UpstreamClientOptions {
+  /** Client id sent in request headers. */
+  clientId: string;
+  /** Connect and per-request timeout, in milliseconds. */
+  timeoutMs: number;
+  /** SASL/PLAIN credentials, when the cluster requires them. */
+  sasl?: { username: string; password: string };
+}
+
+/** An error answer from the upstream cluster, or a failure to reach it. */
+export class UpstreamError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UpstreamError";
+  }
+}
+
+async function readExact(conn: Deno.Conn, n: number): Promise<Uint8Array> {
+  const out = new Uint8Array(n);
+  let got = 0;
+  while (got < n) {
+    const read = await conn.read(out.subarray(got));
+    if (read === null) throw new UpstreamError("the broker closed the connection");
+    got += read;
+  }
+  return out;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string, onTimeout: () => void): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(new UpstreamError(`${what} timed out after ${ms} ms`));
+    }, ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** One connection to one broker; requests are sent one at a time. */
+export class UpstreamClient {
+  #correlationId = 0;
+  /** Versions the broker supports, by API key. */
+  readonly apiVersions = new Map<number, { min: number; max: number }>();
+
+  private constructor(private readonly conn: Deno.TcpConn, private readonly options: UpstreamClientOptions) {}
+
+  /** Connects, learns the broker's API versions and authenticates. */
+  static async connect(host: string, port: number, options: UpstreamClientOptions): Promise<UpstreamClient> {
+    const attempt = Deno.connect({ hostname: host, port, transport: "tcp" });
+    let conn: Deno.TcpConn;
+    try {
+      conn = await withTimeout(attempt, options.timeoutMs, `connecting to ${host}:${port}`, () => {
+        attempt.then((c) => c.close(), () => {});
+      });
+    } catch (error) {
+      throw new UpstreamError(`cannot connect to ${host}:${port}: ${(error as Error).message}`);
+    }
+    const client = new UpstreamClient(conn, options);
+    try {
+      await client.#handshake();
+    } catch (error) {
+      client.close();
+      throw error;
+    }
+    return client;
+  }
+
+  async #handshake(): Promise<void> {
+    const versions = await this.#apiVersions();
+    for (const key of versions.apiKeys) this.apiVersions.set(key.apiKey, { min: key.minVersion, max: key.maxVersion });
+    if (!this.options.sasl) return;
+    const handshake = await this.call(SaslHandshakeRequest, SaslHandshakeResponse, 1, { mechanism: "PLAIN" });
+    if (handshake.errorCode !== 0) {
+      throw new UpstreamError(
+        `SASL handshake failed (error ${handshake.errorCode}); the broker offers ${handshake.mechanisms.join(", ")}`,
+      );
+    }
+    const { username, password } = this.options.sasl;
+    const token = new TextEncoder().encode(`\0${username}\0${password}`);
+    const authVersion = Math.min(2, this.apiVersions.get(ApiKey.SaslAuthenticate)?.max ?? 0);
+    const auth = await this.call(SaslAuthenticateRequest, SaslAuthenticateResponse, authVersion, { authBytes: token });
+    if (auth.errorCode !== 0) {
+      throw new UpstreamError(`SASL authentication failed: ${auth.errorMessage ?? `error ${auth.errorCode}`}`);
+    }
+  }
+
+  async #apiVersions(): Promise<ApiVersionsResponseData> {
+    const version = 3;
+    const body = await this.#roundTrip(ApiVersionsRequest, version, {
+      clientSoftwareName: "kgate",
+      clientSoftwareVersion: "0",
+    }, ApiKey.ApiVersions);
+    const { value } = decodeApiVersionsResponse(version, body.subarray(4));
+    if (value.errorCode !== 0) throw new UpstreamError(`ApiVersions failed with error ${value.errorCode}`);
+    return value;
+  }
+
+  /** Sends one request and decodes its response. */
+  async call<Req, Res>(request: MessageSpec<Req>, response: MessageSpec<Res>, version: number, body: Req): Promise<Res> {
+    if (request.apiKey === undefined) throw new Error(`${request.name} has no API key`);
+    const frame = await this.#roundTrip(request, version, body, request.apiKey);
+    let offset = 4;
+    if (isFlexible(response, version)) {
+      const reader = new ByteReader(frame, offset);
+      const count = reader.uvarint();
+      for (let i = 0; i < count; i++) {
+        reader.uvarint();
+        reader.skip(reader.uvarint());
+      }
+      offset = reader.offset;
+    }
+    try {
+      return decodeMessage(response, version, frame, offset).value;
+    } catch (error) {
+      if (error instanceof ProtocolError) throw new UpstreamError(`bad ${response.name}: ${error.message}`);
+      throw error;
+    }
+  }
+
+  async #roundTrip<Req>(request: MessageSpec<Req>, version: number, body: Req, apiKey: number): Promise<Uint8Array> {
+    const correlationId = ++this.#correlationId;
+    const w = new ByteWriter(256);
+    w.int32(0);
+    encodeMessageInto(w, RequestHeader, isFlexible(request, version) ? 2 : 1, {
+      requestApiKey: apiKey,
+      requestApiVersion: version,
+      correlationId,
+      clientId: this.options.clientId,
+    });
+    encodeMessageInto(w, request, version, body);
+    const bytes = w.finish();
+    new DataView(bytes.buffer, bytes.byteOffset, 4).setInt32(0, bytes.length - 4);
+    const exchange = async () => {
+      let written = 0;
+      while (written < bytes.length) written += await this.conn.write(bytes.subarray(written));
+      const size = new DataView((await readExact(this.conn, 4)).buffer).getInt32(0);
+      if (size < 4 || size > 64 * 1024 * 1024) throw new UpstreamError(`bad response size ${size}`);
+      const frame = await readExact(this.conn, size);
+      const got = new DataView(frame.buffer).getInt32(0);
+      if (got !== correlationId) throw new UpstreamError(`correlation id ${got}, expected ${correlationId}`);
+      return frame;
+    };
+    return await withTimeout(exchange(), this.options.timeoutMs, request.name, () => this.close());
+  }
+
+  /** Closes the connection. */
+  close(): void {
+    try {
+      this.conn.close();
+    } catch {
+      // already closed
+    }
+  }
+}

@@ -97,10 +97,11 @@ Deno.test("harness: produce + consume roundtrip, PLAINTEXT and SASL_PLAINTEXT/PL
 
   // Wrong password: the SASL listener really authenticates.
   const bad = await runKcat(
-    ["-L", "-J", "-m", "5", "-b", kafka.saslBootstrapServers, ...kcatSaslArgs("alice", "wrong")],
+    ["-L", "-J", "-m", "2", "-b", kafka.saslBootstrapServers, ...kcatSaslArgs("alice", "wrong")],
     { timeoutMs: 20_000 },
   );
   assert.notEqual(bad.code, 0, "kcat -L with a wrong SASL password must fail");
+  assert.match(bad.stderr, /Authentication failed/);
   await deleteTopic(topic);
 });
 

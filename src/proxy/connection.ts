@@ -51,6 +51,11 @@ export function requestPolicy(pending: PendingRequest[], context: RequestPolicyC
       if (apiKey !== ApiKey.ApiVersions && (apiVersion < range.min || apiVersion > range.max)) {
         throw new FrameError(`unsupported ${name} version ${apiVersion} (supported ${range.min}-${range.max})`);
       }
+      // v0 is followed by unframed SASL tokens the proxy cannot delimit. librdkafka needs v0 advertised
+      // but sends v1 (KIP-152), as every client since Kafka 1.0 does.
+      if (apiKey === ApiKey.SaslHandshake && apiVersion === 0) {
+        throw new FrameError("SaslHandshake v0 (unframed SASL tokens) is not supported: use SaslHandshake v1");
+      }
       const request = { correlationId: header.correlationId, apiKey, apiVersion, clientId: header.clientId };
       if (acks !== 0) pending.push(request);
       context.onRequest?.(request);

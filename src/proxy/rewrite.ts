@@ -72,9 +72,6 @@ const REWRITTEN: ReadonlyMap<number, { min: number; max: number; from: number }>
   [ApiKey.ShareAcknowledge, { min: 0, max: 2, from: 0 }],
 ]);
 
-/** SaslHandshake v0 sends unframed tokens the proxy cannot follow; v1 frames them. */
-const SASL_HANDSHAKE_MIN_VERSION = 1;
-
 /** True when responses of this API and version may carry broker addresses. */
 export function needsRewrite(apiKey: number, apiVersion: number): boolean {
   const entry = REWRITTEN.get(apiKey);
@@ -98,7 +95,6 @@ export function supportedVersionRange(
     min = Math.max(min, own.min);
     max = Math.min(max, own.max);
   }
-  if (apiKey === ApiKey.SaslHandshake) min = Math.max(min, SASL_HANDSHAKE_MIN_VERSION);
   return min <= max ? { min, max } : undefined;
 }
 

@@ -1,0 +1,147 @@
+/**
+ * Runs a kgate node as a real child process (`deno run main.ts`), as users run it, for integration
+ * tests: its own loopback address, logs captured, readiness awaited, stopped by signal.
+ *
+ * ```ts
+ * const gw = await GatewayProcess.start({ host: "127.0.0.2", kafka });
+ * // kcat -b gw.bootstrap ...
+ * await gw.stop();
+ * ```
+ */
+import type { KafkaCluster } from "../harness/mod.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+/** Options of {@link GatewayProcess.start}. */
+export interface GatewayProcessOptions {
+  /** Loopback address to bind and advertise (each test file uses its own). */
+  host: string;
+  /** The upstream cluster (its bootstrap servers are used unless `env` overrides them). */
+  kafka?: KafkaCluster;
+  /** First Kafka port (default 6969). */
+  portStart?: number;
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** Wait until the node listens (default true). */
+  waitReady?: boolean;
+  /** Readiness timeout (default 30 s). */
+  readyTimeoutMs?: number;
+}
+
+/** A kgate node running as a child process. */
+export class GatewayProcess {
+  #logs = "";
+  #exit: Promise<Deno.CommandStatus>;
+  #reading: Promise<void>;
+
+  private constructor(
+    readonly child: Deno.ChildProcess,
+    readonly host: string,
+    readonly portStart: number,
+  ) {
+    this.#exit = child.status;
+    this.#reading = Promise.all([this.#drain(child.stdout), this.#drain(child.stderr)]).then(() => {});
+  }
+
+  /** Starts a node and (by default) waits until it listens on its Kafka ports. */
+  static async start(options: GatewayProcessOptions): Promise<GatewayProcess> {
+    const portStart = options.portStart ?? 6969;
+    const env: Record<string, string> = {
+      GATEWAY_BIND_HOST: options.host,
+      GATEWAY_ADVERTISED_HOST: options.host,
+      GATEWAY_PORT_START: String(portStart),
+      GATEWAY_LOG_LEVEL: "info",
+      NO_COLOR: "1",
+      ...(options.kafka ? { KAFKA_BOOTSTRAP_SERVERS: options.kafka.bootstrapServers } : {}),
+      ...options.env,
+    };
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys", MAIN],
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const gateway = new GatewayProcess(child, options.host, portStart);
+    if (options.waitReady ?? true) {
+      try {
+        await gateway.waitForLog(/listening on /, options.readyTimeoutMs ?? 30_000);
+      } catch (error) {
+        await gateway.kill();
+        throw error;
+      }
+    }
+    return gateway;
+  }
+
+  /** `host:portStart`, the bootstrap address clients use. */
+  get bootstrap(): string {
+    return `${this.host}:${this.portStart}`;
+  }
+
+  /** Everything the node logged so far (stdout and stderr). */
+  get logs(): string {
+    return this.#logs;
+  }
+
+  /** Resolves when the process exits. */
+  get exited(): Promise<Deno.CommandStatus> {
+    return this.#exit;
+  }
+
+  /** True while the process runs. */
+  async running(): Promise<boolean> {
+    const result = await Promise.race([this.#exit.then(() => false), Promise.resolve(true)]);
+    return result;
+  }
+
+  /** Waits until the logs match `pattern`. */
+  async waitForLog(pattern: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const match = this.#logs.match(pattern);
+      if (match) return match;
+      const exited = await Promise.race([
+        this.#exit.then(() => true),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), 50)),
+      ]);
+      if (exited) {
+        await this.#reading;
+        const late = this.#logs.match(pattern);
+        if (late) return late;
+        throw new Error(`gateway exited before logging ${pattern}; logs:\n${this.#logs}`);
+      }
+      if (Date.now() > deadline) throw new Error(`gateway did not log ${pattern} within ${timeoutMs} ms; logs:\n${this.#logs}`);
+    }
+  }
+
+  /** Sends SIGTERM and waits for exit (SIGKILL after `timeoutMs`). Returns the exit status. */
+  async stop(timeoutMs = 10_000): Promise<Deno.CommandStatus> {
+    try {
+      this.child.kill("SIGTERM");
+    } catch { /* already exited */ }
+    const timer = setTimeout(() => {
+      try {
+        this.child.kill("SIGKILL");
+      } catch { /* exited */ }
+    }, timeoutMs);
+    const status = await this.#exit;
+    clearTimeout(timer);
+    await this.#reading;
+    return status;
+  }
+
+  /** SIGKILL and wait. */
+  async kill(): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch { /* exited */ }
+    await this.#exit;
+    await this.#reading;
+  }
+
+  async #drain(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) this.#logs += decoder.decode(chunk, { stream: true });
+  }
+}

@@ -14,7 +14,12 @@ export const SaslHandshakeRequest: MessageSpec<{ mechanism: string }> = {
   type: "request",
   validVersions: "0-1",
   flexibleVersions: "none",
-  fields: [{ name: "Mechanism", type: "string", versions: "0+", about: "The SASL mechanism chosen by the client." }],
+  fields: [{
+    name: "Mechanism",
+    type: "string",
+    versions: "0+",
+    about: "The SASL mechanism chosen by the client.",
+  }],
 };
 
 /** Decoded SaslHandshakeResponse. */
@@ -31,7 +36,12 @@ export const SaslHandshakeResponse: MessageSpec<SaslHandshakeResponseData> = {
   validVersions: "0-1",
   flexibleVersions: "none",
   fields: [
-    { name: "ErrorCode", type: "int16", versions: "0+", about: "The error code, or 0 if there was no error." },
+    {
+      name: "ErrorCode",
+      type: "int16",
+      versions: "0+",
+      about: "The error code, or 0 if there was no error.",
+    },
     { name: "Mechanisms", type: "[]string", versions: "0+", about: "The mechanisms enabled in the server." },
   ],
 };
@@ -44,7 +54,12 @@ export const SaslAuthenticateRequest: MessageSpec<{ authBytes: Uint8Array } & St
   validVersions: "0-2",
   flexibleVersions: "2+",
   fields: [
-    { name: "AuthBytes", type: "bytes", versions: "0+", about: "The SASL authentication bytes from the client." },
+    {
+      name: "AuthBytes",
+      type: "bytes",
+      versions: "0+",
+      about: "The SASL authentication bytes from the client.",
+    },
   ],
 };
 
@@ -65,9 +80,25 @@ export const SaslAuthenticateResponse: MessageSpec<SaslAuthenticateResponseData>
   validVersions: "0-2",
   flexibleVersions: "2+",
   fields: [
-    { name: "ErrorCode", type: "int16", versions: "0+", about: "The error code, or 0 if there was no error." },
-    { name: "ErrorMessage", type: "string", versions: "0+", nullableVersions: "0+", about: "The error message." },
-    { name: "AuthBytes", type: "bytes", versions: "0+", about: "The SASL authentication bytes from the server." },
+    {
+      name: "ErrorCode",
+      type: "int16",
+      versions: "0+",
+      about: "The error code, or 0 if there was no error.",
+    },
+    {
+      name: "ErrorMessage",
+      type: "string",
+      versions: "0+",
+      nullableVersions: "0+",
+      about: "The error message.",
+    },
+    {
+      name: "AuthBytes",
+      type: "bytes",
+      versions: "0+",
+      about: "The SASL authentication bytes from the server.",
+    },
     { name: "SessionLifetimeMs", type: "int64", versions: "1+", default: "0", about: "Session lifetime." },
   ],
 };

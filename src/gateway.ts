@@ -50,11 +50,14 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   for (const id of brokerIds) {
     const offset = id - config.minBrokerId;
     if (offset < 0 || offset >= portCount) {
-      log.error("broker {id} has no gateway port (ports serve broker ids {min}-{max}): clients cannot reach it", {
-        id,
-        min: config.minBrokerId,
-        max: config.minBrokerId + portCount - 1,
-      });
+      log.error(
+        "broker {id} has no gateway port (ports serve broker ids {min}-{max}): clients cannot reach it",
+        {
+          id,
+          min: config.minBrokerId,
+          max: config.minBrokerId + portCount - 1,
+        },
+      );
     }
   }
   const mapper = options.mapper ?? singleHostMapping({

@@ -3,7 +3,14 @@
  *
  * @module
  */
-import { configure, getConsoleSink, getLogger, getTextFormatter, jsonLinesFormatter, type Logger } from "@logtape/logtape";
+import {
+  configure,
+  getConsoleSink,
+  getLogger,
+  getTextFormatter,
+  jsonLinesFormatter,
+  type Logger,
+} from "@logtape/logtape";
 import type { LogFormat, LogLevelName } from "./config.ts";
 
 /** Plain text lines; string values unquoted so addresses and reasons read naturally. */

@@ -4,7 +4,14 @@
  *
  * @module
  */
-import { ApiKey, apiName, isKnownApiKey, produceRequestAcks, ProtocolError, readRequestHeader } from "../protocol/mod.ts";
+import {
+  ApiKey,
+  apiName,
+  isKnownApiKey,
+  produceRequestAcks,
+  ProtocolError,
+  readRequestHeader,
+} from "../protocol/mod.ts";
 import { FrameError, type FramePolicy, pumpFrames } from "./frame_pump.ts";
 import { needsRewrite, type RewriteContext, rewriteResponse } from "./rewrite.ts";
 
@@ -49,12 +56,16 @@ export function requestPolicy(pending: PendingRequest[], context: RequestPolicyC
       const name = apiName(apiKey);
       // ApiVersions of any version is answered (a too new one with the v0 fallback).
       if (apiKey !== ApiKey.ApiVersions && (apiVersion < range.min || apiVersion > range.max)) {
-        throw new FrameError(`unsupported ${name} version ${apiVersion} (supported ${range.min}-${range.max})`);
+        throw new FrameError(
+          `unsupported ${name} version ${apiVersion} (supported ${range.min}-${range.max})`,
+        );
       }
       // v0 is followed by unframed SASL tokens the proxy cannot delimit. librdkafka needs v0 advertised
       // but sends v1 (KIP-152), as every client since Kafka 1.0 does.
       if (apiKey === ApiKey.SaslHandshake && apiVersion === 0) {
-        throw new FrameError("SaslHandshake v0 (unframed SASL tokens) is not supported: use SaslHandshake v1");
+        throw new FrameError(
+          "SaslHandshake v0 (unframed SASL tokens) is not supported: use SaslHandshake v1",
+        );
       }
       const request = { correlationId: header.correlationId, apiKey, apiVersion, clientId: header.clientId };
       if (acks !== 0) pending.push(request);
@@ -81,7 +92,9 @@ export function responsePolicy(pending: PendingRequest[], context: RewriteContex
       }
       const correlationId = new DataView(prefix.buffer, prefix.byteOffset, 4).getInt32(0);
       const head = pending[0];
-      if (head === undefined) throw new FrameError(`response with correlation id ${correlationId} but no request pending`);
+      if (head === undefined) {
+        throw new FrameError(`response with correlation id ${correlationId} but no request pending`);
+      }
       if (head.correlationId !== correlationId) {
         throw new FrameError(`response correlation id ${correlationId}, expected ${head.correlationId}`);
       }

@@ -178,7 +178,9 @@ export async function pumpFrames(
     const n = await source.read(buf.subarray(end));
     if (n === null) {
       if (start === end && streamRemaining === 0) return;
-      throw new FrameError(`connection ended inside a frame (${end - start + streamRemaining} bytes short or partial)`);
+      throw new FrameError(
+        `connection ended inside a frame (${end - start + streamRemaining} bytes short or partial)`,
+      );
     }
     options.onRead?.(n);
     end += n;

@@ -29,8 +29,8 @@ import {
   isKnownApiKey,
   locateTopLevelTaggedFields,
   type MessageSpec,
-  NODE_ENDPOINTS_TAG,
   MetadataResponse,
+  NODE_ENDPOINTS_TAG,
   type NodeEndpoint,
   ProduceResponse,
   ProtocolError,
@@ -104,7 +104,11 @@ export function supportedVersionRange(
  *
  * @throws {FrameError} when the response cannot be decoded
  */
-export function rewriteResponse(request: AnsweredRequest, body: Uint8Array, context: RewriteContext): Uint8Array | null {
+export function rewriteResponse(
+  request: AnsweredRequest,
+  body: Uint8Array,
+  context: RewriteContext,
+): Uint8Array | null {
   try {
     const result = rewrite(request, body, context);
     if (result !== null) context.onRewrite?.(request.apiKey);
@@ -158,9 +162,10 @@ function rewrite(request: AnsweredRequest, body: Uint8Array, context: RewriteCon
       return rewriteTaggedNodeEndpoints(FetchResponse, version, body, context, who);
     case ApiKey.ShareFetch:
     case ApiKey.ShareAcknowledge: {
-      const schema = (apiKey === ApiKey.ShareFetch ? ShareFetchResponse : ShareAcknowledgeResponse) as MessageSpec<
-        { nodeEndpoints: NodeEndpoint[] }
-      >;
+      const schema =
+        (apiKey === ApiKey.ShareFetch ? ShareFetchResponse : ShareAcknowledgeResponse) as MessageSpec<
+          { nodeEndpoints: NodeEndpoint[] }
+        >;
       const headerEnd = responseHeaderEnd(schema, version, body);
       const value = decodeWhole(schema, version, body, headerEnd);
       mapNodeEndpoints(value.nodeEndpoints, context, who);

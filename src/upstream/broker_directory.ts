@@ -104,7 +104,9 @@ export class BrokerDirectory {
     }
     log.info("upstream cluster {clusterId}: brokers {brokers}", {
       clusterId: this.#clusterId,
-      brokers: this.brokers().map((b) => `${b.nodeId}@${b.host}:${b.port}${b.rack ? `/${b.rack}` : ""}`).join(", "),
+      brokers: this.brokers().map((b) => `${b.nodeId}@${b.host}:${b.port}${b.rack ? `/${b.rack}` : ""}`).join(
+        ", ",
+      ),
     });
     this.#schedule();
   }
@@ -133,7 +135,9 @@ export class BrokerDirectory {
       try {
         await this.refresh();
       } catch (error) {
-        log.warn("metadata refresh failed, keeping the last view: {error}", { error: (error as Error).message });
+        log.warn("metadata refresh failed, keeping the last view: {error}", {
+          error: (error as Error).message,
+        });
       }
       this.#schedule();
     }, this.config.metadataRefreshMs);
@@ -180,7 +184,9 @@ export class BrokerDirectory {
 
   #apply(metadata: MetadataResponseData, apiVersions: Map<number, { min: number; max: number }>): void {
     const next = new Map<number, UpstreamBrokerInfo>();
-    for (const b of metadata.brokers) next.set(b.nodeId, { nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack });
+    for (const b of metadata.brokers) {
+      next.set(b.nodeId, { nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack });
+    }
     const before = this.brokers().map((b) => b.nodeId).join(",");
     this.#brokers = next;
     this.#apiVersions = apiVersions;
@@ -188,7 +194,9 @@ export class BrokerDirectory {
     this.#lastRefresh = new Date();
     this.#lastError = null;
     const after = this.brokers().map((b) => b.nodeId).join(",");
-    if (before !== "" && before !== after) log.info("upstream brokers changed: [{before}] -> [{after}]", { before, after });
+    if (before !== "" && before !== after) {
+      log.info("upstream brokers changed: [{before}] -> [{after}]", { before, after });
+    }
   }
 }
 

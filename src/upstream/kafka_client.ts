@@ -96,20 +96,28 @@ export class UpstreamClient {
 
   async #handshake(): Promise<void> {
     const versions = await this.#apiVersions();
-    for (const key of versions.apiKeys) this.apiVersions.set(key.apiKey, { min: key.minVersion, max: key.maxVersion });
+    for (const key of versions.apiKeys) {
+      this.apiVersions.set(key.apiKey, { min: key.minVersion, max: key.maxVersion });
+    }
     if (!this.options.sasl) return;
     const handshake = await this.call(SaslHandshakeRequest, SaslHandshakeResponse, 1, { mechanism: "PLAIN" });
     if (handshake.errorCode !== 0) {
       throw new UpstreamError(
-        `SASL handshake failed (error ${handshake.errorCode}); the broker offers ${handshake.mechanisms.join(", ")}`,
+        `SASL handshake failed (error ${handshake.errorCode}); the broker offers ${
+          handshake.mechanisms.join(", ")
+        }`,
       );
     }
     const { username, password } = this.options.sasl;
     const token = new TextEncoder().encode(`\0${username}\0${password}`);
     const authVersion = Math.min(2, this.apiVersions.get(ApiKey.SaslAuthenticate)?.max ?? 0);
-    const auth = await this.call(SaslAuthenticateRequest, SaslAuthenticateResponse, authVersion, { authBytes: token });
+    const auth = await this.call(SaslAuthenticateRequest, SaslAuthenticateResponse, authVersion, {
+      authBytes: token,
+    });
     if (auth.errorCode !== 0) {
-      throw new UpstreamError(`SASL authentication failed: ${auth.errorMessage ?? `error ${auth.errorCode}`}`);
+      throw new UpstreamError(
+        `SASL authentication failed: ${auth.errorMessage ?? `error ${auth.errorCode}`}`,
+      );
     }
   }
 
@@ -125,7 +133,12 @@ export class UpstreamClient {
   }
 
   /** Sends one request and decodes its response. */
-  async call<Req, Res>(request: MessageSpec<Req>, response: MessageSpec<Res>, version: number, body: Req): Promise<Res> {
+  async call<Req, Res>(
+    request: MessageSpec<Req>,
+    response: MessageSpec<Res>,
+    version: number,
+    body: Req,
+  ): Promise<Res> {
     if (request.apiKey === undefined) throw new Error(`${request.name} has no API key`);
     const frame = await this.#roundTrip(request, version, body, request.apiKey);
     let offset = 4;
@@ -146,7 +159,12 @@ export class UpstreamClient {
     }
   }
 
-  async #roundTrip<Req>(request: MessageSpec<Req>, version: number, body: Req, apiKey: number): Promise<Uint8Array> {
+  async #roundTrip<Req>(
+    request: MessageSpec<Req>,
+    version: number,
+    body: Req,
+    apiKey: number,
+  ): Promise<Uint8Array> {
     const correlationId = ++this.#correlationId;
     const w = new ByteWriter(256);
     w.int32(0);

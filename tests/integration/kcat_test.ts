@@ -25,14 +25,19 @@ Deno.test("kcat through the gateway", async (t) => {
         metadata.brokers.map((b) => b.name).sort(),
         kafka.brokers.map((b) => `${HOST}:${6969 + b.id}`).sort(),
       );
-      for (const broker of kafka.brokers) assert.ok(!result.stdout.includes(`:${broker.port}`), result.stdout);
+      for (const broker of kafka.brokers) {
+        assert.ok(!result.stdout.includes(`:${broker.port}`), result.stdout);
+      }
       assert.ok(!result.stdout.includes("127.0.0.1"), result.stdout);
     });
 
     await t.step("10,000 records produced and consumed, content and order per partition equal", async () => {
       const topic = uniqueTopic("kcat");
       await createTopic(topic, 3, 3);
-      const records = Array.from({ length: 10_000 }, (_, i) => `key-${i % 17}\tvalue-${i}-${"x".repeat(i % 50)}`);
+      const records = Array.from(
+        { length: 10_000 },
+        (_, i) => `key-${i % 17}\tvalue-${i}-${"x".repeat(i % 50)}`,
+      );
       const produced = await runKcat(
         ["-P", "-b", gateway.bootstrap, "-t", topic, "-K", "\t", "-X", "acks=all", "-X", "linger.ms=5"],
         { stdin: records.join("\n") + "\n", timeoutMs: 60_000 },
@@ -75,7 +80,16 @@ Deno.test("kcat through the gateway", async (t) => {
           stdin: "one\ntwo\nthree\n",
         });
         assert.equal(produced.code, 0, produced.stderr);
-        const consumed = await runKcat(["-C", "-b", sasl.bootstrap, "-t", topic, "-e", "-q", ...kcatSaslArgs()]);
+        const consumed = await runKcat([
+          "-C",
+          "-b",
+          sasl.bootstrap,
+          "-t",
+          topic,
+          "-e",
+          "-q",
+          ...kcatSaslArgs(),
+        ]);
         assert.equal(consumed.code, 0, consumed.stderr);
         assert.deepEqual(consumed.stdout.trim().split("\n"), ["one", "two", "three"]);
         const denied = await runKcat(

@@ -65,7 +65,7 @@ export class GatewayProcess {
     const gateway = new GatewayProcess(child, options.host, portStart);
     if (options.waitReady ?? true) {
       try {
-        await gateway.waitForLog(/listening on /, options.readyTimeoutMs ?? 30_000);
+        await gateway.waitUntilListening(options.readyTimeoutMs ?? 30_000);
       } catch (error) {
         await gateway.kill();
         throw error;
@@ -111,7 +111,34 @@ export class GatewayProcess {
         if (late) return late;
         throw new Error(`gateway exited before logging ${pattern}; logs:\n${this.#logs}`);
       }
-      if (Date.now() > deadline) throw new Error(`gateway did not log ${pattern} within ${timeoutMs} ms; logs:\n${this.#logs}`);
+      if (Date.now() > deadline) {
+        throw new Error(`gateway did not log ${pattern} within ${timeoutMs} ms; logs:\n${this.#logs}`);
+      }
+    }
+  }
+
+  /** Waits until the first Kafka port accepts connections (the node listens only once the cluster answered). */
+  async waitUntilListening(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const conn = await Deno.connect({ hostname: this.host, port: this.portStart });
+        conn.close();
+        return;
+      } catch {
+        // not yet
+      }
+      const exited = await Promise.race([
+        this.#exit.then(() => true),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), 100)),
+      ]);
+      if (exited) {
+        await this.#reading;
+        throw new Error(`gateway exited before listening; logs:\n${this.#logs}`);
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`gateway not listening within ${timeoutMs} ms; logs:\n${this.#logs}`);
+      }
     }
   }
 

@@ -1,0 +1,46 @@
+/**
+ * kgate: a Kafka protocol gateway for Deno.
+ *
+ * Start a node from a configuration object:
+ *
+ * ```ts
+ * import { parseConfig, startGateway } from "./mod.ts";
+ * const gateway = await startGateway(parseConfig({ KAFKA_BOOTSTRAP_SERVERS: "127.0.0.1:9092" }));
+ * // ... clients bootstrap to <advertised host>:6969 ...
+ * await gateway.close();
+ * ```
+ *
+ * The Kafka codec is exported too (`decodeMessage`, `encodeMessage`, the message schemas).
+ *
+ * @module
+ */
+
+/** Start a gateway node; see {@link startGateway}. */
+export { type Gateway, startGateway, type StartOptions } from "./src/gateway.ts";
+/** Configuration: the settings table, parsing and validation. */
+export {
+  ConfigError,
+  flagName,
+  type GatewayConfig,
+  helpText,
+  parseConfig,
+  rawSettings,
+  redactedConfig,
+  SETTINGS,
+  type SettingSpec,
+} from "./src/config.ts";
+/** The broker-to-endpoint mapping contract and the single-host mapping. */
+export {
+  type BrokerEndpointMapper,
+  brokerPort,
+  type BrokerRef,
+  type Endpoint,
+  type MappingRequest,
+  singleHostMapping,
+} from "./src/cluster/mapping.ts";
+/** The upstream broker directory a node keeps. */
+export { BrokerDirectory, StartAborted, type UpstreamBrokerInfo } from "./src/upstream/broker_directory.ts";
+/** The Kafka protocol codec (pure, no I/O). */
+export * from "./src/protocol/mod.ts";
+/** The kgate version. */
+export { KGATE_VERSION } from "./src/version.ts";

@@ -64,17 +64,24 @@ export function encodeRequestFrame<T>(
   return w.finish();
 }
 
-/** Encode a size-prefixed response frame: header v0 (correlation id) or v1 (+ tagged fields) + body. */
+/**
+ * Encode a size-prefixed response frame: header v0 (correlation id) or v1 (+ tagged fields, optionally
+ * `headerTaggedFields`) + body.
+ */
 export function encodeResponseFrame<T>(
   correlationId: number,
   headerVersion: 0 | 1,
   schema: MessageSpec<T>,
   version: number,
   body: T,
+  headerTaggedFields?: RawTaggedField[],
 ): Uint8Array {
   const w = new ByteWriter(256);
   w.int32(0);
-  encodeMessageInto(w, ResponseHeader, headerVersion, { correlationId });
+  encodeMessageInto(w, ResponseHeader, headerVersion, {
+    correlationId,
+    _unknownTaggedFields: headerTaggedFields,
+  });
   encodeMessageInto(w, schema, version, body);
   w.setInt32At(0, w.length - 4);
   return w.finish();

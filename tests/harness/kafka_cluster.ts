@@ -43,6 +43,42 @@ export const SASL_USERS: Readonly<Record<string, string>> = Object.freeze({
   alice: "alice-secret",
 });
 
+/** Main classes of the Kafka command-line tools (some moved between 3.9 and 4.x). */
+export interface KafkaToolClasses {
+  consoleProducer: string;
+  consoleConsumer: string;
+  producerPerformance: string;
+  consumerPerformance: string;
+  topicCommand: string;
+  consumerGroupCommand: string;
+  metadataQuorumCommand: string;
+}
+
+export function kafkaToolClasses(version: string): KafkaToolClasses {
+  return {
+    consoleProducer: kafkaMajor(version) >= 4
+      ? "org.apache.kafka.tools.ConsoleProducer"
+      : "kafka.tools.ConsoleProducer",
+    consoleConsumer: "org.apache.kafka.tools.consumer.ConsoleConsumer",
+    producerPerformance: "org.apache.kafka.tools.ProducerPerformance",
+    consumerPerformance: "org.apache.kafka.tools.ConsumerPerformance",
+    topicCommand: "org.apache.kafka.tools.TopicCommand",
+    consumerGroupCommand: "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+    metadataQuorumCommand: "org.apache.kafka.tools.MetadataQuorumCommand",
+  };
+}
+
+/** Java client properties for the SASL_PLAINTEXT listener (PLAIN) as `user`. */
+export function saslClientProperties(user = "alice", password?: string): Record<string, string> {
+  const pw = password ?? SASL_USERS[user] ?? "";
+  return {
+    "security.protocol": "SASL_PLAINTEXT",
+    "sasl.mechanism": "PLAIN",
+    "sasl.jaas.config":
+      `org.apache.kafka.common.security.plain.PlainLoginModule required username="${user}" password="${pw}";`,
+  };
+}
+
 export interface KafkaBrokerInfo {
   id: number;
   host: string;
@@ -478,6 +514,22 @@ export class KafkaCluster {
   }
   get brokers(): KafkaBrokerInfo[] {
     return this.info.brokers;
+  }
+
+  /** Main classes of the Kafka tools for this cluster's version. */
+  get tools(): KafkaToolClasses {
+    return kafkaToolClasses(this.info.version);
+  }
+
+  /**
+   * Writes Java client properties to a file in the cluster dir (for --producer.config,
+   * --consumer.config, --command-config, ...) and returns its path.
+   */
+  async writeClientProperties(props: Record<string, string>): Promise<string> {
+    const text = Object.entries(props).map(([k, v]) => `${k}=${v}`).join("\n") + "\n";
+    const path = `${this.info.dir}/client-${crypto.randomUUID()}.properties`;
+    await Deno.writeTextFile(path, text);
+    return path;
   }
 
   broker(id: number): KafkaBrokerInfo {

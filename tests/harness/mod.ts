@@ -27,8 +27,11 @@ export {
   KafkaCluster,
   type KafkaClusterInfo,
   type KafkaClusterOptions,
+  type KafkaToolClasses,
+  kafkaToolClasses,
   RACKS,
   SASL_USERS,
+  saslClientProperties,
   type StartBrokerOptions,
   type StopBrokerOptions,
 } from "./kafka_cluster.ts";

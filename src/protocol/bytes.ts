@@ -225,6 +225,19 @@ export class ByteReader {
 
   #utf8(n: number): string {
     const o = this.take(n);
+    if (n <= 64) {
+      // Fast path for short ASCII (client ids, topic names, hosts): avoids TextDecoder call overhead.
+      const b = this.buf;
+      const end = o + n;
+      let s = "";
+      let i = o;
+      for (; i < end; i++) {
+        const c = b[i];
+        if (c >= 0x80) break;
+        s += String.fromCharCode(c);
+      }
+      if (i === end) return s;
+    }
     try {
       return utf8Decoder.decode(this.buf.subarray(o, o + n));
     } catch (e) {

@@ -10,7 +10,7 @@ import {
 } from "../../src/protocol/mod.ts";
 import { messageArbitrary } from "./arbitrary.ts";
 
-const RUNS = 40;
+const RUNS = 100;
 
 function roundTrip(spec: MessageSpec<unknown>, version: number, x: unknown): Uint8Array {
   const bytes = encodeMessage(spec, version, x);

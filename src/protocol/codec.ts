@@ -7,6 +7,10 @@
  *   property; unknown tags are kept in `_unknownTaggedFields` and re-emitted, merged with the known ones
  *   in ascending tag order. Known tagged fields equal to their default are not written (as in Kafka).
  * - `records` fields are opaque bytes: a subarray view of the input, never parsed.
+ * - Canonical input (what Kafka writes) re-encodes byte for byte. Two non-canonical forms are
+ *   normalized: tagged fields out of ascending order on the wire are accepted and re-emitted sorted,
+ *   and a known tagged field explicitly written with its default value is not re-emitted. Duplicate
+ *   tags are rejected.
  *
  * @module
  */

@@ -300,3 +300,15 @@ Deno.test("Fetch: records are opaque views, never copied or parsed", () => {
   assert.equal(got.buffer, bytes.buffer, "records are a subarray of the input");
   assert.deepStrictEqual(decoded, value);
 });
+
+Deno.test("tagged fields out of order on the wire are accepted; re-encoding emits ascending tags", () => {
+  const head = "00 00 | 01 | 00 00 00 00"; // ApiVersions v3: ErrorCode, ApiKeys [], ThrottleTimeMs
+  const unordered = hex(`${head} 02 | 09 01 aa | 01 08 00 00 00 00 00 00 00 05`);
+  const { value } = decodeMessage(ApiVersionsResponse, 3, unordered);
+  assert.equal(value.finalizedFeaturesEpoch, 5n);
+  assert.deepStrictEqual(value._unknownTaggedFields, [{ tag: 9, data: hex("aa") }]);
+  assert.equal(
+    toHex(encodeMessage(ApiVersionsResponse, 3, value)),
+    toHex(hex(`${head} 02 | 01 08 00 00 00 00 00 00 00 05 | 09 01 aa`)),
+  );
+});

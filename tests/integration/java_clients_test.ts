@@ -1,0 +1,237 @@
+/**
+ * Kafka's own Java tools (the 4.x clients from the cluster's jars) through the gateway against the real
+ * cluster: ProducerPerformance + ConsoleConsumer, a transactional ProducerPerformance, a console
+ * producer/consumer roundtrip, and the admin tools that print broker endpoints (ClusterTool
+ * list-endpoints = DescribeCluster, BrokerApiVersionsCommand = Metadata + ApiVersions).
+ *
+ * Every TCP peer of the Java processes is sampled from /proc: they must only ever talk to the gateway.
+ */
+import assert from "node:assert/strict";
+import { createTopic, deleteTopic, type RunResult, testKafka, uniqueTopic } from "../harness/mod.ts";
+import { GatewayProcess } from "../support/gateway_process.ts";
+import { gatewayEndpoints, realAddressesIn, watchTcpPeers } from "../support/clients_util.ts";
+
+const HOST = "127.0.0.12";
+
+function ok(result: RunResult, what: string): void {
+  assert.ok(
+    result.success && !result.timedOut,
+    `${what} failed (code ${result.code}${result.timedOut ? ", timed out" : ""}):\n${
+      result.stdout.slice(-4000)
+    }\n${result.stderr.slice(-4000)}`,
+  );
+}
+
+/** Asserts that no real broker address (127.0.0.1, real ports) appears in a tool's output. */
+function assertNoRealAddress(text: string, kafka: Awaited<ReturnType<typeof testKafka>>, what: string): void {
+  const found = realAddressesIn(text, kafka);
+  assert.deepEqual(found, [], `${what} shows real broker addresses:\n${text.slice(0, 4000)}`);
+}
+
+Deno.test("Java clients (Kafka tools) through the gateway", async (t) => {
+  const kafka = await testKafka();
+  const gateway = await GatewayProcess.start({ host: HOST, kafka });
+  const bootstrap = gateway.bootstrap;
+  const expected = gatewayEndpoints(HOST, kafka);
+  // Every Java tool of this file has the gateway's bootstrap address on its command line.
+  const peers = watchTcpPeers(bootstrap);
+  const topics: string[] = [];
+  try {
+    await t.step(
+      "ProducerPerformance 20,000 x 1 KiB (acks=all), then ConsoleConsumer reads them all",
+      async () => {
+        const topic = uniqueTopic("java-perf");
+        topics.push(topic);
+        await createTopic(topic, 3, 3);
+        const produced = await kafka.runJava("org.apache.kafka.tools.ProducerPerformance", [
+          "--topic",
+          topic,
+          "--num-records",
+          "20000",
+          "--record-size",
+          "1024",
+          "--throughput",
+          "-1",
+          "--producer-props",
+          `bootstrap.servers=${bootstrap}`,
+          "acks=all",
+          "linger.ms=5",
+        ], { timeoutMs: 90_000 });
+        ok(produced, "ProducerPerformance");
+        const summary = produced.stdout.trim().split("\n").at(-1) ?? "";
+        assert.match(summary, /^20000 records sent, /, produced.stdout);
+        const consumed = await kafka.runJava("org.apache.kafka.tools.consumer.ConsoleConsumer", [
+          "--bootstrap-server",
+          bootstrap,
+          "--topic",
+          topic,
+          "--from-beginning",
+          "--max-messages",
+          "20000",
+          "--timeout-ms",
+          "30000",
+        ], { timeoutMs: 90_000 });
+        ok(consumed, "ConsoleConsumer");
+        const lines = consumed.stdout.split("\n").filter((l) => l.length > 0);
+        assert.equal(lines.length, 20_000);
+        assert.ok(lines.every((l) => l.length === 1024), "every record is 1024 bytes");
+        assert.match(consumed.stderr, /Processed a total of 20000 messages/);
+      },
+    );
+
+    await t.step("transactional ProducerPerformance, read_committed ConsoleConsumer", async () => {
+      const topic = uniqueTopic("java-txn");
+      topics.push(topic);
+      await createTopic(topic, 3, 3);
+      const produced = await kafka.runJava("org.apache.kafka.tools.ProducerPerformance", [
+        "--topic",
+        topic,
+        "--num-records",
+        "5000",
+        "--record-size",
+        "100",
+        "--throughput",
+        "-1",
+        "--transactional-id",
+        uniqueTopic("java-txid"),
+        "--transaction-duration-ms",
+        "300",
+        "--producer-props",
+        `bootstrap.servers=${bootstrap}`,
+        "acks=all",
+      ], { timeoutMs: 90_000 });
+      ok(produced, "transactional ProducerPerformance");
+      assert.match(produced.stdout.trim().split("\n").at(-1) ?? "", /^5000 records sent, /, produced.stdout);
+      const consumed = await kafka.runJava("org.apache.kafka.tools.consumer.ConsoleConsumer", [
+        "--bootstrap-server",
+        bootstrap,
+        "--topic",
+        topic,
+        "--from-beginning",
+        "--isolation-level",
+        "read_committed",
+        "--max-messages",
+        "5000",
+        "--timeout-ms",
+        "30000",
+      ], { timeoutMs: 90_000 });
+      ok(consumed, "read_committed ConsoleConsumer");
+      assert.equal(consumed.stdout.split("\n").filter((l) => l.length > 0).length, 5_000);
+    });
+
+    await t.step("ConsoleProducer + ConsoleConsumer roundtrip with exact content", async () => {
+      const topic = uniqueTopic("java-console");
+      topics.push(topic);
+      await createTopic(topic, 1, 3);
+      const records = Array.from(
+        { length: 200 },
+        (_, i) => `key-${i % 7}|value ${i} héllo wörld ✓ ${"z".repeat(i)}`,
+      );
+      const produced = await kafka.runJava("org.apache.kafka.tools.ConsoleProducer", [
+        "--bootstrap-server",
+        bootstrap,
+        "--topic",
+        topic,
+        "--command-property",
+        "acks=all",
+        "--reader-property",
+        "parse.key=true",
+        "--reader-property",
+        "key.separator=|",
+      ], { stdin: records.join("\n") + "\n", timeoutMs: 60_000 });
+      ok(produced, "ConsoleProducer");
+      const consumed = await kafka.runJava("org.apache.kafka.tools.consumer.ConsoleConsumer", [
+        "--bootstrap-server",
+        bootstrap,
+        "--topic",
+        topic,
+        "--from-beginning",
+        "--max-messages",
+        String(records.length),
+        "--timeout-ms",
+        "30000",
+        "--formatter-property",
+        "print.key=true",
+        "--formatter-property",
+        "key.separator=|",
+      ], { timeoutMs: 60_000 });
+      ok(consumed, "ConsoleConsumer");
+      assert.deepEqual(consumed.stdout.trimEnd().split("\n"), records);
+    });
+
+    await t.step(
+      "ClusterTool list-endpoints (Admin describeCluster) shows only gateway endpoints",
+      async () => {
+        const listed = await kafka.runJava("org.apache.kafka.tools.ClusterTool", [
+          "list-endpoints",
+          "--bootstrap-server",
+          bootstrap,
+          "--include-fenced-brokers",
+        ], { timeoutMs: 60_000 });
+        ok(listed, "ClusterTool list-endpoints");
+        assertNoRealAddress(listed.stdout, kafka, "ClusterTool list-endpoints");
+        const rows = listed.stdout.trim().split("\n").slice(1).map((l) => l.trim().split(/\s+/));
+        assert.deepEqual(
+          rows.map(([id, host, port, rack, state, type]) => ({
+            id,
+            endpoint: `${host}:${port}`,
+            rack,
+            state,
+            type,
+          })),
+          kafka.brokers.map((b) => ({
+            id: String(b.id),
+            endpoint: `${HOST}:${6969 + b.id}`,
+            rack: b.rack,
+            state: "unfenced",
+            type: "broker",
+          })),
+          listed.stdout,
+        );
+        const clusterId = await kafka.runJava("org.apache.kafka.tools.ClusterTool", [
+          "cluster-id",
+          "--bootstrap-server",
+          bootstrap,
+        ], { timeoutMs: 60_000 });
+        ok(clusterId, "ClusterTool cluster-id");
+        assert.match(clusterId.stdout, /Cluster ID: \S+/);
+      },
+    );
+
+    await t.step("BrokerApiVersionsCommand shows only gateway endpoints", async () => {
+      const result = await kafka.runJava("org.apache.kafka.tools.BrokerApiVersionsCommand", [
+        "--bootstrap-server",
+        bootstrap,
+      ], { timeoutMs: 60_000 });
+      ok(result, "BrokerApiVersionsCommand");
+      assertNoRealAddress(result.stdout, kafka, "BrokerApiVersionsCommand");
+      const endpoints = [...result.stdout.matchAll(/^(\S+):(\d+) \(id: (\d+) rack: (\S+) /gm)]
+        .map(([, host, port, id, rack]) => ({ endpoint: `${host}:${port}`, id: Number(id), rack }))
+        .sort((a, b) => a.id - b.id);
+      assert.deepEqual(
+        endpoints,
+        kafka.brokers.map((b) => ({ endpoint: `${HOST}:${6969 + b.id}`, id: b.id, rack: b.rack })),
+        result.stdout,
+      );
+      assert.match(result.stdout, /Produce\(0\): \d+ to \d+ \[usable: \d+\]/);
+    });
+
+    await t.step("the Java tools only ever talked to gateway endpoints", () => {
+      peers.stop();
+      assert.ok(peers.peers.size > 0, "sampled the Java tools' connections");
+      for (const peer of peers.peers) {
+        assert.ok(
+          peer === bootstrap || expected.includes(peer),
+          `a Java tool connected to ${peer} (expected only ${bootstrap}, ${expected.join(", ")}); all: ${[
+            ...peers.peers,
+          ]}`,
+        );
+      }
+    });
+  } finally {
+    peers.stop();
+    await deleteTopic(...topics).catch(() => {});
+    const status = await gateway.stop();
+    assert.equal(status.code, 0, gateway.logs);
+  }
+});

@@ -8,9 +8,12 @@ export { ProtocolError } from "./errors.ts";
 export { ByteReader, ByteWriter, uuidFromString, uuidToString, ZERO_UUID } from "./bytes.ts";
 export {
   type DefaultValue,
+  type FieldMode,
+  type FieldPlan,
   type FieldSpec,
   inVersions,
   isFlexible,
+  type Kind,
   MAX_VERSION,
   messagePlan,
   type MessageSpec,

@@ -730,6 +730,15 @@ export class KafkaCluster {
     await this.waitReady(new Map([[id, offset]]), opts.timeoutMs ?? 120_000);
   }
 
+  /** Starts every stopped broker (e.g. in a test's `finally`) and waits until all serve. */
+  async startAllBrokers(opts: StartBrokerOptions = {}): Promise<void> {
+    const stopped = this.info.brokers.map((b) => b.id).filter((id) => !this.isBrokerRunning(id));
+    if (!stopped.length) return;
+    const offsets = new Map(stopped.map((id) => [id, fileSize(this.brokerLogPath(id))]));
+    for (const id of stopped) await this.spawnBroker(id);
+    await this.waitReady(offsets, opts.timeoutMs ?? 120_000);
+  }
+
   /** Kills all brokers and removes the cluster dir (env KGATE_KAFKA_KEEP=1 keeps the dir). */
   async stop(): Promise<void> {
     const pids = this.info.brokers.map((b) => this.brokerPid(b.id)).filter((p): p is number => p !== null);

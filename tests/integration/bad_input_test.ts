@@ -1,0 +1,378 @@
+/**
+ * Bad client input over raw TCP against a real gateway process (127.0.0.21) and the real cluster.
+ *
+ * Every case checks that the gateway closes that one connection within a bounded time, logs exactly
+ * one line naming the client address with the reason, and that the node is unaffected: its process
+ * still runs, a fresh `kcat -L` through it works, and clients connected before the bad input (a raw
+ * connection and a kafkajs producer) are still served.
+ */
+import assert from "node:assert/strict";
+import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
+import { createTopic, type KafkaCluster, runKcat, testKafka, uniqueTopic } from "../harness/mod.ts";
+import { GatewayProcess } from "../support/gateway_process.ts";
+import { assertServes, expectOneLogLine, linesNaming } from "../support/faults_gateway.ts";
+import {
+  apiVersionsV0,
+  Bytes,
+  concat,
+  int32,
+  pseudoRandomBytes,
+  RawClient,
+  requestFrame,
+  saslHandshake,
+  tlsClientHello,
+  withDeadline,
+} from "../support/faults_wire.ts";
+
+const HOST = "127.0.0.21";
+const PORT_START = 6969;
+/** Port start of the second node, which keeps the default GATEWAY_MAX_FRAME_BYTES. */
+const DEFAULT_NODE_PORT_START = 7969;
+const MAX_FRAME = 1_048_576;
+const DEFAULT_MAX_FRAME = 104_857_600;
+const BROKERS = [1, 2, 3];
+const CLOSE_TIMEOUT_MS = 5_000;
+
+/** What the client does after sending the bad bytes. */
+type After =
+  | "wait" // wait for the gateway to close the connection
+  | "half-close" // end the stream (closeWrite), then wait for the gateway to close
+  | "close"; // close the socket itself (the gateway must log the cut frame)
+
+interface BadInput {
+  name: string;
+  bytes: Uint8Array;
+  after: After;
+  /** The reason the single log line about the client must give. */
+  reason: RegExp;
+}
+
+const utf8 = (s: string) => new TextEncoder().encode(s);
+
+const CASES: BadInput[] = [
+  {
+    name: "frame size 2 MiB over GATEWAY_MAX_FRAME_BYTES=1 MiB",
+    bytes: concat(int32(2 * MAX_FRAME), apiVersionsV0(1).subarray(4)),
+    after: "wait",
+    reason: /frame size 2097152 exceeds the maximum of 1048576 bytes/,
+  },
+  {
+    name: "frame size one byte over the maximum",
+    bytes: int32(MAX_FRAME + 1),
+    after: "wait",
+    reason: /frame size 1048577 exceeds the maximum of 1048576/,
+  },
+  {
+    name: "frame size 0x7fffffff",
+    bytes: int32(0x7fffffff),
+    after: "wait",
+    reason: /frame size 2147483647 exceeds the maximum/,
+  },
+  { name: "negative frame size -1", bytes: int32(-1), after: "wait", reason: /negative frame size -1\b/ },
+  {
+    name: "negative frame size -2147483648",
+    bytes: concat(int32(-2147483648), pseudoRandomBytes(1, 16)),
+    after: "wait",
+    reason: /negative frame size -2147483648/,
+  },
+  {
+    name: "truncated frame: size 100, 10 bytes (header cut in its client id), then close",
+    bytes: concat(int32(100), new Bytes().int16(3).int16(1).int32(7).int16(40).finish()),
+    after: "close",
+    reason: /connection ended inside a frame/,
+  },
+  {
+    name: "truncated frame: size 100, whole header and a few body bytes, then close",
+    bytes: concat(int32(100), new Bytes().int16(3).int16(1).int32(7).int16(-1).int32(-1).finish()),
+    after: "close",
+    reason: /connection ended inside a frame/,
+  },
+  {
+    name: "truncated size prefix (2 of 4 bytes), then close",
+    bytes: Uint8Array.of(0, 0),
+    after: "close",
+    reason: /connection ended inside a frame/,
+  },
+  {
+    name: "HTTP request as first frame",
+    bytes: utf8("GET / HTTP/1.1\r\nHost: kgate\r\n\r\n"),
+    after: "wait",
+    // "GET " read as a frame size: 0x47455420
+    reason: /frame size 1195725856 exceeds the maximum/,
+  },
+  {
+    name: "TLS ClientHello as first frame",
+    bytes: tlsClientHello(),
+    after: "wait",
+    reason: /frame size \d+ exceeds the maximum/,
+  },
+  ...[11, 12345, 987654321].map((seed): BadInput => ({
+    name: `random bytes (xorshift seed ${seed}), then end of stream`,
+    bytes: pseudoRandomBytes(seed, 512),
+    after: "half-close",
+    reason: /client: \S/,
+  })),
+  {
+    name: "random bytes inside a plausible frame (size 60), then end of stream",
+    bytes: concat(int32(60), pseudoRandomBytes(99, 60)),
+    after: "half-close",
+    reason: /client: \S/,
+  },
+  {
+    name: "unknown API key 9999 (flexible header v2)",
+    bytes: requestFrame({ apiKey: 9999, apiVersion: 0, correlationId: 1, flexible: true }),
+    after: "wait",
+    reason: /unknown API key 9999/,
+  },
+  {
+    name: "unknown API key 32000 (flexible header v2)",
+    bytes: requestFrame({ apiKey: 32000, apiVersion: 3, correlationId: 1, flexible: true }),
+    after: "wait",
+    reason: /unknown API key 32000/,
+  },
+  {
+    // The key is known from the first 2 bytes: the reason must name it, whatever header follows.
+    name: "unknown API key 9999 (header v1, no tagged section)",
+    bytes: requestFrame({ apiKey: 9999, apiVersion: 0, correlationId: 1 }),
+    after: "wait",
+    reason: /API key 9999/,
+  },
+  {
+    name: "negative API key -1",
+    bytes: requestFrame({ apiKey: -1, apiVersion: 0, correlationId: 1 }),
+    after: "wait",
+    reason: /api key -1/i,
+  },
+  {
+    name: "Metadata v99 (flexible header v2)",
+    bytes: requestFrame({ apiKey: 3, apiVersion: 99, correlationId: 1, flexible: true }),
+    after: "wait",
+    reason: /unsupported Metadata version 99/,
+  },
+  {
+    name: "Metadata v99 (header v1, no tagged section)",
+    bytes: requestFrame({ apiKey: 3, apiVersion: 99, correlationId: 1 }),
+    after: "wait",
+    reason: /Metadata version 99/,
+  },
+  {
+    name: "valid Metadata v1 request whose client id length (500) runs past the frame",
+    bytes: concat(int32(14), new Bytes().int16(3).int16(1).int32(7).int16(500).int32(-1).finish()),
+    after: "wait",
+    reason: /malformed request header/,
+  },
+  {
+    name: "client id length -2",
+    bytes: concat(int32(14), new Bytes().int16(3).int16(1).int32(7).int16(-2).int32(-1).finish()),
+    after: "wait",
+    reason: /malformed request header.*-2/,
+  },
+  { name: "empty frame (size 0)", bytes: int32(0), after: "wait", reason: /malformed request header/ },
+  {
+    name: "SaslHandshake v0",
+    bytes: saslHandshake(0, 5),
+    after: "wait",
+    reason: /SaslHandshake v0 \(unframed SASL tokens\) is not supported: use SaslHandshake v1/,
+  },
+];
+
+/** Sends `input` on a fresh connection and checks the close and the log line. Returns the client address. */
+async function probe(gateway: GatewayProcess, port: number, input: BadInput): Promise<string> {
+  const from = gateway.logs.length;
+  const client = await RawClient.connect(HOST, port);
+  const address = client.address;
+  try {
+    await client.sendTolerant(input.bytes);
+    if (input.after === "close") {
+      client.close();
+    } else {
+      if (input.after === "half-close") await client.closeWrite();
+      await client.closedByPeer(CLOSE_TIMEOUT_MS);
+    }
+  } finally {
+    client.close();
+  }
+  await expectOneLogLine(gateway, from, address, input.reason);
+  return address;
+}
+
+/** A kafkajs client of the gateway that stays connected for the whole test. */
+function kafkajs(bootstrap: string): Kafka {
+  return new Kafka({
+    clientId: "kgate-bad-input",
+    brokers: [bootstrap],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2_000 },
+  });
+}
+
+async function send(producer: Producer, topic: string, values: string[]): Promise<void> {
+  await withDeadline(
+    producer.send({ topic, acks: -1, messages: values.map((value, i) => ({ key: `k${i % 7}`, value })) }),
+    20_000,
+    "kafkajs produce",
+  );
+}
+
+Deno.test({
+  name: "bad client input closes only that connection, is logged once, and never disturbs the node",
+  // kafkajs keeps internal timers between its calls
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async (t) => {
+  const kafka: KafkaCluster = await testKafka();
+  const topic = uniqueTopic("bad-input");
+  await createTopic(topic, 3, 3);
+  const gateway = await GatewayProcess.start({
+    host: HOST,
+    kafka,
+    portStart: PORT_START,
+    env: { GATEWAY_MAX_FRAME_BYTES: String(MAX_FRAME) },
+  });
+  const producer = kafkajs(gateway.bootstrap).producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  let steady: RawClient | undefined;
+  let correlationId = 1000;
+  try {
+    await withDeadline(producer.connect(), 20_000, "kafkajs connect");
+    await send(producer, topic, ["before"]);
+    // A raw client connected before any bad input: it must be served after each one.
+    steady = await RawClient.connect(HOST, PORT_START);
+    await steady.roundTrip(apiVersionsV0(++correlationId), correlationId);
+
+    const stillServed = async (label: string) => {
+      await assertServes(gateway, BROKERS);
+      await steady!.roundTrip(apiVersionsV0(++correlationId), correlationId);
+      await send(producer, topic, [`after ${label}`]);
+    };
+
+    for (const input of CASES) {
+      await t.step(input.name, async () => {
+        await probe(gateway, PORT_START, input);
+        await stillServed(input.name);
+      });
+    }
+
+    await t.step("SaslHandshake v1 (the control) is answered, not closed", async () => {
+      const client = await RawClient.connect(HOST, PORT_START);
+      try {
+        const body = await client.roundTrip(saslHandshake(1, 77), 77);
+        assert.ok(body.length >= 6, "SaslHandshake v1 response too short");
+      } finally {
+        client.close();
+      }
+      await stillServed("SaslHandshake v1");
+    });
+
+    await t.step("the default GATEWAY_MAX_FRAME_BYTES (100 MiB) node rejects larger sizes only", async () => {
+      const node = await GatewayProcess.start({ host: HOST, kafka, portStart: DEFAULT_NODE_PORT_START });
+      try {
+        for (const size of [0x7fffffff, DEFAULT_MAX_FRAME + 1]) {
+          await probe(node, DEFAULT_NODE_PORT_START, {
+            name: `size ${size}`,
+            bytes: int32(size),
+            after: "wait",
+            reason: new RegExp(`frame size ${size} exceeds the maximum of ${DEFAULT_MAX_FRAME} bytes`),
+          });
+        }
+        // 2 MiB is fine under the default: the node waits for the rest of the frame, and only the
+        // end of stream inside it closes the connection.
+        await probe(node, DEFAULT_NODE_PORT_START, {
+          name: "2 MiB frame cut short",
+          bytes: concat(int32(2 * MAX_FRAME), apiVersionsV0(1).subarray(4)),
+          after: "half-close",
+          reason: /connection ended inside a frame/,
+        });
+        await assertServes(node, BROKERS);
+      } finally {
+        const status = await node.stop();
+        assert.equal(status.code, 0, node.logs);
+      }
+      await stillServed("the default node");
+    });
+
+    await t.step("200 concurrent bad connections do not disturb kafkajs and kcat clients", async () => {
+      const stormTopic = uniqueTopic("bad-input-storm");
+      await createTopic(stormTopic, 3, 3);
+      const kafkajsCount = 300;
+      const kcatCount = 200;
+      const total = kafkajsCount + kcatCount;
+      // kcat consumer running through the storm.
+      const consumer = runKcat(
+        ["-C", "-b", gateway.bootstrap, "-t", stormTopic, "-o", "beginning", "-c", String(total), "-q"],
+        { timeoutMs: 45_000 },
+      );
+      // kafkajs producer (connected before the storm) producing through it.
+      let batches = 0;
+      const kafkajsProducing = (async () => {
+        for (let batch = 0; batch < kafkajsCount / 10; batch++) {
+          await send(producer, stormTopic, Array.from({ length: 10 }, (_, i) => `kafkajs-${batch * 10 + i}`));
+          batches++;
+        }
+      })();
+      // kcat producer through it.
+      const kcatProducing = runKcat(["-P", "-b", gateway.bootstrap, "-t", stormTopic, "-X", "linger.ms=20"], {
+        stdin: Array.from({ length: kcatCount }, (_, i) => `kcat-${i}`).join("\n") + "\n",
+        timeoutMs: 30_000,
+      });
+      // The storm starts once the clients are producing.
+      const started = Date.now() + 20_000;
+      while (batches < 3) {
+        assert.ok(Date.now() < started, "kafkajs did not start producing");
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const from = gateway.logs.length;
+      const variants = CASES.filter((c) => c.after !== "close");
+      const stormInputs = Array.from({ length: 200 }, (_, i) => variants[i % variants.length]);
+      // Spread over the bootstrap port and the ports of brokers 1-3.
+      const addresses = await Promise.all(stormInputs.map(async (input, i) => {
+        const client = await RawClient.connect(HOST, PORT_START + (i % 4));
+        try {
+          await client.sendTolerant(input.bytes);
+          if (input.after === "half-close") await client.closeWrite();
+          await client.closedByPeer(15_000);
+          return { address: client.address, input };
+        } finally {
+          client.close();
+        }
+      }));
+      const batchesAtStormEnd = batches;
+      await kafkajsProducing;
+      const kcatProduced = await kcatProducing;
+      assert.equal(kcatProduced.code, 0, kcatProduced.stderr);
+      const consumed = await consumer;
+      assert.equal(consumed.code, 0, `kcat consumer: ${consumed.stderr}`);
+      const values = consumed.stdout.trimEnd().split("\n");
+      assert.equal(values.length, total);
+      assert.deepEqual(
+        values.slice().sort(),
+        [
+          ...Array.from({ length: kafkajsCount }, (_, i) => `kafkajs-${i}`),
+          ...Array.from({ length: kcatCount }, (_, i) => `kcat-${i}`),
+        ].sort(),
+      );
+      assert.ok(
+        batchesAtStormEnd < kafkajsCount / 10,
+        "the kafkajs producer had finished before the storm ended",
+      );
+      // One line per bad connection, each with a reason (the per-case wording is checked above).
+      const deadline = Date.now() + 10_000;
+      while (addresses.some(({ address }) => linesNaming(gateway.logs, address, from).length === 0)) {
+        assert.ok(Date.now() < deadline, "not every bad connection was logged");
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      for (const { address, input } of addresses) {
+        const lines = linesNaming(gateway.logs, address, from);
+        assert.equal(lines.length, 1, `${input.name}: ${lines.join("\n")}`);
+        assert.match(lines[0], /closed connection from .*: client: \S/, input.name);
+      }
+      await stillServed("the storm");
+    });
+  } finally {
+    steady?.close();
+    await withDeadline(producer.disconnect(), 10_000, "kafkajs disconnect").catch(() => {});
+    const status = await gateway.stop();
+    assert.equal(status.code, 0, gateway.logs);
+  }
+});

@@ -9,6 +9,7 @@
  * @module
  */
 import { z } from "zod";
+import { parseCidr } from "./proxy/cidr.ts";
 
 /** Log output formats. */
 export type LogFormat = "text" | "json";
@@ -53,6 +54,20 @@ export interface GatewayConfig {
   metadataRefreshMs: number;
   /** Timeout for connecting to a broker, in milliseconds. */
   upstreamConnectTimeoutMs: number;
+  /** This node's id (audit entries, cluster membership). */
+  nodeId: string;
+  /** How long a client may take to send its PROXY header, in milliseconds. */
+  proxyProtocolTimeoutMs: number;
+  /** Peers allowed to send a PROXY header; undefined = any peer. */
+  proxyProtocolTrustedCidrs: string[] | undefined;
+  /** Produce audit events to Kafka (they are always logged). */
+  auditKafkaEnabled: boolean;
+  /** Audit topic; undefined = `_kgate_<clusterId>_auditlogs`. */
+  auditTopic: string | undefined;
+  /** Replication factor of a created audit topic; -1 = the cluster's default. */
+  auditTopicReplicationFactor: number;
+  /** Most audit events waiting to be produced; more are dropped and counted. */
+  auditQueueSize: number;
   /** Log level. */
   logLevel: LogLevelName;
   /** Log format. */
@@ -262,6 +277,73 @@ export const SETTINGS: readonly SettingSpec[] = [
     defaultValue: () => 10000,
   },
   {
+    env: "GATEWAY_NODE_ID",
+    key: "nodeId",
+    description: "This node's id, unique in the gateway cluster",
+    defaultText: "<advertised host>:<port start>",
+    allowed: "letters, digits, '.', ':', '_' and '-'",
+    schema: z.string().regex(/^[A-Za-z0-9.:_-]{1,200}$/),
+  },
+  {
+    env: "GATEWAY_PROXY_PROTOCOL_TIMEOUT_MS",
+    key: "proxyProtocolTimeoutMs",
+    description: "How long a client may take to send its PROXY protocol header",
+    defaultText: "3000",
+    allowed: "an integer from 100 to 600000",
+    schema: z.coerce.number().int().min(100).max(600000),
+    defaultValue: () => 3000,
+  },
+  {
+    env: "GATEWAY_PROXY_PROTOCOL_TRUSTED_CIDRS",
+    key: "proxyProtocolTrustedCidrs",
+    description: "Peers allowed to send a PROXY protocol header; a header from any other peer is refused",
+    defaultText: "any peer",
+    allowed: "a comma-separated list of IPv4/IPv6 CIDRs or addresses, e.g. 10.0.0.0/8,::1",
+    schema: z.string().transform((raw, ctx) => {
+      const entries = raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+      if (entries.length === 0 || entries.some((e) => parseCidr(e) === undefined)) {
+        ctx.addIssue({ code: "custom", message: "bad CIDR list" });
+        return z.NEVER;
+      }
+      return entries;
+    }),
+  },
+  {
+    env: "GATEWAY_AUDIT_KAFKA_ENABLED",
+    key: "auditKafkaEnabled",
+    description: "Produce audit events to the audit topic (they are always logged)",
+    defaultText: "true",
+    allowed: "true or false",
+    schema: bool,
+    defaultValue: () => true,
+  },
+  {
+    env: "GATEWAY_AUDIT_TOPIC",
+    key: "auditTopic",
+    description: "Audit topic, created if missing",
+    defaultText: "_kgate_<cluster id>_auditlogs",
+    allowed: "a Kafka topic name (letters, digits, '.', '_', '-')",
+    schema: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/),
+  },
+  {
+    env: "GATEWAY_AUDIT_TOPIC_REPLICATION_FACTOR",
+    key: "auditTopicReplicationFactor",
+    description: "Replication factor of a created audit topic",
+    defaultText: "-1 (the cluster's default)",
+    allowed: "-1 or an integer from 1 to 32767",
+    schema: z.coerce.number().int().min(-1).max(32767).refine((n) => n !== 0),
+    defaultValue: () => -1,
+  },
+  {
+    env: "GATEWAY_AUDIT_QUEUE_SIZE",
+    key: "auditQueueSize",
+    description: "Most audit events waiting to be produced; beyond it events are dropped and counted",
+    defaultText: "10000",
+    allowed: "an integer from 1 to 10000000",
+    schema: z.coerce.number().int().min(1).max(10000000),
+    defaultValue: () => 10000,
+  },
+  {
     env: "GATEWAY_LOG_LEVEL",
     key: "logLevel",
     description: "Log level",
@@ -328,7 +410,9 @@ export function parseConfig(raw: Record<string, string | undefined>): GatewayCon
     }
     config[setting.key] = result.data;
   }
-  return config as unknown as GatewayConfig;
+  const gateway = config as unknown as GatewayConfig;
+  gateway.nodeId ??= `${gateway.advertisedHost}:${gateway.portStart}`;
+  return gateway;
 }
 
 /**

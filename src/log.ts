@@ -24,9 +24,17 @@ export async function setUpLogging(level: LogLevelName, format: LogFormat): Prom
     reset: true,
     sinks: {
       console: getConsoleSink({ formatter: format === "json" ? jsonLinesFormatter : textFormatter }),
+      // Audit entries are JSON lines of their own whatever the log format, one event a line.
+      audit: getConsoleSink({ formatter: (record) => JSON.stringify(record.properties.audit) + "\n" }),
     },
     loggers: [
       { category: ["kgate"], lowestLevel: level, sinks: ["console"] },
+      {
+        category: ["kgate", "audit", "event"],
+        lowestLevel: "info",
+        sinks: ["audit"],
+        parentSinks: "override",
+      },
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["console"] },
     ],
   });

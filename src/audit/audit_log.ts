@@ -1,0 +1,180 @@
+/**
+ * The audit log: CONNECTION events on open and close, written as JSON lines to the log and produced
+ * to the audit topic through a bounded queue that never blocks the data path.
+ *
+ * @module
+ */
+import { logger } from "../log.ts";
+
+const log = logger("audit");
+const auditLine = logger("audit", "event");
+
+/** An address as `ip:port` (`[ipv6]:port`). */
+export type AddressText = string;
+
+/** One CONNECTION audit entry. */
+export interface ConnectionAuditEvent {
+  /** Unique event id. */
+  id: string;
+  /** When it happened, ISO 8601. */
+  time: string;
+  /** Always `CONNECTION`. */
+  type: "CONNECTION";
+  /** `OPEN` when the connection is proxied, `CLOSE` when it ends. */
+  action: "OPEN" | "CLOSE";
+  /** The node that saw the connection. */
+  nodeId: string;
+  /** The gateway cluster id. */
+  clusterId: string;
+  /** The TCP connection as the node sees it. */
+  connection: { localAddress: AddressText; remoteAddress: AddressText };
+  /** The client's original address from the PROXY header, when one was read. */
+  proxySourceAddress?: AddressText;
+  /** The original destination from the PROXY header, when one was read. */
+  proxyDestinationAddress?: AddressText;
+  /** Decoded PROXY v2 TLVs, when any. */
+  proxyTlvs?: Record<string, unknown>;
+  /** The broker the connection was routed to. */
+  broker?: { id: number; host: string; port: number };
+  /** CLOSE: how long the connection lasted, in milliseconds. */
+  durationMs?: number;
+  /** CLOSE: bytes received from the client. */
+  bytesIn?: number;
+  /** CLOSE: bytes sent to the client. */
+  bytesOut?: number;
+  /** CLOSE: who ended it (`client`, `upstream`, `error`, `gateway`). */
+  closedBy?: string;
+  /** CLOSE: the error, when it ended on one. */
+  reason?: string;
+}
+
+/** Where queued events go (the Kafka producer). */
+export interface AuditSink {
+  /** Sends a batch; rejects on failure (the batch is retried). */
+  send(events: readonly ConnectionAuditEvent[]): Promise<void>;
+  /** Releases the sink. */
+  close(): Promise<void>;
+}
+
+/** Counters of the audit queue. */
+export interface AuditStats {
+  queued: number;
+  sent: number;
+  dropped: number;
+}
+
+/** Options of {@link AuditLog}. */
+export interface AuditLogOptions {
+  nodeId: string;
+  clusterId: string;
+  /** Most events waiting to be sent. */
+  queueSize: number;
+  /** Where events are produced; undefined = log only. */
+  sink?: AuditSink;
+  /** How often dropped events are reported, in milliseconds. */
+  dropReportIntervalMs?: number;
+  /** Most events per batch. */
+  batchSize?: number;
+}
+
+/** Writes audit events to the log and, through a bounded queue, to a sink. */
+export class AuditLog {
+  readonly #options: AuditLogOptions;
+  #queue: ConnectionAuditEvent[] = [];
+  #stats: AuditStats = { queued: 0, sent: 0, dropped: 0 };
+  #droppedSinceReport = 0;
+  #wake: (() => void) | undefined;
+  #closed = false;
+  #loop: Promise<void> | undefined;
+  #reportTimer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(options: AuditLogOptions) {
+    this.#options = options;
+    if (options.sink) this.#loop = this.#sendLoop(options.sink);
+    this.#reportTimer = setInterval(() => this.#reportDrops(), options.dropReportIntervalMs ?? 10_000);
+    Deno.unrefTimer(this.#reportTimer);
+  }
+
+  /** Counters since start. */
+  get stats(): Readonly<AuditStats> {
+    return { ...this.#stats, queued: this.#queue.length };
+  }
+
+  /** Records one event: logs it and queues it for the sink; never blocks, drops when the queue is full. */
+  record(
+    event: Omit<ConnectionAuditEvent, "id" | "time" | "type" | "nodeId" | "clusterId">,
+  ): ConnectionAuditEvent {
+    const full: ConnectionAuditEvent = {
+      id: crypto.randomUUID(),
+      time: new Date().toISOString(),
+      type: "CONNECTION",
+      nodeId: this.#options.nodeId,
+      clusterId: this.#options.clusterId,
+      ...event,
+    };
+    auditLine.info("{audit}", { audit: full });
+    if (!this.#options.sink || this.#closed) return full;
+    if (this.#queue.length >= this.#options.queueSize) {
+      this.#stats.dropped++;
+      this.#droppedSinceReport++;
+      return full;
+    }
+    this.#queue.push(full);
+    this.#wake?.();
+    return full;
+  }
+
+  /** Stops, trying to send what is queued for at most `timeoutMs`. */
+  async close(timeoutMs = 3000): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#reportTimer);
+    this.#wake?.();
+    if (this.#loop) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([this.#loop, new Promise((r) => timer = setTimeout(r, timeoutMs))]);
+      clearTimeout(timer);
+    }
+    this.#reportDrops();
+    await this.#options.sink?.close().catch(() => {});
+  }
+
+  #reportDrops(): void {
+    if (this.#droppedSinceReport === 0) return;
+    log.warn("dropped {count} audit events: the queue of {size} was full", {
+      count: this.#droppedSinceReport,
+      size: this.#options.queueSize,
+    });
+    this.#droppedSinceReport = 0;
+  }
+
+  async #sendLoop(sink: AuditSink): Promise<void> {
+    const batchSize = this.#options.batchSize ?? 500;
+    let backoff = 200;
+    let lastError = "";
+    for (;;) {
+      if (this.#queue.length === 0) {
+        if (this.#closed) return;
+        await new Promise<void>((resolve) => this.#wake = resolve);
+        this.#wake = undefined;
+        continue;
+      }
+      const batch = this.#queue.slice(0, batchSize);
+      try {
+        await sink.send(batch);
+        this.#queue.splice(0, batch.length);
+        this.#stats.sent += batch.length;
+        backoff = 200;
+        lastError = "";
+      } catch (error) {
+        const message = (error as Error).message;
+        if (message !== lastError) {
+          log.warn("cannot produce audit events, retrying: {error}", { error: message });
+        }
+        lastError = message;
+        if (this.#closed) return;
+        await new Promise((resolve) => setTimeout(resolve, backoff));
+        backoff = Math.min(backoff * 2, 10_000);
+      }
+    }
+  }
+}

@@ -1,0 +1,456 @@
+/**
+ * No real broker address ever reaches a client through the gateway, including the KIP-951
+ * NodeEndpoints that Produce (v10+) and Fetch (v16+) responses carry after a leader change.
+ *
+ * (a) Wire level, deterministic: raw requests to the gateway port of a broker that does NOT lead a
+ *     partition (so the broker answers NOT_LEADER_OR_FOLLOWER with CurrentLeader + NodeEndpoints), plus
+ *     Metadata, FindCoordinator (v0-3 single, v4+ batched) and DescribeCluster at every version. Each
+ *     response through the gateway must name only gateway endpoints and its bytes must hold no real
+ *     address; the same request sent straight to the broker must hold the real address (the check can fail).
+ * (b) Real clients, real leader change: a Java ProducerPerformance (Produce v12/13) and ConsoleConsumer
+ *     (Fetch v17/18) and a kafkajs consumer run through the gateway while the partition leader is stopped.
+ *     All records arrive, and the TCP peers of the Java processes (from /proc) and the addresses kafkajs
+ *     dials are only ever gateway endpoints.
+ */
+import assert from "node:assert/strict";
+import process from "node:process";
+import { type EachBatchPayload, Kafka, logLevel } from "kafkajs";
+import { createTopic, deleteTopic, type KafkaCluster, testKafka, uniqueTopic } from "../harness/mod.ts";
+import {
+  DescribeClusterRequest,
+  DescribeClusterResponse,
+  FetchRequest,
+  FetchResponse,
+  FindCoordinatorRequest,
+  FindCoordinatorResponse,
+  type FindCoordinatorResponseData,
+  MetadataRequest,
+  MetadataResponse,
+  type MessageSpec,
+  ProduceRequest,
+  ProduceResponse,
+  type Struct,
+} from "../../src/protocol/mod.ts";
+import { GatewayProcess } from "../support/gateway_process.ts";
+import {
+  gatewayEndpoints,
+  realAddressesInBytes,
+  recordingSocketFactory,
+  waitUntil,
+  watchTcpPeers,
+  withTimeout,
+} from "../support/clients_util.ts";
+import { RawKafkaConnection, type RawResponse, recordBatch } from "../support/clients_wire.ts";
+
+const HOST = "127.0.0.13";
+const NOT_LEADER_OR_FOLLOWER = 6;
+const COORDINATOR_NOT_AVAILABLE = 15;
+const COORDINATOR_LOAD_IN_PROGRESS = 14;
+
+// kafkajs 2.2.4 arms timers with negative delays (harmless, clamped to 1 ms); keep the output quiet.
+process.removeAllListeners("warning");
+process.on("warning", (warning) => {
+  if (warning.name !== "TimeoutNegativeWarning") console.error(warning);
+});
+
+interface Endpoint {
+  nodeId: number;
+  host: string;
+  port: number;
+}
+
+type VersionMap = Map<number, { min: number; max: number }>;
+
+function versionsOf(versions: VersionMap, apiKey: number, from = 0, to = Number.MAX_SAFE_INTEGER): number[] {
+  const range = versions.get(apiKey);
+  if (!range) return [];
+  const out: number[] = [];
+  for (let v = Math.max(range.min, from); v <= Math.min(range.max, to); v++) out.push(v);
+  return out;
+}
+
+/** Through the gateway: endpoints present, all `HOST:6969+id`, and no real address in the bytes. */
+function assertGatewayOnly(kafka: KafkaCluster, what: string, response: RawResponse<unknown>, endpoints: Endpoint[]) {
+  assert.ok(endpoints.length > 0, `${what}: the response carries endpoints`);
+  for (const e of endpoints) {
+    assert.deepEqual({ host: e.host, port: e.port }, { host: HOST, port: 6969 + e.nodeId }, `${what}: node ${e.nodeId}`);
+  }
+  assert.deepEqual(realAddressesInBytes(response.bytes, kafka), [], `${what}: real broker address in the response bytes`);
+}
+
+/** Straight to the broker: the same response holds the real address (proves the check above can fail). */
+function assertRealAddress(kafka: KafkaCluster, what: string, response: RawResponse<unknown>, endpoints: Endpoint[]) {
+  assert.ok(endpoints.length > 0, `${what} (direct): the response carries endpoints`);
+  for (const e of endpoints) {
+    assert.deepEqual(
+      { host: e.host, port: e.port },
+      { host: "127.0.0.1", port: kafka.broker(e.nodeId).port },
+      `${what} (direct): node ${e.nodeId}`,
+    );
+  }
+  assert.notDeepEqual(realAddressesInBytes(response.bytes, kafka), [], `${what} (direct): real address in the bytes`);
+}
+
+/** Sends the same request through the gateway and straight to the broker, and checks both. */
+async function compare<Req, Res>(
+  kafka: KafkaCluster,
+  what: string,
+  gateway: RawKafkaConnection,
+  direct: RawKafkaConnection,
+  schemas: [MessageSpec<Req>, MessageSpec<Res>],
+  version: number,
+  body: Req,
+  endpointsOf: (body: Res) => Endpoint[],
+): Promise<{ viaGateway: Res; viaBroker: Res }> {
+  const viaGateway = await gateway.request(schemas[0], schemas[1], version, body);
+  assertGatewayOnly(kafka, what, viaGateway, endpointsOf(viaGateway.body));
+  const viaBroker = await direct.request(schemas[0], schemas[1], version, body);
+  assertRealAddress(kafka, what, viaBroker, endpointsOf(viaBroker.body));
+  return { viaGateway: viaGateway.body, viaBroker: viaBroker.body };
+}
+
+function partitionOf(body: { responses: Struct[] }, partitionsField: string): Struct {
+  const topics = body.responses;
+  assert.equal(topics.length, 1);
+  const partitions = topics[0][partitionsField] as Struct[];
+  assert.equal(partitions.length, 1);
+  return partitions[0];
+}
+
+Deno.test({
+  name: "no real broker address leaks through the gateway",
+  // kafkajs keeps internal timers alive briefly after disconnect.
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const kafka = await testKafka();
+    const gateway = await GatewayProcess.start({ host: HOST, kafka });
+    const topics: string[] = [];
+    try {
+      await t.step("(a) raw wire: Metadata, DescribeCluster, FindCoordinator, Produce and Fetch NodeEndpoints", async () => {
+        const topic = uniqueTopic("leak-wire");
+        topics.push(topic);
+        await createTopic(topic, 1, 3);
+        const leader = (await kafka.metadata([topic])).topics[0].partitions[0].leader;
+        const follower = kafka.brokers.map((b) => b.id).find((id) => id !== leader)!;
+        // An RF=1 partition, and a broker that holds no replica of it.
+        const single = uniqueTopic("leak-rf1");
+        topics.push(single);
+        await createTopic(single, 1, 1);
+        const singleLeader = (await kafka.metadata([single])).topics[0].partitions[0].leader;
+        const other = kafka.brokers.map((b) => b.id).find((id) => id !== singleLeader)!;
+        const viaFollower = await RawKafkaConnection.connect(HOST, 6969 + follower);
+        const toFollower = await RawKafkaConnection.connect("127.0.0.1", kafka.broker(follower).port);
+        const viaLeader = await RawKafkaConnection.connect(HOST, 6969 + leader);
+        const viaOther = await RawKafkaConnection.connect(HOST, 6969 + other);
+        const toOther = await RawKafkaConnection.connect("127.0.0.1", kafka.broker(other).port);
+        try {
+          const versions = await viaFollower.apiVersions();
+          const brokerVersions = await toFollower.apiVersions();
+          // The gateway must not hide the address-carrying versions the broker supports.
+          for (const apiKey of [0, 1, 3, 10, 60]) {
+            assert.deepEqual(versions.get(apiKey)?.max, brokerVersions.get(apiKey)?.max, `max version of API ${apiKey}`);
+          }
+
+          // Metadata, every version: the brokers list; v10+ also gives the topic id used by Produce v13 / Fetch v13+.
+          let replicatedId: string | undefined;
+          let singleId: string | undefined;
+          for (const version of versionsOf(versions, 3)) {
+            const { viaGateway } = await compare(
+              kafka,
+              `Metadata v${version}`,
+              viaFollower,
+              toFollower,
+              [MetadataRequest, MetadataResponse],
+              version,
+              {
+                topics: [{ name: topic }, { name: single }],
+                allowAutoTopicCreation: false,
+                includeTopicAuthorizedOperations: false,
+              },
+              (b) => b.brokers,
+            );
+            assert.deepEqual(viaGateway.brokers.map((b) => b.nodeId).sort(), kafka.brokers.map((b) => b.id).sort());
+            if (version >= 10) {
+              replicatedId = viaGateway.topics.find((x) => x.name === topic)?.topicId;
+              singleId = viaGateway.topics.find((x) => x.name === single)?.topicId;
+            }
+          }
+          assert.ok(replicatedId && singleId, "topic ids from Metadata v10+");
+          const topicId: string = replicatedId;
+          const singleTopicId: string = singleId;
+
+          // DescribeCluster, every version.
+          for (const version of versionsOf(versions, 60)) {
+            const { viaGateway } = await compare(
+              kafka,
+              `DescribeCluster v${version}`,
+              viaFollower,
+              toFollower,
+              [DescribeClusterRequest, DescribeClusterResponse],
+              version,
+              { includeClusterAuthorizedOperations: false, endpointType: 1, includeFencedBrokers: true },
+              (b) => b.brokers.map((x) => ({ nodeId: x.brokerId, host: x.host, port: x.port })),
+            );
+            assert.equal(viaGateway.errorCode, 0);
+            assert.deepEqual(viaGateway.brokers.map((b) => b.brokerId).sort(), kafka.brokers.map((b) => b.id).sort());
+          }
+
+          // FindCoordinator: v0-3 one key at the top level, v4+ batched keys (groups and transactions).
+          const groups = [uniqueTopic("leak-g"), uniqueTopic("leak-g"), uniqueTopic("leak-g")];
+          const txnIds = [uniqueTopic("leak-tx"), uniqueTopic("leak-tx")];
+          for (const version of versionsOf(versions, 10)) {
+            const keySets: { keyType: number; keys: string[] }[] = version >= 4
+              ? [{ keyType: 0, keys: groups }, { keyType: 1, keys: txnIds }]
+              : [{ keyType: 0, keys: [groups[0]] }, ...(version >= 1 ? [{ keyType: 1, keys: [txnIds[0]] }] : [])];
+            for (const { keyType, keys } of keySets) {
+              const body = version >= 4 ? { keyType, coordinatorKeys: keys } : { key: keys[0], keyType };
+              const endpointsOf = (b: FindCoordinatorResponseData): Endpoint[] =>
+                version >= 4 ? b.coordinators : [b];
+              // The coordinator of a new key may not be available at once (internal topic creation/loading).
+              await waitUntil(async () => {
+                const r = await viaFollower.request(FindCoordinatorRequest, FindCoordinatorResponse, version, body);
+                const codes = version >= 4 ? r.body.coordinators.map((c) => c.errorCode) : [r.body.errorCode];
+                if (codes.some((c) => c === COORDINATOR_NOT_AVAILABLE || c === COORDINATOR_LOAD_IN_PROGRESS)) return false;
+                assert.deepEqual(codes, keys.map(() => 0), `FindCoordinator v${version} errors`);
+                return true;
+              }, 30_000, `coordinators of ${keys} (FindCoordinator v${version})`, 200);
+              await compare(
+                kafka,
+                `FindCoordinator v${version} key type ${keyType}`,
+                viaFollower,
+                toFollower,
+                [FindCoordinatorRequest, FindCoordinatorResponse],
+                version,
+                body,
+                endpointsOf,
+              );
+            }
+          }
+
+          // Fetch v16+ to a broker that holds no replica of an RF=1 partition: NOT_LEADER_OR_FOLLOWER with
+          // CurrentLeader and NodeEndpoints. (A follower of an RF=3 partition would serve a v11+ consumer
+          // fetch itself: fetch from follower, KIP-392.)
+          const fetchVersions = versionsOf(versions, 1, 16);
+          assert.ok(fetchVersions.length > 0, "Fetch v16+ supported through the gateway");
+          const fetchBody = (version: number, name: string, id: string | undefined): Struct => ({
+            replicaId: -1,
+            maxWaitMs: 0,
+            minBytes: 0,
+            maxBytes: 1 << 20,
+            isolationLevel: 0,
+            sessionId: 0,
+            sessionEpoch: -1,
+            topics: [{
+              topic: name,
+              topicId: version >= 13 ? id : undefined,
+              partitions: [{
+                partition: 0,
+                currentLeaderEpoch: -1,
+                fetchOffset: 0n,
+                lastFetchedEpoch: -1,
+                logStartOffset: -1n,
+                partitionMaxBytes: 1 << 20,
+              }],
+            }],
+            forgottenTopicsData: [],
+            rackId: "",
+          });
+          for (const version of fetchVersions) {
+            const { viaGateway, viaBroker } = await compare(
+              kafka,
+              `Fetch v${version} to a non-replica`,
+              viaOther,
+              toOther,
+              [FetchRequest, FetchResponse],
+              version,
+              fetchBody(version, single, singleTopicId),
+              (b) => b.nodeEndpoints,
+            );
+            for (const body of [viaGateway, viaBroker]) {
+              const partition = partitionOf(body, "partitions");
+              assert.equal(partition.errorCode, NOT_LEADER_OR_FOLLOWER, `Fetch v${version} error`);
+              assert.equal((partition.currentLeader as { leaderId: number }).leaderId, singleLeader);
+              assert.deepEqual(body.nodeEndpoints.map((e) => e.nodeId), [singleLeader]);
+            }
+          }
+
+          // Produce v10+ (acks=1, one record) to the follower: NOT_LEADER_OR_FOLLOWER with NodeEndpoints;
+          // the same to the leader through the gateway (acks=-1) is appended.
+          const produceVersions = versionsOf(versions, 0, 10);
+          assert.ok(produceVersions.length > 0, "Produce v10+ supported through the gateway");
+          const produceBody = (version: number, value: string, acks = 1): Struct => ({
+            transactionalId: null,
+            acks,
+            timeoutMs: 10_000,
+            topicData: [{
+              name: topic,
+              topicId: version >= 13 ? topicId : undefined,
+              partitionData: [{ index: 0, records: recordBatch([value]) }],
+            }],
+          });
+          let appended = 0;
+          for (const version of produceVersions) {
+            const { viaGateway, viaBroker } = await compare(
+              kafka,
+              `Produce v${version} to a follower`,
+              viaFollower,
+              toFollower,
+              [ProduceRequest, ProduceResponse],
+              version,
+              produceBody(version, `to-follower-v${version}`),
+              (b) => b.nodeEndpoints,
+            );
+            for (const body of [viaGateway, viaBroker]) {
+              const partition = partitionOf(body, "partitionResponses");
+              assert.equal(partition.errorCode, NOT_LEADER_OR_FOLLOWER, `Produce v${version} error`);
+              assert.equal((partition.currentLeader as { leaderId: number }).leaderId, leader);
+              assert.deepEqual(body.nodeEndpoints.map((e) => e.nodeId), [leader]);
+            }
+            const ok = await viaLeader.request(ProduceRequest, ProduceResponse, version, produceBody(version, `v${version}`, -1));
+            const partition = partitionOf(ok.body, "partitionResponses");
+            assert.equal(partition.errorCode, 0, `Produce v${version} to the leader`);
+            assert.equal(partition.baseOffset, BigInt(appended++));
+            assert.deepEqual(ok.body.nodeEndpoints, []);
+            assert.deepEqual(realAddressesInBytes(ok.bytes, kafka), []);
+          }
+          // The records appended through the gateway read back through it, bytes intact.
+          const fetchVersion = fetchVersions.at(-1)!;
+          const fetched = await viaLeader.request(
+            FetchRequest,
+            FetchResponse,
+            fetchVersion,
+            fetchBody(fetchVersion, topic, topicId),
+          );
+          const partition = partitionOf(fetched.body, "partitions");
+          assert.equal(partition.errorCode, 0);
+          assert.equal(partition.highWatermark, BigInt(appended));
+          const text = new TextDecoder().decode(partition.records as Uint8Array);
+          for (const version of produceVersions) assert.ok(text.includes(`v${version}`), `record of Produce v${version}`);
+          assert.ok(!text.includes("to-follower"), "nothing appended by the follower");
+        } finally {
+          viaFollower.close();
+          toFollower.close();
+          viaLeader.close();
+          viaOther.close();
+          toOther.close();
+        }
+      });
+
+      await t.step("(b) real clients through a real leader change (leader stopped mid-produce)", async () => {
+        const topic = uniqueTopic("leak-failover");
+        topics.push(topic);
+        await createTopic(topic, 1, 3, { configs: { "min.insync.replicas": "2" } });
+        const leader = (await kafka.metadata([topic])).topics[0].partitions[0].leader;
+        const total = 30_000;
+        const expectedEndpoints = gatewayEndpoints(HOST, kafka);
+        const isGateway = (address: string) => address === gateway.bootstrap || expectedEndpoints.includes(address);
+
+        // kafkajs consumer (Fetch v11: no NodeEndpoints, but metadata refreshes across the change).
+        const dialled = new Set<string>();
+        const kafkajs = new Kafka({
+          clientId: "kgate-leak-test",
+          brokers: [gateway.bootstrap],
+          logLevel: logLevel.NOTHING,
+          socketFactory: recordingSocketFactory(dialled),
+          retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1_000 },
+        });
+        const consumer = kafkajs.consumer({
+          groupId: uniqueTopic("leak-kafkajs"),
+          heartbeatInterval: 500,
+          sessionTimeout: 10_000,
+          maxWaitTimeInMs: 200,
+        });
+        const seen = new Set<string>();
+        // Java processes get the topic name on their command line: their TCP peers are sampled by it.
+        const peers = watchTcpPeers(topic);
+        let stopped = false;
+        let restart: Promise<void> | undefined;
+        try {
+          await consumer.connect();
+          await consumer.subscribe({ topic, fromBeginning: true });
+          await consumer.run({
+            eachBatch: async ({ batch }: EachBatchPayload) => {
+              for (const m of batch.messages) seen.add(m.value?.toString() ?? "");
+              await Promise.resolve();
+            },
+          });
+          const javaConsumer = kafka.runJava("org.apache.kafka.tools.consumer.ConsoleConsumer", [
+            "--bootstrap-server",
+            gateway.bootstrap,
+            "--topic",
+            topic,
+            "--from-beginning",
+            "--max-messages",
+            String(total),
+            "--timeout-ms",
+            "60000",
+          ], { timeoutMs: 100_000 });
+          const producer = kafka.runJava("org.apache.kafka.tools.ProducerPerformance", [
+            "--topic",
+            topic,
+            "--num-records",
+            String(total),
+            "--payload-monotonic",
+            "--throughput",
+            "3000",
+            "--producer-props",
+            `bootstrap.servers=${gateway.bootstrap}`,
+            "acks=all",
+            "linger.ms=5",
+          ], { timeoutMs: 100_000 });
+
+          await waitUntil(() => seen.size >= 3_000, 30_000, "kafkajs consumed 3,000 records before the leader change");
+          await kafka.stopBroker(leader);
+          stopped = true;
+          const seenAtStop = seen.size;
+          assert.ok(seenAtStop < total, "the leader stopped while the producer was running");
+          const newLeader = await waitUntil(async () => {
+            const p = (await kafka.metadata([topic])).topics[0].partitions[0];
+            return p.leader >= 0 && p.leader !== leader ? p.leader : undefined;
+          }, 30_000, "a new leader");
+          assert.notEqual(newLeader, leader);
+
+          const produced = await producer;
+          assert.ok(produced.success && !produced.timedOut, `ProducerPerformance:\n${produced.stdout}\n${produced.stderr}`);
+          assert.match(produced.stdout.trim().split("\n").at(-1) ?? "", new RegExp(`^${total} records sent, `), produced.stdout);
+          // Retried NOT_LEADER_OR_FOLLOWER warnings are expected; a failed send prints a stack trace.
+          assert.doesNotMatch(produced.stderr, /^\s+at |\bERROR\b/m, produced.stderr);
+          // Bring the old leader back while the consumers finish.
+          restart = kafka.startBroker(leader);
+          restart.catch(() => {}); // awaited (and rethrown) in finally
+
+          const consumed = await javaConsumer;
+          assert.ok(consumed.success && !consumed.timedOut, `ConsoleConsumer:\n${consumed.stderr}`);
+          const values = consumed.stdout.split("\n").filter((l) => l.length > 0);
+          assert.equal(values.length, total);
+          assert.equal(new Set(values).size, total, "no duplicates");
+          assert.deepEqual(
+            values.map(Number).sort((a, b) => a - b),
+            Array.from({ length: total }, (_, i) => i),
+          );
+
+          await waitUntil(() => seen.size >= total, 60_000, `kafkajs consumed all ${total} records (has ${seen.size})`);
+          assert.ok(seen.size > seenAtStop, "kafkajs kept consuming after the leader change");
+          assert.deepEqual([...seen].map(Number).sort((a, b) => a - b), Array.from({ length: total }, (_, i) => i));
+
+          peers.stop();
+          assert.ok(peers.peers.size > 0, "sampled the Java clients' connections");
+          const leaked = [...peers.peers].filter((p) => !isGateway(p));
+          assert.deepEqual(leaked, [], `the Java clients connected to non-gateway addresses; all: ${[...peers.peers]}`);
+          const dialledElsewhere = [...dialled].filter((p) => !isGateway(p));
+          assert.deepEqual(dialledElsewhere, [], `kafkajs dialled non-gateway addresses; all: ${[...dialled]}`);
+        } finally {
+          peers.stop();
+          await withTimeout(consumer.disconnect(), 30_000, "kafkajs consumer disconnect").catch(() => {});
+          if (stopped) await (restart ?? kafka.startBroker(leader));
+        }
+        await kafka.waitForBrokers(kafka.brokers.map((b) => b.id), 60_000);
+      });
+    } finally {
+      await deleteTopic(...topics).catch(() => {});
+      const status = await gateway.stop();
+      assert.equal(status.code, 0, gateway.logs);
+    }
+  },
+});

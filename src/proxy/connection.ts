@@ -12,7 +12,7 @@ import {
   ProtocolError,
   readRequestHeader,
 } from "../protocol/mod.ts";
-import { FrameError, type FramePolicy, pumpFrames } from "./frame_pump.ts";
+import { type ByteSource, FrameError, type FramePolicy, pumpFrames } from "./frame_pump.ts";
 import { needsRewrite, type RewriteContext, rewriteResponse } from "./rewrite.ts";
 
 /** A request waiting for its response. */
@@ -41,16 +41,15 @@ export interface RequestPolicyContext {
 export function requestPolicy(pending: PendingRequest[], context: RequestPolicyContext): FramePolicy {
   return {
     inspect(prefix, size) {
-      let header;
-      let acks = -1;
-      try {
-        header = readRequestHeader(prefix);
-        if (header.apiKey === ApiKey.Produce) acks = produceRequestAcks(prefix, header);
-      } catch (error) {
-        if (error instanceof ProtocolError && prefix.length < size) return "more";
-        throw new FrameError(`malformed request header: ${(error as Error).message}`);
+      // Key and version first: the rest of the header's layout depends on them.
+      if (prefix.length < 4) {
+        if (size < 4) {
+          throw new FrameError(`malformed request header: a frame of ${size} bytes cannot hold one`);
+        }
+        return "more";
       }
-      const { apiKey, apiVersion } = header;
+      const apiKey = (prefix[0] << 24 >> 16) | prefix[1];
+      const apiVersion = (prefix[2] << 24 >> 16) | prefix[3];
       const range = isKnownApiKey(apiKey) ? context.supportedVersions(apiKey) : undefined;
       if (range === undefined) throw new FrameError(`unknown API key ${apiKey}`);
       const name = apiName(apiKey);
@@ -58,6 +57,17 @@ export function requestPolicy(pending: PendingRequest[], context: RequestPolicyC
       if (apiKey !== ApiKey.ApiVersions && (apiVersion < range.min || apiVersion > range.max)) {
         throw new FrameError(
           `unsupported ${name} version ${apiVersion} (supported ${range.min}-${range.max})`,
+        );
+      }
+      let header;
+      let acks = -1;
+      try {
+        header = readRequestHeader(prefix);
+        if (apiKey === ApiKey.Produce) acks = produceRequestAcks(prefix, header);
+      } catch (error) {
+        if (error instanceof ProtocolError && prefix.length < size) return "more";
+        throw new FrameError(
+          `malformed request header (${name} v${apiVersion}): ${(error as Error).message}`,
         );
       }
       // v0 is followed by unframed SASL tokens the proxy cannot delimit. librdkafka needs v0 advertised
@@ -112,6 +122,8 @@ export function responsePolicy(pending: PendingRequest[], context: RewriteContex
 /** Everything one proxied connection needs. */
 export interface ConnectionOptions {
   client: Deno.TcpConn;
+  /** Where client bytes are read from (default: `client`; after a PROXY header, its remaining bytes first). */
+  clientSource?: ByteSource;
   upstream: Deno.TcpConn;
   maxFrameBytes: number;
   requestContext: RequestPolicyContext;
@@ -122,8 +134,8 @@ export interface ConnectionOptions {
 
 /** How a connection ended. */
 export interface ConnectionEnd {
-  /** Who ended it: the client, the broker, or an error. */
-  by: "client" | "upstream" | "error";
+  /** Who ended it: the client, the broker, the gateway (shutdown), or an error. */
+  by: "client" | "upstream" | "gateway" | "error";
   /** The error message when `by === "error"`. */
   reason?: string;
 }
@@ -135,10 +147,15 @@ export interface ConnectionEnd {
 export async function proxyConnection(options: ConnectionOptions): Promise<ConnectionEnd> {
   const { client, upstream, maxFrameBytes } = options;
   const pending: PendingRequest[] = [];
-  const requests = pumpFrames(client, upstream, requestPolicy(pending, options.requestContext), {
-    maxFrameBytes,
-    onRead: options.onBytesIn,
-  }).then(() => ({ by: "client" }) as ConnectionEnd);
+  const requests = pumpFrames(
+    options.clientSource ?? client,
+    upstream,
+    requestPolicy(pending, options.requestContext),
+    {
+      maxFrameBytes,
+      onRead: options.onBytesIn,
+    },
+  ).then(() => ({ by: "client" }) as ConnectionEnd);
   // Responses are only bounded by a sanity limit: fetch.max.bytes may exceed the request limit.
   const responses = pumpFrames(upstream, client, responsePolicy(pending, options.rewriteContext), {
     maxFrameBytes: 0x7fffffff,

@@ -7,6 +7,14 @@
 import { logger } from "../log.ts";
 import { type ConnectionEnd, proxyConnection, type RequestPolicyContext } from "./connection.ts";
 import type { RewriteContext } from "./rewrite.ts";
+import { type Cidr, inCidrs } from "./cidr.ts";
+import type { ByteSource } from "./frame_pump.ts";
+import {
+  prefixedSource,
+  type ProxiedConnection,
+  type ProxyHeaderParser,
+  readProxyHeader,
+} from "./proxy_header.ts";
 
 const log = logger("proxy");
 
@@ -32,15 +40,54 @@ export interface ProxyServerOptions {
   requestContext: RequestPolicyContext;
   /** Builds the rewrite context of one connection. */
   rewriteContext(clientAddress: string): RewriteContext;
-  /** Connection events, for metrics. */
+  /** Connection events (audit, metrics). */
   events?: ProxyEvents;
+  /** Require a PROXY protocol header first on every connection. */
+  proxyProtocol?: ProxyProtocolOptions;
 }
 
-/** Connection-level events. */
+/** What is known of one client connection. */
+export interface ConnectionInfo {
+  /** The TCP peer, `ip:port`. */
+  clientAddress: string;
+  /** The node's end, `ip:port`. */
+  localAddress: string;
+  /** What the PROXY header said, when one was read. */
+  proxied?: ProxiedConnection;
+  /** The broker it is routed to. */
+  broker?: UpstreamBroker;
+  /** When it was accepted (performance.now()). */
+  acceptedAt: number;
+}
+
+/** Connection-level events (audit, metrics). */
 export interface ProxyEvents {
-  opened?(info: { clientAddress: string; localAddress: string; broker: UpstreamBroker }): void;
-  closed?(info: { clientAddress: string; end: ConnectionEnd; bytesIn: number; bytesOut: number }): void;
-  upstreamError?(info: { broker: UpstreamBroker; reason: string }): void;
+  /** The connection is proxied to its broker. */
+  opened?(info: ConnectionInfo): void;
+  /** A proxied connection ended. */
+  closed?(info: ConnectionInfo, end: ConnectionEnd, bytes: { in: number; out: number }): void;
+  /** A connection was refused before it was proxied; `kind` names why, for metrics. */
+  rejected?(info: ConnectionInfo, reason: string, kind: RejectionKind): void;
+}
+
+/** Why a connection was refused before it was proxied. */
+export type RejectionKind = "untrusted-source" | "proxy-header" | "upstream";
+
+/** PROXY protocol settings of the listeners. */
+export interface ProxyProtocolOptions {
+  parse: ProxyHeaderParser;
+  timeoutMs: number;
+  /** Peers allowed to send a header; undefined = any. */
+  trusted?: readonly Cidr[];
+}
+
+/** How a connection is named in log lines: the peer, plus the original addresses from a PROXY header. */
+export function describeClient(info: ConnectionInfo): string {
+  const proxied = info.proxied;
+  if (proxied?.command !== "PROXY") return info.clientAddress;
+  return `${info.clientAddress} (original source: [${proxied.source ?? "unknown"}], original destination: [${
+    proxied.destination ?? "unknown"
+  }])`;
 }
 
 /** Formats a Deno address as `host:port`. */
@@ -149,74 +196,119 @@ export class ProxyServer {
 
   async #serve(client: Deno.TcpConn, port: number): Promise<void> {
     const options = this.#options;
-    const clientAddress = formatAddress(client.remoteAddr);
-    const localAddress = formatAddress(client.localAddr);
-    const brokerId = options.minBrokerId + (port - options.portStart);
-    const broker = options.broker(brokerId) ?? options.anyBroker();
-    if (broker === undefined) {
-      log.warn("closing connection from {clientAddress}: no live broker known", { clientAddress });
-      client.close();
-      return;
-    }
+    const info: ConnectionInfo = {
+      clientAddress: formatAddress(client.remoteAddr),
+      localAddress: formatAddress(client.localAddr),
+      acceptedAt: performance.now(),
+    };
     this.#open.add(client);
     this.#clients.add(client);
-    let upstream: Deno.TcpConn;
+    let upstream: Deno.TcpConn | undefined;
     try {
-      client.setNoDelay(true);
-      upstream = await connectWithTimeout(broker.host, broker.port, options.upstreamConnectTimeoutMs);
-      upstream.setNoDelay(true);
-    } catch (error) {
-      const reason = `cannot connect to broker ${broker.nodeId} at ${broker.host}:${broker.port}: ${
-        (error as Error).message
-      }`;
-      log.warn("closing connection from {clientAddress}: {reason}", { clientAddress, reason });
-      options.events?.upstreamError?.({ broker, reason });
-      this.#open.delete(client);
-      this.#clients.delete(client);
+      let clientSource: ByteSource = client;
+      if (options.proxyProtocol) {
+        const header = await this.#readProxyHeader(client, info, options.proxyProtocol);
+        if (header === undefined) return;
+        clientSource = header;
+      }
+      const brokerId = options.minBrokerId + (port - options.portStart);
+      const broker = options.broker(brokerId) ?? options.anyBroker();
+      if (broker === undefined) {
+        this.#reject(info, "no live broker known");
+        return;
+      }
+      info.broker = broker;
       try {
-        client.close();
-      } catch { /* closed */ }
-      return;
-    }
-    if (this.#closing) {
-      client.close();
-      upstream.close();
+        client.setNoDelay(true);
+        upstream = await connectWithTimeout(broker.host, broker.port, options.upstreamConnectTimeoutMs);
+        upstream.setNoDelay(true);
+      } catch (error) {
+        this.#reject(
+          info,
+          `cannot connect to broker ${broker.nodeId} at ${broker.host}:${broker.port}: ${
+            (error as Error).message
+          }`,
+        );
+        return;
+      }
+      if (this.#closing) return;
+      this.#open.add(upstream);
+      options.events?.opened?.(info);
+      let bytesIn = 0;
+      let bytesOut = 0;
+      const end = await proxyConnection({
+        client,
+        clientSource,
+        upstream,
+        maxFrameBytes: options.maxFrameBytes,
+        requestContext: options.requestContext,
+        rewriteContext: options.rewriteContext(info.clientAddress),
+        onBytesIn: (n) => bytesIn += n,
+        onBytesOut: (n) => bytesOut += n,
+      });
+      if (this.#closing && end.by !== "error") end.by = "gateway";
+      this.#logEnd(info, port, end);
+      options.events?.closed?.(info, end, { in: bytesIn, out: bytesOut });
+    } finally {
+      closeQuietly(client);
+      if (upstream) closeQuietly(upstream);
       this.#open.delete(client);
       this.#clients.delete(client);
-      return;
+      if (upstream) this.#open.delete(upstream);
     }
-    this.#open.add(upstream);
-    options.events?.opened?.({ clientAddress, localAddress, broker });
-    let bytesIn = 0;
-    let bytesOut = 0;
-    const end = await proxyConnection({
-      client,
-      upstream,
-      maxFrameBytes: options.maxFrameBytes,
-      requestContext: options.requestContext,
-      rewriteContext: options.rewriteContext(clientAddress),
-      onBytesIn: (n) => bytesIn += n,
-      onBytesOut: (n) => bytesOut += n,
-    });
-    this.#open.delete(client);
-    this.#clients.delete(client);
-    this.#open.delete(upstream);
+  }
+
+  /** Reads the PROXY header; undefined when the connection was refused (already logged). */
+  async #readProxyHeader(
+    client: Deno.TcpConn,
+    info: ConnectionInfo,
+    proxyProtocol: ProxyProtocolOptions,
+  ): Promise<ByteSource | undefined> {
+    const peer = (client.remoteAddr as Deno.NetAddr).hostname;
+    if (proxyProtocol.trusted && !inCidrs(peer, proxyProtocol.trusted)) {
+      this.#reject(info, `PROXY protocol header refused: ${peer} is not a trusted proxy`, "untrusted-source");
+      return undefined;
+    }
+    try {
+      const { connection, rest } = await readProxyHeader(
+        client,
+        proxyProtocol.parse,
+        proxyProtocol.timeoutMs,
+      );
+      info.proxied = connection;
+      return prefixedSource(rest, client);
+    } catch (error) {
+      this.#reject(info, (error as Error).message, "proxy-header");
+      return undefined;
+    }
+  }
+
+  #reject(info: ConnectionInfo, reason: string, kind: RejectionKind = "upstream"): void {
+    log.warn("closing connection from {client}: {reason}", { client: describeClient(info), reason });
+    this.#options.events?.rejected?.(info, reason, kind);
+  }
+
+  #logEnd(info: ConnectionInfo, port: number, end: ConnectionEnd): void {
+    const values = {
+      client: describeClient(info),
+      port,
+      brokerId: info.broker?.nodeId,
+      reason: end.reason ?? "",
+    };
     if (end.by === "error") {
-      log.warn("closed connection from {clientAddress} (port {port}, broker {brokerId}): {reason}", {
-        clientAddress,
-        port,
-        brokerId: broker.nodeId,
-        reason: end.reason,
-      });
-    } else if (end.by === "upstream" && !this.#closing) {
-      log.info("broker {brokerId} closed the connection of {clientAddress}{reason}", {
-        brokerId: broker.nodeId,
-        clientAddress,
-        reason: end.reason ? `: ${end.reason}` : "",
-      });
+      log.warn("closed connection from {client} (port {port}, broker {brokerId}): {reason}", values);
+    } else if (end.by === "upstream") {
+      log.info("broker {brokerId} closed the connection of {client} {reason}", values);
     } else {
-      log.debug("connection from {clientAddress} closed by {by}", { clientAddress, by: end.by });
+      log.debug("connection from {client} closed by {by}", { ...values, by: end.by });
     }
-    options.events?.closed?.({ clientAddress, end, bytesIn, bytesOut });
+  }
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // already closed
   }
 }

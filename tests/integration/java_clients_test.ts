@@ -9,7 +9,12 @@
 import assert from "node:assert/strict";
 import { createTopic, deleteTopic, type RunResult, testKafka, uniqueTopic } from "../harness/mod.ts";
 import { GatewayProcess } from "../support/gateway_process.ts";
-import { gatewayEndpoints, realAddressesIn, watchTcpPeers } from "../support/clients_util.ts";
+import {
+  gatewayEndpoints,
+  gatewayProblems,
+  realAddressesIn,
+  watchTcpPeers,
+} from "../support/clients_util.ts";
 
 const HOST = "127.0.0.12";
 
@@ -233,5 +238,6 @@ Deno.test("Java clients (Kafka tools) through the gateway", async (t) => {
     await deleteTopic(...topics).catch(() => {});
     const status = await gateway.stop();
     assert.equal(status.code, 0, gateway.logs);
+    assert.deepEqual(gatewayProblems(gateway.logs), [], gateway.logs);
   }
 });

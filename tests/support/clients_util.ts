@@ -209,3 +209,14 @@ export function watchTcpPeers(marker: string, intervalMs = 100): { peers: Set<st
     },
   };
 }
+
+/**
+ * Gateway log lines at warning level or above (text format: `[WRN]`, `[ERR]`, `[FTL]`), except those
+ * matching one of `allowed`. A protocol error closes a client connection with a warning; clients may
+ * retry and succeed, so the logs are the only place such a failure shows.
+ */
+export function gatewayProblems(logs: string, allowed: RegExp[] = []): string[] {
+  return logs.split("\n").filter((line) =>
+    /\[(WRN|ERR|FTL)\]/.test(line) && !allowed.some((re) => re.test(line))
+  );
+}

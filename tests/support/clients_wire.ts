@@ -52,11 +52,21 @@ export class RawKafkaConnection {
     body: Req,
   ): Promise<RawResponse<Res>> {
     const correlationId = this.#correlationId++;
-    const frame = encodeRequestFrame({ correlationId, clientId: "kgate-wire-test" }, requestSchema, version, body);
+    const frame = encodeRequestFrame(
+      { correlationId, clientId: "kgate-wire-test" },
+      requestSchema,
+      version,
+      body,
+    );
     await this.#writeAll(frame);
     const bytes = await this.#readFrame();
     const apiKey = requestSchema.apiKey!;
-    const decoded = decodeResponseFrame(bytes, responseHeaderVersion(apiKey, version), responseSchema, version);
+    const decoded = decodeResponseFrame(
+      bytes,
+      responseHeaderVersion(apiKey, version),
+      responseSchema,
+      version,
+    );
     if (decoded.correlationId !== correlationId) {
       throw new Error(`${this.address}: correlation id ${decoded.correlationId}, expected ${correlationId}`);
     }

@@ -1,0 +1,26 @@
+/**
+ * CRC32C (Castagnoli, reflected polynomial 0x82F63B78), as used by the PP2_TYPE_CRC32C TLV (RFC 4960
+ * appendix B).
+ *
+ * @module
+ */
+
+const TABLE: Uint32Array = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+/**
+ * The CRC32C of `bytes` as an unsigned 32-bit number. `crc32c(new TextEncoder().encode("123456789"))`
+ * is `0xE3069283`.
+ */
+export function crc32c(bytes: Uint8Array): number {
+  let crc = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) crc = TABLE[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}

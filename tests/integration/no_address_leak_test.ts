@@ -132,6 +132,25 @@ async function compare<Req, Res>(
   return { viaGateway: viaGateway.body, viaBroker: viaBroker.body };
 }
 
+/** The topic id of `topic`, from Metadata v12 sent straight to a running broker. */
+async function topicIdOf(kafka: KafkaCluster, topic: string): Promise<string> {
+  const id = kafka.runningBrokers()[0];
+  const conn = await RawKafkaConnection.connect("127.0.0.1", kafka.broker(id).port);
+  try {
+    const r = await conn.request(MetadataRequest, MetadataResponse, 12, {
+      topics: [{ name: topic }],
+      allowAutoTopicCreation: false,
+    });
+    return r.body.topics[0].topicId;
+  } finally {
+    conn.close();
+  }
+}
+
+function assertNoLeak(kafka: KafkaCluster, bytes: Uint8Array): void {
+  assert.deepEqual(realAddressesInBytes(bytes, kafka), [], "real broker address in the response bytes");
+}
+
 function partitionOf(body: { responses: Struct[] }, partitionsField: string): Struct {
   const topics = body.responses;
   assert.equal(topics.length, 1);
@@ -149,6 +168,10 @@ Deno.test({
     const kafka = await testKafka();
     const gateway = await GatewayProcess.start({ host: HOST, kafka });
     const topics: string[] = [];
+    // (c): a second gateway node started while a broker is down, and an RF=1 partition of that broker.
+    const LATE_PORT_START = 7069;
+    let late: GatewayProcess | undefined;
+    let lateCase: { brokerId: number; topic: string; topicId: string; partition: number } | undefined;
     try {
       await t.step(
         "(a) raw wire: Metadata, DescribeCluster, FindCoordinator, Produce and Fetch NodeEndpoints",
@@ -445,6 +468,15 @@ Deno.test({
         await createTopic(topic, 1, 3, { configs: { "min.insync.replicas": "2" } });
         const leader = (await kafka.metadata([topic])).topics[0].partitions[0].leader;
         const total = 30_000;
+        // For (c): an RF=1 partition led (only held) by the broker about to be stopped.
+        const solo = uniqueTopic("leak-solo");
+        topics.push(solo);
+        await createTopic(solo, 6, 1);
+        const soloPartition = (await kafka.metadata([solo])).topics[0].partitions.find((p) =>
+          p.leader === leader
+        );
+        assert.ok(soloPartition, `a partition of ${solo} on broker ${leader}`);
+        const soloId = await topicIdOf(kafka, solo);
         const expectedEndpoints = gatewayEndpoints(HOST, kafka);
         const isGateway = (address: string) =>
           address === gateway.bootstrap || expectedEndpoints.includes(address);
@@ -534,6 +566,17 @@ Deno.test({
           );
           // Retried NOT_LEADER_OR_FOLLOWER warnings are expected; a failed send prints a stack trace.
           assert.doesNotMatch(produced.stderr, /^\s+at |\bERROR\b/m, produced.stderr);
+          // For (c): a gateway node that learns the cluster now, while broker `leader` is down (and fenced).
+          await kafka.waitForBrokers(kafka.brokers.map((b) => b.id).filter((id) => id !== leader), 30_000);
+          late = await GatewayProcess.start({
+            host: HOST,
+            kafka,
+            portStart: LATE_PORT_START,
+            // No periodic refresh during the test: only what clients trigger.
+            env: { GATEWAY_METADATA_REFRESH_MS: "600000" },
+          });
+          assert.doesNotMatch(late.logs, new RegExp(`brokers .*\\b${leader}@`), late.logs);
+          lateCase = { brokerId: leader, topic: solo, topicId: soloId, partition: soloPartition.partition };
           // Bring the old leader back while the consumers finish.
           restart = kafka.startBroker(leader);
           restart.catch(() => {}); // awaited (and rethrown) in finally
@@ -585,10 +628,116 @@ Deno.test({
         }
         await kafka.waitForBrokers(kafka.brokers.map((b) => b.id), 60_000);
       });
+
+      await t.step(
+        "(c) a broker's port reaches that broker once it is back, not another broker",
+        async () => {
+          // Reproduces a routing bug: a client connection accepted on the port of a broker the node does not
+          // know (yet) is proxied to some other broker (server.ts: `broker(id) ?? anyBroker()`), and stays
+          // there for its whole life. The client is told (NodeEndpoints) that the leader is at the very port
+          // it is connected to, and retries there forever: NOT_LEADER_OR_FOLLOWER until the connection dies.
+          assert.ok(late && lateCase, "set up by (b)");
+          const { brokerId, topic, topicId, partition } = lateCase;
+          await waitUntil(
+            async () => {
+              const p = (await kafka.metadata([topic])).topics[0].partitions.find((x) =>
+                x.partition === partition
+              );
+              return p?.leader === brokerId;
+            },
+            30_000,
+            `broker ${brokerId} leads ${topic}-${partition} again`,
+          );
+          const fetchOne = async (conn: RawKafkaConnection) => {
+            const version = (await conn.apiVersions()).get(1)!.max;
+            const r = await conn.request(FetchRequest, FetchResponse, version, {
+              replicaId: -1,
+              maxWaitMs: 0,
+              minBytes: 0,
+              maxBytes: 1 << 20,
+              isolationLevel: 0,
+              sessionId: 0,
+              sessionEpoch: -1,
+              topics: [{
+                topic,
+                topicId,
+                partitions: [{
+                  partition,
+                  currentLeaderEpoch: -1,
+                  fetchOffset: 0n,
+                  lastFetchedEpoch: -1,
+                  logStartOffset: -1n,
+                  partitionMaxBytes: 1 << 20,
+                }],
+              }],
+              forgottenTopicsData: [],
+              rackId: "",
+            });
+            assertNoLeak(kafka, r.bytes);
+            const p = partitionOf(r.body, "partitions");
+            return { errorCode: p.errorCode as number, nodeEndpoints: r.body.nodeEndpoints };
+          };
+          const port = LATE_PORT_START + brokerId;
+          // Connected before the node refreshed its view: the broker is back, the node does not know it yet.
+          const early = await RawKafkaConnection.connect(HOST, port);
+          const fresh: RawKafkaConnection[] = [];
+          try {
+            // Acceptable: served by the broker (error 0), or the connection refused/closed so that the client
+            // reconnects. Not acceptable: answered by another broker.
+            const outcome = async (conn: RawKafkaConnection) => {
+              try {
+                const r = await fetchOne(conn);
+                return { errorCode: r.errorCode, nodeEndpoints: r.nodeEndpoints };
+              } catch (error) {
+                if (/connection closed|reset|broken pipe/i.test(String(error))) {
+                  return { errorCode: "closed" };
+                }
+                throw error;
+              }
+            };
+            const before = await outcome(early);
+            // A Metadata response naming the broker makes the node refresh; then new connections reach it.
+            const bootstrap = await RawKafkaConnection.connect(HOST, LATE_PORT_START);
+            fresh.push(bootstrap);
+            await bootstrap.request(MetadataRequest, MetadataResponse, 12, {
+              topics: [],
+              allowAutoTopicCreation: false,
+            });
+            await waitUntil(
+              async () => {
+                const conn = await RawKafkaConnection.connect(HOST, port);
+                fresh.push(conn);
+                return (await fetchOne(conn)).errorCode === 0;
+              },
+              15_000,
+              `a new connection to ${HOST}:${port} reaches broker ${brokerId}`,
+              200,
+            );
+            const after = before.errorCode === "closed" ? before : await outcome(early);
+            const acceptable = (code: number | string) => code === 0 || code === "closed";
+            assert.ok(
+              acceptable(before.errorCode) && acceptable(after.errorCode),
+              `Fetch of ${topic}-${partition} (held only by broker ${brokerId}) on a connection to ${HOST}:${port}, ` +
+                `the gateway port of broker ${brokerId}, accepted while the gateway node did not know broker ` +
+                `${brokerId} yet: error ${before.errorCode} ` +
+                `(${NOT_LEADER_OR_FOLLOWER} = NOT_LEADER_OR_FOLLOWER: proxied to another broker; NodeEndpoints ` +
+                `${
+                  JSON.stringify(before.nodeEndpoints)
+                } send the client back to this very port); on the same ` +
+                `connection once the node knows broker ${brokerId} again: error ${after.errorCode}`,
+            );
+          } finally {
+            early.close();
+            for (const conn of fresh) conn.close();
+          }
+        },
+      );
     } finally {
       await deleteTopic(...topics).catch(() => {});
       const status = await gateway.stop();
+      const lateStatus = await late?.stop();
       assert.equal(status.code, 0, gateway.logs);
+      if (late) assert.equal(lateStatus?.code, 0, late.logs);
       // A stopped broker makes connections to its port fail; nothing else may go wrong.
       const allowed = [/cannot connect to broker|no live broker|metadata refresh failed/];
       assert.deepEqual(gatewayProblems(gateway.logs, allowed), [], gateway.logs);

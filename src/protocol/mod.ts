@@ -21,6 +21,8 @@ export {
   propName,
   type RawTaggedField,
   type Struct,
+  type StructPlan,
+  type TypePlan,
   versionList,
   type VersionRange,
 } from "./schema.ts";

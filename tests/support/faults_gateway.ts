@@ -11,7 +11,7 @@
  * ```
  */
 import assert from "node:assert/strict";
-import { runKcat, sleep } from "../harness/mod.ts";
+import { type KafkaCluster, runKcat, sleep } from "../harness/mod.ts";
 import type { GatewayProcess } from "./gateway_process.ts";
 import { withDeadline } from "./faults_wire.ts";
 
@@ -74,15 +74,25 @@ export async function kcatMetadata(
 
 /**
  * The node still serves: its process runs and a fresh `kcat -L` through it lists exactly the gateway
- * endpoints of `brokerIds` (broker id N at `host:portStart + N`, with min broker id 0).
+ * endpoints (broker id N at `host:portStart + N`, min broker id 0) of `brokers`: fixed ids, or the
+ * brokers `cluster` reports right now (so a broker another test stops does not count as a failure;
+ * retried briefly while the two views differ).
  */
-export async function assertServes(gateway: GatewayProcess, brokerIds: number[]): Promise<void> {
-  assert.ok(await gateway.running(), `the gateway process exited; logs:\n${gateway.logs}`);
-  const metadata = await kcatMetadata(gateway.bootstrap);
-  assert.deepEqual(
-    metadata.brokers.map((b) => b.name).sort(),
-    brokerIds.map((id) => `${gateway.host}:${gateway.portStart + id}`).sort(),
-  );
+export async function assertServes(gateway: GatewayProcess, brokers: number[] | KafkaCluster): Promise<void> {
+  const endpoints = (ids: number[]) => ids.map((id) => `${gateway.host}:${gateway.portStart + id}`).sort();
+  for (let attempt = 1;; attempt++) {
+    assert.ok(await gateway.running(), `the gateway process exited; logs:\n${gateway.logs}`);
+    const expected = Array.isArray(brokers)
+      ? brokers
+      : (await brokers.metadata()).brokers.map((b) => b.nodeId);
+    const listed = (await kcatMetadata(gateway.bootstrap)).brokers.map((b) => b.name).sort();
+    if (Array.isArray(brokers) || attempt === 5) {
+      assert.deepEqual(listed, endpoints(expected));
+      break;
+    }
+    if (JSON.stringify(listed) === JSON.stringify(endpoints(expected))) break;
+    await sleep(500);
+  }
   assert.ok(await gateway.running(), `the gateway process exited; logs:\n${gateway.logs}`);
 }
 
@@ -137,5 +147,76 @@ export async function runMain(
   } catch (error) {
     await output.catch(() => {});
     throw error;
+  }
+}
+
+/** A long-running `kcat` (e.g. a consumer without `-e`) whose output lines are collected as they come. */
+export class KcatStream {
+  #out = "";
+  #err = "";
+  readonly #done: Promise<Deno.CommandStatus>;
+  readonly #reading: Promise<void>;
+
+  private constructor(readonly child: Deno.ChildProcess) {
+    this.#done = child.status;
+    const drain = async (stream: ReadableStream<Uint8Array>, to: "out" | "err") => {
+      const decoder = new TextDecoder();
+      for await (const chunk of stream) {
+        const text = decoder.decode(chunk, { stream: true });
+        if (to === "out") this.#out += text;
+        else this.#err += text;
+      }
+    };
+    this.#reading = Promise.all([drain(child.stdout, "out"), drain(child.stderr, "err")]).then(() => {});
+  }
+
+  /** Starts `kcat ...args`. */
+  static start(args: string[]): KcatStream {
+    return new KcatStream(
+      new Deno.Command("kcat", { args, stdin: "null", stdout: "piped", stderr: "piped" }).spawn(),
+    );
+  }
+
+  /** Complete output lines so far. */
+  get lines(): string[] {
+    const complete = this.#out.slice(0, this.#out.lastIndexOf("\n") + 1);
+    return complete === "" ? [] : complete.slice(0, -1).split("\n");
+  }
+
+  /** Waits (bounded) until the output holds every line of `expected`. */
+  async waitForLines(expected: string[], timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const seen = new Set(this.lines);
+      const missing = expected.filter((l) => !seen.has(l));
+      if (missing.length === 0) return;
+      if (Date.now() > deadline) {
+        assert.fail(
+          `kcat did not output ${missing.length} of ${expected.length} lines within ${timeoutMs} ms` +
+            ` (e.g. ${missing.slice(0, 3).join(", ")}); stderr:\n${this.#err}`,
+        );
+      }
+      const exited = await Promise.race([this.#done.then(() => true), sleep(50).then(() => false)]);
+      if (exited && new Set(this.lines).size === seen.size) {
+        await this.#reading;
+        if (expected.every((l) => this.lines.includes(l))) return;
+        assert.fail(`kcat exited early; stderr:\n${this.#err}`);
+      }
+    }
+  }
+
+  /** SIGTERM (SIGKILL after 3 s) and wait. */
+  async stop(): Promise<void> {
+    try {
+      this.child.kill("SIGTERM");
+    } catch { /* exited */ }
+    const timer = setTimeout(() => {
+      try {
+        this.child.kill("SIGKILL");
+      } catch { /* exited */ }
+    }, 3_000);
+    await this.#done;
+    clearTimeout(timer);
+    await this.#reading;
   }
 }

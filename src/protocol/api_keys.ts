@@ -148,8 +148,13 @@ export function isFlexibleApiVersion(apiKey: number, apiVersion: number): boolea
   return from !== null && apiVersion >= from;
 }
 
-/** Request header version for a request: 2 when the request version is flexible, else 1. */
-export function requestHeaderVersion(apiKey: number, apiVersion: number): 1 | 2 {
+/**
+ * Request header version for a request: 2 when the request version is flexible, else 1, except
+ * ControlledShutdown v0 (a broker-to-controller request, gone from Kafka 4), which uses header v0
+ * (no client id).
+ */
+export function requestHeaderVersion(apiKey: number, apiVersion: number): 0 | 1 | 2 {
+  if (apiKey === 7 && apiVersion === 0) return 0;
   return isFlexibleApiVersion(apiKey, apiVersion) ? 2 : 1;
 }
 

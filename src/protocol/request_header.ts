@@ -14,9 +14,10 @@ export interface RequestHeaderInfo {
   apiKey: number;
   apiVersion: number;
   correlationId: number;
+  /** Client id, or null when the client sent null. Header v0 has none: `""` then, as in Kafka. */
   clientId: string | null;
-  /** Header version used (1, or 2 for flexible request versions). */
-  headerVersion: 1 | 2;
+  /** Header version used: 1, 2 for flexible request versions, 0 for ControlledShutdown v0. */
+  headerVersion: 0 | 1 | 2;
   /** Bytes taken by the header, including the v2 tagged section: the body starts here. */
   headerLength: number;
 }
@@ -33,8 +34,8 @@ export function readRequestHeader(frame: Uint8Array): RequestHeaderInfo {
   if (apiKey < 0 || apiVersion < 0) {
     throw new ProtocolError(`invalid request header: api key ${apiKey}, version ${apiVersion}`);
   }
-  const clientId = r.nullableString();
   const headerVersion = requestHeaderVersion(apiKey, apiVersion);
+  const clientId = headerVersion === 0 ? "" : r.nullableString();
   if (headerVersion === 2) r.skipTaggedFields();
   return { apiKey, apiVersion, correlationId, clientId, headerVersion, headerLength: r.offset };
 }

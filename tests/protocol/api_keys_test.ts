@@ -27,13 +27,16 @@ Deno.test("API key table covers 0..MAX_API_KEY with unique names", () => {
 });
 
 Deno.test("header versions follow flexible versions; ApiVersions responses always use header v0", () => {
-  const cases: Array<[number, number, 1 | 2, 0 | 1]> = [
+  const cases: Array<[number, number, 0 | 1 | 2, 0 | 1]> = [
     [0, 8, 1, 0],
     [0, 9, 2, 1],
     [1, 11, 1, 0],
     [1, 12, 2, 1],
     [3, 8, 1, 0],
     [3, 9, 2, 1],
+    [7, 0, 0, 0], // ControlledShutdown v0: request header v0 (no client id)
+    [7, 1, 1, 0],
+    [7, 3, 2, 1],
     [10, 2, 1, 0],
     [10, 3, 2, 1],
     [17, 1, 1, 0], // SaslHandshake: never flexible

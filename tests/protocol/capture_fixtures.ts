@@ -7,6 +7,10 @@
  * deno run -A tests/protocol/capture_fixtures.ts --version 3.9.1          # start a cluster, capture, stop it
  * ```
  *
+ * A started cluster uses `--port-base` (default 25092: ports 25092-25094, 25192-25194, 25292-25294, below
+ * the kernel's ephemeral range, where TIME-WAIT sockets of outgoing connections can make a port look
+ * busy).
+ *
  * Requests are built with the project's codec (`encodeRequestFrame`) and sent over raw TCP; the raw
  * response frames (size prefix included) and the request frames are written as `.bin` files with an
  * `index.json` in the format of `fixture_support.ts`, plus `kafka_schemas.json`: the protocol schemas
@@ -117,7 +121,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { portBase: 59092, out: new URL("./fixtures/", import.meta.url).pathname };
+  const args: Args = { portBase: 25092, out: new URL("./fixtures/", import.meta.url).pathname };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -556,36 +560,7 @@ async function captureOnce(cluster: KafkaCluster, outRoot: string): Promise<void
       `  ${TOPIC} ${topic.topicId} leaders ${topic.leaders}; ${TOPIC_RF1} leader ${topicRf1.leaders}`,
     );
 
-    // --- Metadata --------------------------------------------------------------------------------
-    for (const v of versionsOf(ranges, MetadataRequest)) {
-      const x = await c1.request(MetadataRequest, v, {
-        topics: [{ topicId: ZERO_UUID, name: TOPIC }],
-        allowAutoTopicCreation: false,
-        includeClusterAuthorizedOperations: false,
-        includeTopicAuthorizedOperations: false,
-      });
-      rec.pair(`metadata-v${v}-topic`, MetadataRequest, MetadataResponse, v, x, {
-        case: "topic",
-        broker: first,
-        note: `Metadata v${v} for ${TOPIC} (3 partitions, RF 3)`,
-      });
-    }
-    const mdVersions = versionsOf(ranges, MetadataRequest);
-    for (const v of new Set([mdVersions[0], 1, 9, mdMax].filter((v) => mdVersions.includes(v)))) {
-      const x = await c1.request(MetadataRequest, v, {
-        topics: v === 0 ? [] : null,
-        allowAutoTopicCreation: false,
-        includeClusterAuthorizedOperations: false,
-        includeTopicAuthorizedOperations: false,
-      });
-      rec.pair(`metadata-v${v}-all-topics`, MetadataRequest, MetadataResponse, v, x, {
-        case: "all-topics",
-        broker: first,
-        note: `Metadata v${v} for all topics (${v === 0 ? "[]" : "null"})`,
-      });
-    }
-
-    // --- FindCoordinator -------------------------------------------------------------------------
+    // --- FindCoordinator (first: it creates __consumer_offsets, listed by Metadata below) --------
     const fcMax = ranges.get(10)!.max;
     for (const keyType of [0, 1]) {
       // Warm up: the first lookup creates __consumer_offsets / __transaction_state.
@@ -624,6 +599,35 @@ async function captureOnce(cluster: KafkaCluster, outRoot: string): Promise<void
         case: "txn",
         broker: first,
         note: `FindCoordinator v${v}, transactional id (key type 1)`,
+      });
+    }
+
+    // --- Metadata --------------------------------------------------------------------------------
+    for (const v of versionsOf(ranges, MetadataRequest)) {
+      const x = await c1.request(MetadataRequest, v, {
+        topics: [{ topicId: ZERO_UUID, name: TOPIC }],
+        allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: false,
+        includeTopicAuthorizedOperations: false,
+      });
+      rec.pair(`metadata-v${v}-topic`, MetadataRequest, MetadataResponse, v, x, {
+        case: "topic",
+        broker: first,
+        note: `Metadata v${v} for ${TOPIC} (3 partitions, RF 3)`,
+      });
+    }
+    const mdVersions = versionsOf(ranges, MetadataRequest);
+    for (const v of new Set([mdVersions[0], 1, 9, mdMax].filter((v) => mdVersions.includes(v)))) {
+      const x = await c1.request(MetadataRequest, v, {
+        topics: v === 0 ? [] : null,
+        allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: false,
+        includeTopicAuthorizedOperations: false,
+      });
+      rec.pair(`metadata-v${v}-all-topics`, MetadataRequest, MetadataResponse, v, x, {
+        case: "all-topics",
+        broker: first,
+        note: `Metadata v${v} for all topics (${v === 0 ? "[]" : "null"})`,
       });
     }
 

@@ -152,3 +152,18 @@ Deno.test("produceRequestAcks: truncated frames and other APIs throw ProtocolErr
   const bad = hex("00 00 00 03 00 00 00 01 ff ff ff fe 00 01");
   assert.throws(() => produceRequestAcks(bad, readRequestHeader(bad)), ProtocolError);
 });
+
+Deno.test("request header v0 (ControlledShutdown v0, Kafka 3.x): no client id", () => {
+  const frame = hex(`
+    00 07 | 00 00 | 00 00 00 05   # ControlledShutdown v0, correlation 5
+    00 00 00 01                   # body: BrokerId 1
+  `);
+  assert.deepStrictEqual(readRequestHeader(frame), {
+    apiKey: 7,
+    apiVersion: 0,
+    correlationId: 5,
+    clientId: "",
+    headerVersion: 0,
+    headerLength: 8,
+  });
+});

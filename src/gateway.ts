@@ -12,6 +12,9 @@ import { BrokerDirectory } from "./upstream/broker_directory.ts";
 
 const log = logger("gateway");
 
+/** A connection to an unknown broker's port refreshes the broker list at most this often. */
+const UNKNOWN_BROKER_REFRESH_MS = 1000;
+
 /** A running gateway node. */
 export interface Gateway {
   /** The configuration it runs with. */
@@ -74,6 +77,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     upstreamConnectTimeoutMs: config.upstreamConnectTimeoutMs,
     broker: (id) => directory.broker(id),
     anyBroker: () => directory.anyBroker(),
+    refreshBrokers: () => directory.refreshIfOlderThan(UNKNOWN_BROKER_REFRESH_MS),
     requestContext: {
       supportedVersions: (apiKey) => supportedVersionRange(apiKey, directory.apiVersions().get(apiKey)),
     },

@@ -37,6 +37,8 @@ export interface ProxyServerOptions {
   broker(nodeId: number): UpstreamBroker | undefined;
   /** Any live broker, for bootstrap ports. */
   anyBroker(): UpstreamBroker | undefined;
+  /** Refreshes the broker list unless it is fresh; never throws. */
+  refreshBrokers?(): Promise<void>;
   requestContext: RequestPolicyContext;
   /** Builds the rewrite context of one connection. */
   rewriteContext(clientAddress: string): RewriteContext;
@@ -212,7 +214,14 @@ export class ProxyServer {
         clientSource = header;
       }
       const brokerId = options.minBrokerId + (port - options.portStart);
-      const broker = options.broker(brokerId) ?? options.anyBroker();
+      // A broker that came back since the last refresh is unknown until the next one: look again
+      // before treating its port as a bootstrap port, or the client would be stuck on another broker.
+      let broker = options.broker(brokerId);
+      if (broker === undefined && options.refreshBrokers) {
+        await options.refreshBrokers();
+        broker = options.broker(brokerId);
+      }
+      broker ??= options.anyBroker();
       if (broker === undefined) {
         this.#reject(info, "no live broker known");
         return;

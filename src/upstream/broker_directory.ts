@@ -117,6 +117,15 @@ export class BrokerDirectory {
     this.refresh().catch(() => {});
   }
 
+  /**
+   * Refreshes unless the view is younger than `maxAgeMs` (concurrent callers share one refresh).
+   * Never throws: on failure the last view stays.
+   */
+  async refreshIfOlderThan(maxAgeMs: number): Promise<void> {
+    if (this.#lastRefresh && Date.now() - this.#lastRefresh.getTime() < maxAgeMs) return;
+    await this.refresh().catch(() => {});
+  }
+
   /** Refreshes the view once from any reachable broker. */
   refresh(): Promise<void> {
     this.#refreshing ??= this.#refreshOnce().finally(() => this.#refreshing = null);

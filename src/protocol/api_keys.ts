@@ -8,6 +8,7 @@
 
 /** Static facts about one API key. */
 export interface ApiKeyInfo {
+  /** API key number. */
   readonly key: number;
   /** Kafka's message name without the Request/Response suffix. */
   readonly name: string;

@@ -15,6 +15,7 @@ export const UNSUPPORTED_VERSION = 35;
 
 /** A decoded ApiVersions response and the body version actually used. */
 export interface ApiVersionsDecoded {
+  /** The decoded response body. */
   value: ApiVersionsResponseData;
   /** `version`, or 0 when the broker answered with a v0 fallback body. */
   versionUsed: number;

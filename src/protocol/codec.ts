@@ -28,7 +28,9 @@ import {
 
 /** Result of {@link decodeMessage}: the decoded value and the offset just past it. */
 export interface Decoded<T> {
+  /** The decoded message. */
   value: T;
+  /** Offset just past the message in the input. */
   offset: number;
 }
 

@@ -14,7 +14,9 @@ import type { MessageSpec, RawTaggedField } from "./schema.ts";
 
 /** Request header fields for {@link encodeRequestFrame}. */
 export interface RequestFrameHeader {
+  /** Correlation id. */
   correlationId: number;
+  /** Client id (header v1+). */
   clientId: string | null;
   /** Defaults to the schema's `apiKey`. */
   apiKey?: number;
@@ -89,11 +91,17 @@ export function encodeResponseFrame<T>(
 
 /** A decoded request frame. */
 export interface DecodedRequestFrame<T> {
+  /** API key from the header. */
   apiKey: number;
+  /** API version from the header (also the body version). */
   apiVersion: number;
+  /** Correlation id. */
   correlationId: number;
+  /** Client id (`""` for header v0, which has none). */
   clientId: string | null;
+  /** Tagged fields of a v2 header, when there are any. */
   headerTaggedFields?: RawTaggedField[];
+  /** The decoded request body. */
   body: T;
 }
 
@@ -122,8 +130,11 @@ export function decodeRequestFrame<T>(frame: Uint8Array, schema: MessageSpec<T>)
 
 /** A decoded response frame. */
 export interface DecodedResponseFrame<T> {
+  /** Correlation id of the request answered. */
   correlationId: number;
+  /** Tagged fields of a v1 header, when there are any. */
   headerTaggedFields?: RawTaggedField[];
+  /** The decoded response body. */
   body: T;
 }
 

@@ -11,8 +11,11 @@ import { ProtocolError } from "./errors.ts";
 
 /** The parsed request header of a frame. */
 export interface RequestHeaderInfo {
+  /** API key of the request. */
   apiKey: number;
+  /** API version of the request. */
   apiVersion: number;
+  /** Correlation id, echoed by the response. */
   correlationId: number;
   /** Client id, or null when the client sent null. Header v0 has none: `""` then, as in Kafka. */
   clientId: string | null;

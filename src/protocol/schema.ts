@@ -78,7 +78,9 @@ export const MAX_VERSION = 32767;
 
 /** An inclusive version range; empty when `lo > hi`. */
 export interface VersionRange {
+  /** Lowest version in the range. */
   readonly lo: number;
+  /** Highest version in the range ({@link MAX_VERSION} for `"N+"`). */
   readonly hi: number;
 }
 
@@ -159,6 +161,7 @@ const FIXED_SIZES: Partial<Record<Kind, number>> = {
 
 /** A type compiled for one message version. */
 export interface TypePlan {
+  /** Wire kind. */
   readonly kind: Kind;
   /** Null allowed in this version. */
   readonly nullable: boolean;
@@ -181,9 +184,11 @@ export interface FieldPlan {
   readonly name: string;
   /** Decoded property name. */
   readonly prop: string;
+  /** How the field appears on the wire in this version. */
   readonly mode: FieldMode;
   /** Tag number (tagged fields only; -1 otherwise). */
   readonly tag: number;
+  /** Compiled type for this version. */
   readonly type: TypePlan;
   /** A fresh copy of the field's default value for this version. */
   makeDefault(): unknown;
@@ -193,7 +198,9 @@ export interface FieldPlan {
 
 /** A struct (or the message itself) compiled for one version. */
 export interface StructPlan {
+  /** Message or struct name. */
   readonly name: string;
+  /** True when the version is flexible: compact encodings and a trailing tagged section. */
   readonly flexible: boolean;
   /** All fields in declaration order. */
   readonly fields: readonly FieldPlan[];
@@ -201,6 +208,7 @@ export interface StructPlan {
   readonly regular: readonly FieldPlan[];
   /** Tagged fields of this version, ascending by tag. */
   readonly tagged: readonly FieldPlan[];
+  /** Tagged fields of this version by tag number. */
   readonly taggedByTag: ReadonlyMap<number, FieldPlan>;
   /** Minimum encoded size of one instance (used to bound array counts). */
   readonly minSize: number;

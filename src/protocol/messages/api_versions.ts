@@ -21,31 +21,45 @@ export const ApiVersionsRequest: MessageSpec<Struct> = {
 
 /** One supported API in an ApiVersions response. */
 export interface ApiVersionsResponseKey {
+  /** The API key. */
   apiKey: number;
+  /** Lowest version supported by the broker. */
   minVersion: number;
+  /** Highest version supported by the broker. */
   maxVersion: number;
+  /** Tagged fields unknown to the schema, re-emitted on encode (present only when there are some). */
   _unknownTaggedFields?: RawTaggedField[];
 }
 
 /** A supported feature (tagged field 0). */
 export interface SupportedFeatureKey {
+  /** Feature name, e.g. `metadata.version`. */
   name: string;
+  /** Lowest feature level the broker supports. */
   minVersion: number;
+  /** Highest feature level the broker supports. */
   maxVersion: number;
+  /** Tagged fields unknown to the schema, re-emitted on encode (present only when there are some). */
   _unknownTaggedFields?: RawTaggedField[];
 }
 
 /** A finalized feature (tagged field 2); clients read e.g. `transaction.version`. */
 export interface FinalizedFeatureKey {
+  /** Feature name, e.g. `transaction.version`. */
   name: string;
+  /** Highest finalized level of the feature. */
   maxVersionLevel: number;
+  /** Lowest finalized level of the feature. */
   minVersionLevel: number;
+  /** Tagged fields unknown to the schema, re-emitted on encode (present only when there are some). */
   _unknownTaggedFields?: RawTaggedField[];
 }
 
 /** Decoded ApiVersionsResponse. */
 export interface ApiVersionsResponseData {
+  /** Error code: 0, or 35 (UNSUPPORTED_VERSION) with a v0 body listing the ApiVersions range. */
   errorCode: number;
+  /** The APIs the broker supports, with their version ranges. */
   apiKeys: ApiVersionsResponseKey[];
   /** v1+. */
   throttleTimeMs: number;
@@ -57,6 +71,7 @@ export interface ApiVersionsResponseData {
   finalizedFeatures: FinalizedFeatureKey[];
   /** Tagged 3, v3+ (Kafka 3.x ZK migration flag). */
   zkMigrationReady: boolean;
+  /** Tagged fields unknown to the schema, re-emitted on encode (present only when there are some). */
   _unknownTaggedFields?: RawTaggedField[];
 }
 

@@ -8,17 +8,25 @@ import type { FieldSpec, RawTaggedField } from "../schema.ts";
 
 /** A broker endpoint as carried by `NodeEndpoints` in Produce, Fetch, ShareFetch and ShareAcknowledge. */
 export interface NodeEndpoint {
+  /** Broker node id. */
   nodeId: number;
+  /** Advertised host name. */
   host: string;
+  /** Advertised port. */
   port: number;
+  /** Rack of the broker, or null when it has none. */
   rack: string | null;
+  /** Tagged fields unknown to the schema, re-emitted on encode (present only when there are some). */
   _unknownTaggedFields?: RawTaggedField[];
 }
 
 /** Leader id and epoch, as in `CurrentLeader` fields. */
 export interface LeaderIdAndEpoch {
+  /** Node id of the current leader, or -1 when unknown. */
   leaderId: number;
+  /** Leader epoch, or -1 when unknown. */
   leaderEpoch: number;
+  /** Tagged fields unknown to the schema, re-emitted on encode (present only when there are some). */
   _unknownTaggedFields?: RawTaggedField[];
 }
 

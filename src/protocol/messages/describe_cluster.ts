@@ -22,26 +22,39 @@ export const DescribeClusterRequest: MessageSpec<Struct> = {
 
 /** A broker in a DescribeCluster response. */
 export interface DescribeClusterBroker {
+  /** Node id. */
   brokerId: number;
+  /** Advertised host name. */
   host: string;
+  /** Advertised port. */
   port: number;
+  /** Rack of the node, or null when it has none. */
   rack: string | null;
   /** v2+; false before. */
   isFenced: boolean;
+  /** Tagged fields unknown to the schema, re-emitted on encode (present only when there are some). */
   _unknownTaggedFields?: RawTaggedField[];
 }
 
 /** Decoded DescribeClusterResponse. */
 export interface DescribeClusterResponseData {
+  /** Time the request was throttled, in ms (0 when not throttled). */
   throttleTimeMs: number;
+  /** Top-level error code (0 = none). */
   errorCode: number;
+  /** Top-level error message, or null. */
   errorMessage: string | null;
   /** v1+ (1 = brokers, 2 = controllers); 1 before. */
   endpointType: number;
+  /** The cluster id. */
   clusterId: string;
+  /** The controller id the broker reports, or -1 when unknown. */
   controllerId: number;
+  /** The brokers (or the controllers, for endpoint type 2) of the cluster. */
   brokers: DescribeClusterBroker[];
+  /** Bitfield of the cluster operations the client may perform; -2147483648 when not requested. */
   clusterAuthorizedOperations: number;
+  /** Tagged fields unknown to the schema, re-emitted on encode (present only when there are some). */
   _unknownTaggedFields?: RawTaggedField[];
 }
 

@@ -103,12 +103,17 @@ export const FetchRequest: MessageSpec<Struct> = {
 
 /** Decoded FetchResponse (topic/partition details kept generic). */
 export interface FetchResponseData {
+  /** v1+: Time the request was throttled, in ms (0 when not throttled). */
   throttleTimeMs: number;
+  /** v7+: top-level error code (0 = none). */
   errorCode: number;
+  /** v7+: fetch session id; 0 for a sessionless fetch. */
   sessionId: number;
+  /** Topics, each with its partitions (generic structs, records as opaque bytes). */
   responses: Struct[];
   /** Tagged field 0, v16+; empty when absent. */
   nodeEndpoints: NodeEndpoint[];
+  /** Tagged fields unknown to the schema, re-emitted on encode (present only when there are some). */
   _unknownTaggedFields?: RawTaggedField[];
 }
 

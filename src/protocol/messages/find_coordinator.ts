@@ -23,18 +23,25 @@ export const FindCoordinatorRequest: MessageSpec<Struct> = {
 
 /** One coordinator in a v4+ FindCoordinator response. */
 export interface FindCoordinatorResponseCoordinator {
+  /** The coordinator key asked for (group id, transactional id, ...). */
   key: string;
   /** -1 when there is no coordinator. */
   nodeId: number;
+  /** Host name of the coordinator. */
   host: string;
+  /** Port of the coordinator. */
   port: number;
+  /** Error code for this key (0 = none). */
   errorCode: number;
+  /** Error message for this key, or null. */
   errorMessage: string | null;
+  /** Tagged fields unknown to the schema, re-emitted on encode (present only when there are some). */
   _unknownTaggedFields?: RawTaggedField[];
 }
 
 /** Decoded FindCoordinatorResponse. Top-level node fields are used by v0-3, `coordinators` by v4+. */
 export interface FindCoordinatorResponseData {
+  /** v1+: Time the request was throttled, in ms (0 when not throttled). */
   throttleTimeMs: number;
   /** v0-3. */
   errorCode: number;
@@ -48,6 +55,7 @@ export interface FindCoordinatorResponseData {
   port: number;
   /** v4+; empty before. */
   coordinators: FindCoordinatorResponseCoordinator[];
+  /** Tagged fields unknown to the schema, re-emitted on encode (present only when there are some). */
   _unknownTaggedFields?: RawTaggedField[];
 }
 

@@ -8,10 +8,15 @@ import type { MessageSpec, RawTaggedField } from "../schema.ts";
 
 /** Decoded request header (Kafka field names). */
 export interface RequestHeaderData {
+  /** API key of the request. */
   requestApiKey: number;
+  /** API version of the request. */
   requestApiVersion: number;
+  /** Correlation id, echoed by the response. */
   correlationId: number;
+  /** Client id (header v1+; `""` in v0). */
   clientId: string | null;
+  /** Tagged fields unknown to the schema, re-emitted on encode (present only when there are some). */
   _unknownTaggedFields?: RawTaggedField[];
 }
 
@@ -42,7 +47,9 @@ export const RequestHeader: MessageSpec<RequestHeaderData> = {
 
 /** Decoded response header. */
 export interface ResponseHeaderData {
+  /** Correlation id of the request answered. */
   correlationId: number;
+  /** Tagged fields unknown to the schema, re-emitted on encode (present only when there are some). */
   _unknownTaggedFields?: RawTaggedField[];
 }
 

@@ -33,52 +33,73 @@ export const MetadataRequest: MessageSpec<Struct> = {
 
 /** A broker in a Metadata response. */
 export interface MetadataResponseBroker {
+  /** Broker node id. */
   nodeId: number;
+  /** Advertised host name. */
   host: string;
+  /** Advertised port. */
   port: number;
   /** Null when unassigned; always null in v0. */
   rack: string | null;
+  /** Tagged fields unknown to the schema, re-emitted on encode (present only when there are some). */
   _unknownTaggedFields?: RawTaggedField[];
 }
 
 /** A partition in a Metadata response. */
 export interface MetadataResponsePartition {
+  /** Partition error code (0 = none). */
   errorCode: number;
+  /** Partition number. */
   partitionIndex: number;
+  /** Node id of the leader, or -1 when there is none. */
   leaderId: number;
+  /** v7+: leader epoch; -1 before. */
   leaderEpoch: number;
+  /** Node ids of the replicas. */
   replicaNodes: number[];
+  /** Node ids of the in-sync replicas. */
   isrNodes: number[];
+  /** v5+: node ids of offline replicas; empty before. */
   offlineReplicas: number[];
+  /** Tagged fields unknown to the schema, re-emitted on encode (present only when there are some). */
   _unknownTaggedFields?: RawTaggedField[];
 }
 
 /** A topic in a Metadata response. */
 export interface MetadataResponseTopic {
+  /** Topic error code (0 = none). */
   errorCode: number;
   /** Nullable from v12 (topics queried by id). */
   name: string | null;
   /** Kafka UUID string (22 chars); `AAAAAAAAAAAAAAAAAAAAAA` before v10. */
   topicId: string;
+  /** v1+: true for internal topics such as `__consumer_offsets`; false before. */
   isInternal: boolean;
+  /** The topic's partitions. */
   partitions: MetadataResponsePartition[];
+  /** v8+: bitfield of the topic operations the client may perform; -2147483648 when not requested. */
   topicAuthorizedOperations: number;
+  /** Tagged fields unknown to the schema, re-emitted on encode (present only when there are some). */
   _unknownTaggedFields?: RawTaggedField[];
 }
 
 /** Decoded MetadataResponse (every field present; defaults for fields absent in the version). */
 export interface MetadataResponseData {
+  /** v3+: Time the request was throttled, in ms (0 when not throttled). */
   throttleTimeMs: number;
+  /** The live brokers of the cluster. */
   brokers: MetadataResponseBroker[];
   /** v2+; null before. */
   clusterId: string | null;
   /** v1+; -1 before. */
   controllerId: number;
+  /** The topics asked for (all topics when the request's topics are null, or `[]` in v0). */
   topics: MetadataResponseTopic[];
   /** v8-10; -2147483648 otherwise. */
   clusterAuthorizedOperations: number;
   /** v13+; 0 before. */
   errorCode: number;
+  /** Tagged fields unknown to the schema, re-emitted on encode (present only when there are some). */
   _unknownTaggedFields?: RawTaggedField[];
 }
 

@@ -43,10 +43,13 @@ export const ProduceRequest: MessageSpec<Struct> = {
 
 /** Decoded ProduceResponse (partition details kept generic). */
 export interface ProduceResponseData {
+  /** Topics, each with its partition results (generic structs; v10+ partitions may carry `currentLeader`). */
   responses: Struct[];
+  /** v1+: Time the request was throttled, in ms (0 when not throttled). */
   throttleTimeMs: number;
   /** Tagged field 0, v10+; empty when absent. */
   nodeEndpoints: NodeEndpoint[];
+  /** Tagged fields unknown to the schema, re-emitted on encode (present only when there are some). */
   _unknownTaggedFields?: RawTaggedField[];
 }
 

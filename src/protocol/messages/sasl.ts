@@ -24,7 +24,9 @@ export const SaslHandshakeRequest: MessageSpec<{ mechanism: string }> = {
 
 /** Decoded SaslHandshakeResponse. */
 export interface SaslHandshakeResponseData {
+  /** Error code (0 = none; 33 UNSUPPORTED_SASL_MECHANISM). */
   errorCode: number;
+  /** The SASL mechanisms enabled on the listener. */
   mechanisms: string[];
 }
 
@@ -65,10 +67,15 @@ export const SaslAuthenticateRequest: MessageSpec<{ authBytes: Uint8Array } & St
 
 /** Decoded SaslAuthenticateResponse. */
 export interface SaslAuthenticateResponseData {
+  /** Error code (0 = none). */
   errorCode: number;
+  /** Error message, or null. */
   errorMessage: string | null;
+  /** SASL bytes from the server. */
   authBytes: Uint8Array;
+  /** v1+: session lifetime in ms (0 = no limit); 0 before. */
   sessionLifetimeMs: bigint;
+  /** Tagged fields unknown to the schema, re-emitted on encode (present only when there are some). */
   _unknownTaggedFields?: RawTaggedField[];
 }
 

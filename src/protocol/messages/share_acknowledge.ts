@@ -50,14 +50,19 @@ export const ShareAcknowledgeRequest: MessageSpec<Struct> = {
 
 /** Decoded ShareAcknowledgeResponse (topic/partition details kept generic). */
 export interface ShareAcknowledgeResponseData {
+  /** Time the request was throttled, in ms (0 when not throttled). */
   throttleTimeMs: number;
+  /** Top-level error code (0 = none). */
   errorCode: number;
+  /** Top-level error message, or null. */
   errorMessage: string | null;
   /** v2+. */
   acquisitionLockTimeoutMs: number;
+  /** Topics, each with its partition results (generic structs). */
   responses: Struct[];
   /** Regular (not tagged) field. */
   nodeEndpoints: NodeEndpoint[];
+  /** Tagged fields unknown to the schema, re-emitted on encode (present only when there are some). */
   _unknownTaggedFields?: RawTaggedField[];
 }
 

@@ -82,14 +82,19 @@ export const ShareFetchRequest: MessageSpec<Struct> = {
 
 /** Decoded ShareFetchResponse (topic/partition details kept generic). */
 export interface ShareFetchResponseData {
+  /** Time the request was throttled, in ms (0 when not throttled). */
   throttleTimeMs: number;
+  /** Top-level error code (0 = none). */
   errorCode: number;
+  /** Top-level error message, or null. */
   errorMessage: string | null;
   /** v1+. */
   acquisitionLockTimeoutMs: number;
+  /** Topics, each with its partitions (generic structs, records as opaque bytes). */
   responses: Struct[];
   /** Regular (not tagged) field. */
   nodeEndpoints: NodeEndpoint[];
+  /** Tagged fields unknown to the schema, re-emitted on encode (present only when there are some). */
   _unknownTaggedFields?: RawTaggedField[];
 }
 

@@ -90,9 +90,11 @@ export class BrokerDirectory {
     for (;;) {
       if (signal?.aborted || this.#closed) throw new StartAborted();
       try {
-        await this.refresh();
+        // A bootstrap server that accepts but never answers must not hold up a shutdown.
+        await untilAborted(this.refresh(), signal);
         break;
       } catch (error) {
+        if (error instanceof StartAborted) throw error;
         log.error("cannot reach the Kafka cluster at {servers}: {error}; retrying in {backoff} ms", {
           servers: this.#bootstrapText(),
           error: (error as Error).message,
@@ -207,6 +209,17 @@ export class BrokerDirectory {
       log.info("upstream brokers changed: [{before}] -> [{after}]", { before, after });
     }
   }
+}
+
+/** `promise`, or a {@link StartAborted} rejection as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(new StartAborted());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new StartAborted());
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

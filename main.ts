@@ -42,13 +42,6 @@ async function main(args: string[]): Promise<number> {
     }
     throw error;
   }
-  if (config.haproxyProtocol) {
-    // A security boundary: refuse rather than silently accept connections without the header.
-    console.error(
-      'kgate: invalid GATEWAY_FEATURE_FLAGS_HAPROXY_PROTOCOL="true": expected false (PROXY protocol support is not built yet)',
-    );
-    return 2;
-  }
   await setUpLogging(config.logLevel, config.logFormat);
   const log = logger("main");
   const abort = new AbortController();

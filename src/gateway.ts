@@ -6,7 +6,12 @@
 import { type BrokerEndpointMapper, singleHostMapping } from "./cluster/mapping.ts";
 import type { GatewayConfig } from "./config.ts";
 import { logger } from "./log.ts";
-import { ProxyServer } from "./proxy/server.ts";
+import { type ConnectionInfo, ProxyServer } from "./proxy/server.ts";
+import { AuditLog, type ConnectionAuditEvent } from "./audit/audit_log.ts";
+import { KafkaAuditSink } from "./audit/kafka_sink.ts";
+import { parseCidr } from "./proxy/cidr.ts";
+import type { ProxyHeaderParser } from "./proxy/proxy_header.ts";
+import { formatEndpoint, parseProxyHeader, type ProxyTlvs } from "./proxy_protocol/mod.ts";
 import { supportedVersionRange } from "./proxy/rewrite.ts";
 import { BrokerDirectory } from "./upstream/broker_directory.ts";
 
@@ -23,6 +28,8 @@ export interface Gateway {
   readonly directory: BrokerDirectory;
   /** The Kafka ports listened on. */
   readonly ports: number[];
+  /** The audit log (CONNECTION events). */
+  readonly audit: AuditLog;
   /** Stops accepting, closes every connection and the upstream refresh. */
   close(): Promise<void>;
 }
@@ -68,6 +75,12 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     portStart: config.portStart,
     minBrokerId: config.minBrokerId,
   });
+  const audit = new AuditLog({
+    nodeId: config.nodeId,
+    clusterId: config.clusterId,
+    queueSize: config.auditQueueSize,
+    sink: config.auditKafkaEnabled ? new KafkaAuditSink(config) : undefined,
+  });
   const server = new ProxyServer({
     bindHost: config.bindHost,
     portStart: config.portStart,
@@ -81,6 +94,27 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     requestContext: {
       supportedVersions: (apiKey) => supportedVersionRange(apiKey, directory.apiVersions().get(apiKey)),
     },
+    proxyProtocol: config.haproxyProtocol
+      ? {
+        parse: proxyHeaderParser,
+        timeoutMs: config.proxyProtocolTimeoutMs,
+        trusted: config.proxyProtocolTrustedCidrs?.map((cidr) => parseCidr(cidr)!),
+      }
+      : undefined,
+    events: {
+      opened: (info) => audit.record({ action: "OPEN", ...auditFields(info) }),
+      closed: (info, end, bytes) =>
+        audit.record({
+          action: "CLOSE",
+          ...auditFields(info),
+          durationMs: Math.round(performance.now() - info.acceptedAt),
+          bytesIn: bytes.in,
+          bytesOut: bytes.out,
+          closedBy: end.by,
+          reason: end.reason,
+        }),
+      rejected: (info, reason) => audit.record({ action: "REJECT", ...auditFields(info), reason }),
+    },
     rewriteContext: (clientAddress) => ({
       clientAddress,
       mapper,
@@ -92,17 +126,76 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     server.listen();
   } catch (error) {
     directory.close();
+    await audit.close(0);
     throw error;
   }
   return {
     config,
     directory,
+    audit,
     get ports() {
       return server.ports;
     },
     async close() {
       directory.close();
       await server.close();
+      await audit.close();
     },
   };
+}
+
+/** The fields of an audit event that describe the connection. */
+function auditFields(info: ConnectionInfo): Pick<
+  ConnectionAuditEvent,
+  "connection" | "proxySourceAddress" | "proxyDestinationAddress" | "proxyTlvs" | "broker"
+> {
+  const proxied = info.proxied?.command === "PROXY" ? info.proxied : undefined;
+  return {
+    connection: { localAddress: info.localAddress, remoteAddress: info.clientAddress },
+    proxySourceAddress: proxied?.source,
+    proxyDestinationAddress: proxied?.destination,
+    proxyTlvs: info.proxied?.tlvs,
+    broker: info.broker
+      ? { id: info.broker.nodeId, host: info.broker.host, port: info.broker.port }
+      : undefined,
+  };
+}
+
+/** The PROXY protocol parser, as the listeners consume it. */
+const proxyHeaderParser: ProxyHeaderParser = (bytes) => {
+  const result = parseProxyHeader(bytes);
+  if (result.kind !== "header") {
+    return result.kind === "incomplete" ? result : { kind: "error", message: result.error.message };
+  }
+  const { header, consumed } = result;
+  return {
+    kind: "header",
+    consumed,
+    connection: {
+      command: header.command,
+      source: header.source ? formatEndpoint(header.source) : undefined,
+      destination: header.destination ? formatEndpoint(header.destination) : undefined,
+      tlvs: auditTlvs(header.tlvs),
+    },
+  };
+};
+
+/** TLVs as JSON-friendly values (bytes as hex, 64-bit ids as text); undefined when there are none. */
+function auditTlvs(tlvs: ProxyTlvs): Record<string, unknown> | undefined {
+  const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const out: Record<string, unknown> = {};
+  if (tlvs.alpn !== undefined) out.alpn = tlvs.alpn;
+  if (tlvs.authority !== undefined) out.authority = tlvs.authority;
+  if (tlvs.crc32c) out.crc32c = { valid: true, value: tlvs.crc32c.value };
+  if (tlvs.uniqueId) out.uniqueId = tlvs.uniqueId.hex;
+  if (tlvs.ssl) {
+    const { unknown, ...ssl } = tlvs.ssl;
+    out.ssl = { ...ssl, unknown: unknown.map((t) => ({ type: t.type, value: hex(t.value) })) };
+  }
+  if (tlvs.netns !== undefined) out.netns = tlvs.netns;
+  if (tlvs.aws) out.aws = tlvs.aws;
+  if (tlvs.azure) out.azure = tlvs.azure;
+  if (tlvs.gcp) out.gcp = { pscConnectionId: tlvs.gcp.pscConnectionIdText };
+  if (tlvs.unknown.length > 0) out.unknown = tlvs.unknown.map((t) => ({ type: t.type, value: hex(t.value) }));
+  return Object.keys(out).length > 0 ? out : undefined;
 }

@@ -20,8 +20,8 @@ export interface ConnectionAuditEvent {
   time: string;
   /** Always `CONNECTION`. */
   type: "CONNECTION";
-  /** `OPEN` when the connection is proxied, `CLOSE` when it ends. */
-  action: "OPEN" | "CLOSE";
+  /** `OPEN` when the connection is proxied, `CLOSE` when it ends, `REJECT` when refused before. */
+  action: "OPEN" | "CLOSE" | "REJECT";
   /** The node that saw the connection. */
   nodeId: string;
   /** The gateway cluster id. */
@@ -44,7 +44,7 @@ export interface ConnectionAuditEvent {
   bytesOut?: number;
   /** CLOSE: who ended it (`client`, `upstream`, `error`, `gateway`). */
   closedBy?: string;
-  /** CLOSE: the error, when it ended on one. */
+  /** CLOSE / REJECT: the error, when it ended on one. */
   reason?: string;
 }
 

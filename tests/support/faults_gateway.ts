@@ -24,7 +24,13 @@ function escapeRegExp(s: string): string {
 /** The log lines (since `fromOffset`) that name `address` (`host:port`, not a longer port). */
 export function linesNaming(logs: string, address: string, fromOffset = 0): string[] {
   const re = new RegExp(`${escapeRegExp(address)}(?!\\d)`);
-  return logs.slice(fromOffset).split("\n").filter((line) => re.test(line));
+  // Audit entries (JSON lines of their own) name every connection; the error log lines are counted here.
+  return logs.slice(fromOffset).split("\n").filter((line) => re.test(line) && !isAuditLine(line));
+}
+
+/** A CONNECTION audit entry (JSON line) rather than a log message. */
+export function isAuditLine(line: string): boolean {
+  return line.startsWith("{") && line.includes('"type":"CONNECTION"');
 }
 
 /**

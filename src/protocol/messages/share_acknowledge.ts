@@ -1,8 +1,8 @@
 /**
- * ShareAcknowledge (API key 79), versions 0-2 (Kafka 4.0: 0 (early access); 4.1: 1; 4.2+: 1-2).
- * Flexible from v0. `NodeEndpoints` is a regular last top-level field. The stored apache/kafka copy
- * consulted only had v0; v2 (IsRenewAck in the request, AcquisitionLockTimeoutMs in the response)
- * follows the Kafka 4.2 definitions.
+ * ShareAcknowledge (API key 79), versions 0-2 (Kafka 3.9/4.0: 0 (early access); 4.1: 1; 4.2+: 1-2).
+ * Flexible from v0. `NodeEndpoints` is a regular last top-level field. v2 adds IsRenewAck to the request
+ * and AcquisitionLockTimeoutMs to the response. Checked against the schemas of Kafka 3.9.1 and 4.3.1 and
+ * against frames captured from a 4.3.1 broker (tests/protocol/fixtures/).
  *
  * @module
  */

@@ -1,8 +1,11 @@
 /**
- * ShareFetch (API key 78), versions 0-2 (Kafka 4.0: 0 (early access); 4.1: 1; 4.2+: 1-2). Flexible
- * from v0. `NodeEndpoints` is a regular last top-level field. The stored apache/kafka copy consulted
- * only had v0; v1 (MaxRecords, BatchSize, AcquisitionLockTimeoutMs; PartitionMaxBytes dropped) and v2
- * (ShareAcquireMode, IsRenewAck) follow the Kafka 4.1/4.2 definitions.
+ * ShareFetch (API key 78), versions 0-2 (Kafka 3.9/4.0: 0 (early access); 4.1: 1; 4.2+: 1-2). Flexible
+ * from v0. `NodeEndpoints` is a regular last top-level field. v1 adds MaxRecords, BatchSize and
+ * AcquisitionLockTimeoutMs and drops PartitionMaxBytes; v2 adds ShareAcquireMode and IsRenewAck. All
+ * three versions match the schemas of Kafka 3.9.1 (v0) and 4.3.1 (v1-2), and v1-2 decode and re-encode
+ * frames captured from a 4.3.1 broker byte for byte (tests/protocol/fixtures/).
+ *
+ * Kafka declares the response's `Records` non-nullable; like Fetch, the codec accepts null there too.
  *
  * @module
  */

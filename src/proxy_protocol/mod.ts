@@ -13,6 +13,27 @@
  * A listener must either require the header or never read one (never guess), process nothing before
  * the whole header is valid, time out (at least 3 s) and accept headers only from trusted peers.
  *
+ * @example Read the header of an accepted connection
+ * ```ts
+ * import { formatEndpoint, ProxyHeaderReader } from "./mod.ts";
+ *
+ * async function readProxyHeader(conn: Deno.Conn) {
+ *   const reader = new ProxyHeaderReader();
+ *   const buf = new Uint8Array(4096);
+ *   while (true) { // (with a timeout of at least 3 s around this loop)
+ *     const n = await conn.read(buf);
+ *     if (n === null) throw new Error("closed before a complete PROXY protocol header");
+ *     const result = reader.push(buf.subarray(0, n));
+ *     if (result.kind === "error") throw result.error; // a ProxyProtocolError: close the connection
+ *     if (result.kind === "header") {
+ *       const { source } = result.header; // absent (LOCAL, UNKNOWN, UNSPEC): use the real peer
+ *       console.log("client", source ? formatEndpoint(source) : conn.remoteAddr);
+ *       return { header: result.header, firstKafkaBytes: reader.rest };
+ *     }
+ *   }
+ * }
+ * ```
+ *
  * @module
  */
 

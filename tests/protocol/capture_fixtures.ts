@@ -20,8 +20,8 @@
  * What is captured, for every version the broker supports (and the codec declares):
  * - ApiVersions v0..max, plus versions above the broker's (`max + 1`, 127): the UNSUPPORTED_VERSION v0
  *   fallback body.
- * - Metadata v0..max for a 3-partition RF 3 topic, and all topics (v0 `[]`; `null` from v1) at a few
- *   versions.
+ * - Metadata v0..max for a 3-partition RF 3 topic, and all topics (v0 `[]`; `null` from v1) at v0, v1,
+ *   v9 and max.
  * - FindCoordinator v0..max for a group (v4+: two keys in one request) and v1..max for a transactional
  *   id (key type 1).
  * - DescribeCluster v0..max (v2 with IncludeFencedBrokers).
@@ -231,6 +231,8 @@ export interface CapturedEntry extends FixtureEntry {
 class Recorder {
   readonly entries: CapturedEntry[] = [];
   readonly files = new Map<string, Uint8Array>();
+  /** Newest version the broker supports, by API key. */
+  newest = new Map<number, number>();
   constructor(readonly kafka: string, readonly firstBroker: number) {}
 
   add(
@@ -266,9 +268,11 @@ class Recorder {
     x: { request: Uint8Array; response: Uint8Array },
     meta: { case: string; broker: number; note: string },
   ): void {
-    // Request frames are kept where they carry something worth keeping (record batches, topic ids,
-    // acknowledgements); the broker accepted each of them.
-    if ([0, 1, 78, 79].includes(req.apiKey!)) this.add(name, req, version, "request", x.request, meta);
+    // Request frames are kept where they carry something worth keeping: Produce (record batches, topic
+    // ids), ShareFetch/ShareAcknowledge (acknowledgements), and one Fetch (newest version). The broker
+    // accepted each of them. Non-leader requests repeat the leader ones.
+    const keep = req.apiKey === 1 ? version === this.newest.get(1) : [0, 78, 79].includes(req.apiKey!);
+    if (keep && meta.case !== "non-leader") this.add(name, req, version, "request", x.request, meta);
     this.add(name, resp, version, "response", x.response, meta);
   }
 }
@@ -507,6 +511,7 @@ async function captureOnce(cluster: KafkaCluster, outRoot: string): Promise<void
       av.apiKeys.map((k) => [k.apiKey, { min: k.minVersion, max: k.maxVersion }]),
     );
     const avMax = ranges.get(18)!.max;
+    for (const [k, r] of ranges) rec.newest.set(k, r.max);
     for (const v of versionsOf(ranges, ApiVersionsRequest)) {
       const x = await c1.request(ApiVersionsRequest, v, avBody(v));
       rec.pair(`api-versions-v${v}`, ApiVersionsRequest, ApiVersionsResponse, v, x, {
@@ -617,6 +622,8 @@ async function captureOnce(cluster: KafkaCluster, outRoot: string): Promise<void
       });
     }
     const mdVersions = versionsOf(ranges, MetadataRequest);
+    // A few versions only: on a shared cluster "all topics" can be many (v0 `[]`, v1 null, first
+    // flexible, newest).
     for (const v of new Set([mdVersions[0], 1, 9, mdMax].filter((v) => mdVersions.includes(v)))) {
       const x = await c1.request(MetadataRequest, v, {
         topics: v === 0 ? [] : null,

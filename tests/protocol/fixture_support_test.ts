@@ -1,14 +1,15 @@
 // Exercises fixture_support.ts on synthetic fixtures written to a temporary directory. Real broker
-// captures go to tests/protocol/fixtures/ together with a fixtures_test.ts (see fixture_support.ts).
+// captures are in tests/protocol/fixtures/<kafka-version>/, checked by fixtures_test.ts.
 import assert from "node:assert/strict";
 import {
+  ApiVersionsResponse,
   encodeMessage,
   encodeRequestFrame,
   encodeResponseFrame,
   FetchResponse,
   MetadataRequest,
 } from "../../src/protocol/mod.ts";
-import { checkFixture, type FixtureEntry, loadFixtureIndex } from "./fixture_support.ts";
+import { checkFixture, type FixtureEntry, fixtureVersionDirs, loadFixtureIndex } from "./fixture_support.ts";
 import { hex } from "./hex.ts";
 
 const METADATA_V1 = hex("00 00 00 01 00 00 00 01 00 02 62 31 00 00 23 84 ff ff 00 00 00 01 00 00 00 00");
@@ -57,5 +58,45 @@ Deno.test("fixture support: checks body, request and response fixtures; rejects 
     assert.throws(() => checkFixture(url, entries[0]), /trailing bytes/);
   } finally {
     Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("fixture support: version directories; ApiVersions v0 fallback bodies", () => {
+  const root = Deno.makeTempDirSync({ prefix: "kgate-fixtures-" });
+  const url = new URL(`file://${root}/`);
+  try {
+    assert.throws(() => fixtureVersionDirs(new URL("missing/", url)), Deno.errors.NotFound);
+    assert.throws(() => fixtureVersionDirs(url), /no fixture directories/);
+    Deno.mkdirSync(`${root}/9.9.9`);
+    assert.throws(() => fixtureVersionDirs(url), /no fixture directories/);
+    Deno.writeTextFileSync(`${root}/9.9.9/index.json`, JSON.stringify({ fixtures: [] }));
+    const [dir] = fixtureVersionDirs(url);
+    assert.equal(dir.href, new URL("9.9.9/", url).href);
+    assert.throws(() => loadFixtureIndex(dir), /no fixtures/);
+
+    // A broker answering ApiVersions v5 (unsupported) with UNSUPPORTED_VERSION and a v0 body.
+    const fallback = encodeResponseFrame(7, 0, ApiVersionsResponse, 0, {
+      errorCode: 35,
+      apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 4 }],
+      throttleTimeMs: 0,
+      supportedFeatures: [],
+      finalizedFeaturesEpoch: -1n,
+      finalizedFeatures: [],
+      zkMigrationReady: false,
+    });
+    Deno.writeFileSync(`${root}/9.9.9/av.bin`, fallback);
+    const e: FixtureEntry = {
+      file: "av.bin",
+      message: "ApiVersionsResponse",
+      version: 5,
+      frame: "response",
+      sizePrefixed: true,
+    };
+    const checked = checkFixture(dir, e);
+    assert.equal(checked.versionUsed, 0);
+    assert.equal(checked.correlationId, 7);
+    assert.equal((checked.body as { errorCode: number }).errorCode, 35);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
   }
 });

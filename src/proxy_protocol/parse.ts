@@ -24,10 +24,10 @@ function mismatch(bytes: Uint8Array, expected: Uint8Array): number {
 }
 
 /**
- * Parses a PROXY protocol header (v1 text or v2 binary) at the start of `bytes`, the bytes received
+ * Parses a PROXY protocol header (v1 text or v2 binary) at the start of `input`, the bytes received
  * so far on a connection. Stateless: call it again with all the bytes when more arrive.
  *
- * Answers `incomplete` while `bytes` is a proper prefix of a possibly valid header, a `header` with the
+ * Answers `incomplete` while `input` is a proper prefix of a possibly valid header, a `header` with the
  * number of bytes it `consumed` (the rest are application bytes), or an `error` as soon as the bytes
  * cannot start a valid header (bytes that begin neither `PROXY ` nor the v2 signature are rejected from
  * the first differing byte). The verdict does not depend on how the bytes were split into reads. Never
@@ -47,8 +47,13 @@ function mismatch(bytes: Uint8Array, expected: Uint8Array): number {
  * } // else "incomplete": read more bytes, then call again with all of them
  * ```
  */
-export function parseProxyHeader(bytes: Uint8Array): ProxyParseResult {
+export function parseProxyHeader(input: Uint8Array): ProxyParseResult {
   try {
+    // A plain view: subclasses such as Node's Buffer have a `slice` that shares memory, and the
+    // parser copies (and zeroes the CRC32C field of a copy) with `slice`. The input is never modified.
+    const bytes = input.constructor === Uint8Array
+      ? input
+      : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
     if (bytes.length === 0) return INCOMPLETE;
     if (bytes[0] === V1_PREFIX[0]) {
       const at = mismatch(bytes, V1_PREFIX);

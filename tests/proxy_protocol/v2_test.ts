@@ -329,3 +329,24 @@ Deno.test("non-header first bytes are rejected from the first byte(s)", () => {
     assert.equal(parseProxyHeader(prefix).kind, "incomplete");
   }
 });
+
+Deno.test("the input is never modified, also for a Node Buffer (whose slice shares memory)", async () => {
+  const { Buffer } = await import("node:buffer");
+  const built = buildProxyV2({
+    source: { address: "10.0.0.1", port: 1 },
+    destination: { address: "10.0.0.2", port: 2 },
+    tlvs: { authority: "a", crc32c: true },
+  });
+  const buffer = Buffer.from(cat(built, KAFKA));
+  const before = Uint8Array.from(buffer);
+  const r = parseProxyHeader(buffer);
+  assert.equal(r.kind, "header");
+  if (r.kind === "header") assert.equal(r.header.tlvs.crc32c?.valid, true);
+  assert.deepEqual(Uint8Array.from(buffer), before);
+  assert.equal(parseProxyHeader(buffer.subarray(0, 20)).kind, "incomplete");
+});
+
+Deno.test("never throws, even for a non-Uint8Array from untyped callers", () => {
+  const r = parseProxyHeader(undefined as unknown as Uint8Array);
+  assert.equal(r.kind, "error");
+});

@@ -39,11 +39,13 @@
 import {
   ApiVersionsRequest,
   ApiVersionsResponse,
+  ByteWriter,
   decodeApiVersionsResponse,
   decodeMessage,
   decodeResponseFrame,
   DescribeClusterRequest,
   DescribeClusterResponse,
+  encodeMessage,
   encodeRequestFrame,
   FetchRequest,
   FetchResponse,
@@ -425,6 +427,70 @@ interface TopicInfo {
   replicas: number[][];
 }
 
+/** One request sent with a given request header version, and whether the broker answered it. */
+export interface HeaderProbe {
+  /** Request schema name. */
+  message: string;
+  /** API version of the request. */
+  version: number;
+  /** Request header version used. */
+  headerVersion: number;
+  /** True when the broker answered; false when it closed the connection. */
+  answered: boolean;
+}
+
+/**
+ * Send requests around each API's first flexible version with request header v1 and v2 on fresh
+ * connections: the broker answers the right one and closes the connection on the wrong one.
+ */
+async function probeHeaderVersions(
+  info: KafkaClusterInfo,
+  brokerId: number,
+  ranges: Ranges,
+  bodies: Record<string, unknown>,
+  leaderId: number,
+): Promise<HeaderProbe[]> {
+  const out: HeaderProbe[] = [];
+  const specs = [
+    MetadataRequest,
+    FindCoordinatorRequest,
+    DescribeClusterRequest,
+    FetchRequest,
+    ProduceRequest,
+  ];
+  for (const spec of specs) {
+    const r = ranges.get(spec.apiKey!)!;
+    const flexFrom = parseInt(spec.flexibleVersions);
+    const id = spec === FetchRequest || spec === ProduceRequest ? leaderId : brokerId;
+    const b = info.brokers.find((x) => x.id === id)!;
+    for (const version of [flexFrom - 1, flexFrom].filter((v) => v >= r.min && v <= r.max)) {
+      for (const headerVersion of [1, 2]) {
+        const w = new ByteWriter(256);
+        w.int32(0);
+        w.int16(spec.apiKey!);
+        w.int16(version);
+        w.int32(1);
+        w.nullableString(CLIENT_ID);
+        if (headerVersion === 2) w.uvarint(0); // empty header tagged section
+        w.raw(encodeMessage(spec as MessageSpec<unknown>, version, bodies[spec.name]));
+        w.setInt32At(0, w.length - 4);
+        const c = await BrokerConnection.open(b.id, b.host, b.port);
+        let answered: boolean;
+        try {
+          await c.roundTrip(w.finish(), 10_000);
+          answered = true;
+        } catch {
+          answered = false;
+        } finally {
+          c.close();
+        }
+        out.push({ message: spec.name, version, headerVersion, answered });
+      }
+    }
+  }
+  return out;
+}
+
 /**
  * Wait until every broker answers and lists all brokers in Metadata (the dev cluster is shared: other
  * tests stop and restart brokers).
@@ -766,6 +832,15 @@ async function captureOnce(cluster: KafkaCluster, outRoot: string): Promise<void
     }
     console.log(`  share groups: ${share}`);
 
+    // --- Request header versions, as the broker sees them -------------------------------------
+    const headerProbes = await probeHeaderVersions(info, first, ranges, {
+      [MetadataRequest.name]: { topics: [], allowAutoTopicCreation: false },
+      [FindCoordinatorRequest.name]: { key: GROUP, keyType: 0, coordinatorKeys: [GROUP] },
+      [DescribeClusterRequest.name]: { includeClusterAuthorizedOperations: false, endpointType: 1 },
+      [FetchRequest.name]: fetchBody(topic, firstOffset!),
+      [ProduceRequest.name]: produceBody("header probe"),
+    }, topic.leaders[0]);
+
     // --- Write -----------------------------------------------------------------------------------
     const schemas = await dumpKafkaSchemas(info.classpath);
     const dir = `${outRoot.replace(/\/$/, "")}/${kafka}`;
@@ -790,6 +865,7 @@ async function captureOnce(cluster: KafkaCluster, outRoot: string): Promise<void
       topics: Object.fromEntries([...topics].map(([name, t]) => [name, t])),
       apiVersions: Object.fromEntries([...ranges].map(([k, r]) => [k, [r.min, r.max]])),
       share,
+      headerProbes,
       fixtures: rec.entries,
     };
     await Deno.writeTextFile(`${dir}/index.json`, JSON.stringify(index, null, 2) + "\n");

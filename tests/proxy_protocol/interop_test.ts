@@ -2,8 +2,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 // deno.json (a shared import map) is not ours to edit, so this test-only dependency is inline.
-// deno-lint-ignore no-import-prefix
-import * as ppjs from "npm:proxy-protocol-js@4.0.6";
+import * as ppjs from "proxy-protocol-js";
 import { buildProxyV1, buildProxyV2, formatIPv6, parseProxyHeader } from "../../src/proxy_protocol/mod.ts";
 import { ascii, expectHeader, hex } from "./support.ts";
 

@@ -23,11 +23,14 @@ export {
   flagName,
   type GatewayConfig,
   helpText,
+  type LogFormat,
+  type LogLevelName,
   parseConfig,
   rawSettings,
   redactedConfig,
   SETTINGS,
   type SettingSpec,
+  type UpstreamSecurityProtocol,
 } from "./src/config.ts";
 /** The broker-to-endpoint mapping contract and the single-host mapping. */
 export {
@@ -38,6 +41,16 @@ export {
   type MappingRequest,
   singleHostMapping,
 } from "./src/cluster/mapping.ts";
+/** The audit log of a node (CONNECTION entries). */
+export {
+  AuditLog,
+  type AuditLogOptions,
+  type AuditSink,
+  type AuditStats,
+  type ConnectionAuditEvent,
+} from "./src/audit/audit_log.ts";
+/** The PROXY protocol v1/v2 parser and builders. */
+export * from "./src/proxy_protocol/mod.ts";
 /** The upstream broker directory a node keeps. */
 export { BrokerDirectory, StartAborted, type UpstreamBrokerInfo } from "./src/upstream/broker_directory.ts";
 /** The Kafka protocol codec (pure, no I/O). */

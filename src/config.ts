@@ -86,8 +86,8 @@ export interface SettingSpec {
   defaultText?: string;
   /** What values are allowed, for error messages. */
   allowed: string;
-  /** Parser from the raw string; throws or returns a zod failure on bad input. */
-  schema: z.ZodType;
+  /** Parser from the raw string (a zod schema); its failure means the value is not allowed. */
+  schema: { safeParse(value: string): { success: true; data: unknown } | { success: false } };
   /** The value must be given. */
   required?: boolean;
   /** The value is a secret and is never printed. */
@@ -371,6 +371,8 @@ export function flagName(env: string): string {
 /** A configuration value that is missing or not allowed. */
 export class ConfigError extends Error {
   /**
+   * An error naming the setting at fault.
+   *
    * @param variable the environment variable at fault
    * @param value the raw value given (undefined when missing; secrets are masked)
    * @param allowed what is allowed

@@ -9,9 +9,6 @@ import { logger } from "../log.ts";
 const log = logger("audit");
 const auditLine = logger("audit", "event");
 
-/** An address as `ip:port` (`[ipv6]:port`). */
-export type AddressText = string;
-
 /** One CONNECTION audit entry. */
 export interface ConnectionAuditEvent {
   /** Unique event id. */
@@ -26,12 +23,12 @@ export interface ConnectionAuditEvent {
   nodeId: string;
   /** The gateway cluster id. */
   clusterId: string;
-  /** The TCP connection as the node sees it. */
-  connection: { localAddress: AddressText; remoteAddress: AddressText };
+  /** The TCP connection as the node sees it: `ip:port` (`[ipv6]:port`) each. */
+  connection: { localAddress: string; remoteAddress: string };
   /** The client's original address from the PROXY header, when one was read. */
-  proxySourceAddress?: AddressText;
+  proxySourceAddress?: string;
   /** The original destination from the PROXY header, when one was read. */
-  proxyDestinationAddress?: AddressText;
+  proxyDestinationAddress?: string;
   /** Decoded PROXY v2 TLVs, when any. */
   proxyTlvs?: Record<string, unknown>;
   /** The broker the connection was routed to. */
@@ -58,14 +55,19 @@ export interface AuditSink {
 
 /** Counters of the audit queue. */
 export interface AuditStats {
+  /** Entries waiting to be produced. */
   queued: number;
+  /** Entries produced. */
   sent: number;
+  /** Entries dropped because the queue was full. */
   dropped: number;
 }
 
 /** Options of {@link AuditLog}. */
 export interface AuditLogOptions {
+  /** This node's id. */
   nodeId: string;
+  /** The gateway cluster id. */
   clusterId: string;
   /** Most events waiting to be sent. */
   queueSize: number;
@@ -88,6 +90,7 @@ export class AuditLog {
   #loop: Promise<void> | undefined;
   #reportTimer: ReturnType<typeof setInterval> | undefined;
 
+  /** Starts the send loop when there is a sink. */
   constructor(options: AuditLogOptions) {
     this.#options = options;
     if (options.sink) this.#loop = this.#sendLoop(options.sink);

@@ -25,7 +25,9 @@ export interface MappingRequest {
 
 /** A host and port advertised to clients. */
 export interface Endpoint {
+  /** Host name or IP address. */
   host: string;
+  /** TCP port. */
   port: number;
 }
 

@@ -14,9 +14,13 @@ const log = logger("upstream");
 
 /** An upstream broker. */
 export interface UpstreamBrokerInfo {
+  /** Broker id. */
   nodeId: number;
+  /** The broker's advertised host (never shown to clients). */
   host: string;
+  /** The broker's advertised port. */
   port: number;
+  /** `broker.rack`, or null. */
   rack: string | null;
 }
 
@@ -45,6 +49,7 @@ export class BrokerDirectory {
   #refreshing: Promise<void> | null = null;
   #closed = false;
 
+  /** A directory for this configuration; {@link start} fills it. */
   constructor(private readonly config: GatewayConfig) {}
 
   /** Known brokers, by id order. */

@@ -2,7 +2,7 @@
  * End-to-end throughput: Kafka's ProducerPerformance and ConsumerPerformance (1 KiB records), direct to
  * the brokers and through one kgate node, on a local 3-broker cluster.
  *
- *   deno task bench:throughput [--records N] [--rounds N]
+ *   deno task bench:throughput [--records N] [--rounds N] [--acks all|1] [--replication N]
  *
  * Prints a Markdown table (the README's figures come from it).
  */
@@ -12,10 +12,16 @@ import { GatewayProcess } from "../tests/support/gateway_process.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { records: { type: "string", default: "200000" }, rounds: { type: "string", default: "2" } },
+  options: {
+    records: { type: "string", default: "200000" },
+    rounds: { type: "string", default: "2" },
+    acks: { type: "string", default: "all" },
+    replication: { type: "string", default: "3" },
+  },
 });
 const records = Number(values.records);
 const rounds = Number(values.rounds);
+const replication = Number(values.replication);
 
 const kafka = await KafkaCluster.start({ portBase: Number(Deno.env.get("KGATE_KAFKA_PORT_BASE") ?? 49092) });
 const gateway = await GatewayProcess.start({
@@ -42,7 +48,7 @@ async function produce(bootstrap: string, topic: string): Promise<Result> {
     "-1",
     "--producer-props",
     `bootstrap.servers=${bootstrap}`,
-    "acks=all",
+    `acks=${values.acks}`,
   ], { timeoutMs: 300_000 });
   // "200000 records sent, 51234.5 records/sec (50.03 MB/sec), 312.4 ms avg latency, ..."
   const m = /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency/.exec(
@@ -79,7 +85,7 @@ try {
   for (let round = 1; round <= rounds; round++) {
     for (const [path, bootstrap] of [["direct", kafka.bootstrapServers], ["kgate", gateway.bootstrap]]) {
       const topic = `bench-${path}-${round}-${Date.now()}`;
-      await kafka.createTopic(topic, 3, 3);
+      await kafka.createTopic(topic, 3, replication);
       const p = await produce(bootstrap, topic);
       const c = await consume(bootstrap, topic);
       const row = `| ${round} | ${path} | ${p.mbPerSec.toFixed(1)} | ${p.recordsPerSec.toFixed(0)} | ${

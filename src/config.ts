@@ -68,6 +68,14 @@ export interface GatewayConfig {
   auditTopicReplicationFactor: number;
   /** Most audit events waiting to be produced; more are dropped and counted. */
   auditQueueSize: number;
+  /** Users of the HTTP API (basic auth on /api/* and, when secured, /metrics). */
+  adminApiUsers: { username: string; password: string }[];
+  /** Require authentication on /metrics. */
+  securedMetrics: boolean;
+  /** PEM certificate file: the HTTP API serves HTTPS when it and the key are set. */
+  httpsCertFile: string | undefined;
+  /** PEM private key file of the HTTPS certificate. */
+  httpsKeyFile: string | undefined;
   /** Log level. */
   logLevel: LogLevelName;
   /** Log format. */
@@ -344,6 +352,49 @@ export const SETTINGS: readonly SettingSpec[] = [
     defaultValue: () => 10000,
   },
   {
+    env: "GATEWAY_ADMIN_API_USERS",
+    key: "adminApiUsers",
+    description: "Users of the HTTP API, as a JSON list (basic auth on /api/* and, when secured, /metrics)",
+    defaultText: '[{"username":"admin","password":"kgate"}]',
+    allowed: 'a JSON list like [{"username":"admin","password":"secret"}] with at least one user',
+    schema: z.string().transform((raw, ctx) => {
+      const users = z.array(z.object({ username: z.string().min(1), password: z.string().min(1) })).min(1);
+      try {
+        const parsed = users.safeParse(JSON.parse(raw));
+        if (parsed.success) return parsed.data;
+      } catch {
+        // not JSON
+      }
+      ctx.addIssue({ code: "custom", message: "bad user list" });
+      return z.NEVER;
+    }),
+    secret: true,
+    defaultValue: () => [{ username: "admin", password: "kgate" }],
+  },
+  {
+    env: "GATEWAY_SECURED_METRICS",
+    key: "securedMetrics",
+    description: "Require HTTP basic auth on /metrics",
+    defaultText: "false",
+    allowed: "true or false",
+    schema: bool,
+    defaultValue: () => false,
+  },
+  {
+    env: "GATEWAY_HTTPS_CERT_FILE",
+    key: "httpsCertFile",
+    description: "PEM certificate file; with GATEWAY_HTTPS_KEY_FILE the HTTP API serves HTTPS",
+    allowed: "a file path",
+    schema: z.string().min(1),
+  },
+  {
+    env: "GATEWAY_HTTPS_KEY_FILE",
+    key: "httpsKeyFile",
+    description: "PEM private key file of the HTTPS certificate",
+    allowed: "a file path",
+    schema: z.string().min(1),
+  },
+  {
     env: "GATEWAY_LOG_LEVEL",
     key: "logLevel",
     description: "Log level",
@@ -414,6 +465,10 @@ export function parseConfig(raw: Record<string, string | undefined>): GatewayCon
   }
   const gateway = config as unknown as GatewayConfig;
   gateway.nodeId ??= `${gateway.advertisedHost}:${gateway.portStart}`;
+  if ((gateway.httpsCertFile === undefined) !== (gateway.httpsKeyFile === undefined)) {
+    const missing = gateway.httpsCertFile === undefined ? "GATEWAY_HTTPS_CERT_FILE" : "GATEWAY_HTTPS_KEY_FILE";
+    throw new ConfigError(missing, undefined, "a file path (HTTPS needs both the certificate and the key)");
+  }
   return gateway;
 }
 

@@ -466,7 +466,9 @@ export function parseConfig(raw: Record<string, string | undefined>): GatewayCon
   const gateway = config as unknown as GatewayConfig;
   gateway.nodeId ??= `${gateway.advertisedHost}:${gateway.portStart}`;
   if ((gateway.httpsCertFile === undefined) !== (gateway.httpsKeyFile === undefined)) {
-    const missing = gateway.httpsCertFile === undefined ? "GATEWAY_HTTPS_CERT_FILE" : "GATEWAY_HTTPS_KEY_FILE";
+    const missing = gateway.httpsCertFile === undefined
+      ? "GATEWAY_HTTPS_CERT_FILE"
+      : "GATEWAY_HTTPS_KEY_FILE";
     throw new ConfigError(missing, undefined, "a file path (HTTPS needs both the certificate and the key)");
   }
   return gateway;

@@ -8,6 +8,7 @@ import type { GatewayConfig } from "./config.ts";
 import { logger } from "./log.ts";
 import { type ConnectionInfo, ProxyServer } from "./proxy/server.ts";
 import { AuditLog, type ConnectionAuditEvent } from "./audit/audit_log.ts";
+import { GatewayMetrics } from "./metrics.ts";
 import { KafkaAuditSink } from "./audit/kafka_sink.ts";
 import { parseCidr } from "./proxy/cidr.ts";
 import type { ProxyHeaderParser } from "./proxy/proxy_header.ts";
@@ -30,6 +31,8 @@ export interface Gateway {
   readonly ports: number[];
   /** The audit log (CONNECTION events). */
   readonly audit: AuditLog;
+  /** The node's metrics. */
+  readonly metrics: GatewayMetrics;
   /** Stops accepting, closes every connection and the upstream refresh. */
   close(): Promise<void>;
 }
@@ -81,6 +84,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     queueSize: config.auditQueueSize,
     sink: config.auditKafkaEnabled ? new KafkaAuditSink(config) : undefined,
   });
+  const metrics = new GatewayMetrics({ auditStats: () => audit.stats });
   const server = new ProxyServer({
     bindHost: config.bindHost,
     portStart: config.portStart,
@@ -93,6 +97,16 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     refreshBrokers: () => directory.refreshIfOlderThan(UNKNOWN_BROKER_REFRESH_MS),
     requestContext: {
       supportedVersions: (apiKey) => supportedVersionRange(apiKey, directory.apiVersions().get(apiKey)),
+      observer: {
+        request: (apiKey) => metrics.api(apiKey).requests.inc(),
+        response: (apiKey, upstreamSeconds, gatewaySeconds, rewritten) => {
+          const api = metrics.api(apiKey);
+          api.responses.inc();
+          api.upstreamSeconds.observe(upstreamSeconds);
+          api.gatewaySeconds.observe(gatewaySeconds);
+          if (rewritten) api.rewritten.inc();
+        },
+      },
     },
     proxyProtocol: config.haproxyProtocol
       ? {
@@ -102,8 +116,13 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       }
       : undefined,
     events: {
-      opened: (info) => audit.record({ action: "OPEN", ...auditFields(info) }),
-      closed: (info, end, bytes) =>
+      opened: (info) => {
+        metrics.connectionOpened();
+        audit.record({ action: "OPEN", ...auditFields(info) });
+      },
+      closed: (info, end, bytes) => {
+        metrics.connectionClosed();
+        if (end.kind) metrics.rejected(end.kind);
         audit.record({
           action: "CLOSE",
           ...auditFields(info),
@@ -112,8 +131,15 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
           bytesOut: bytes.out,
           closedBy: end.by,
           reason: end.reason,
-        }),
-      rejected: (info, reason) => audit.record({ action: "REJECT", ...auditFields(info), reason }),
+        });
+      },
+      bytesIn: (n) => metrics.bytesIn(n),
+      bytesOut: (n) => metrics.bytesOut(n),
+      rejected: (info, reason, kind) => {
+        if (kind === "upstream") metrics.upstreamError();
+        metrics.rejected(kind);
+        audit.record({ action: "REJECT", ...auditFields(info), reason });
+      },
     },
     rewriteContext: (clientAddress) => ({
       clientAddress,
@@ -133,6 +159,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     config,
     directory,
     audit,
+    metrics,
     get ports() {
       return server.ports;
     },

@@ -21,6 +21,18 @@ export interface PendingRequest {
   apiKey: number;
   apiVersion: number;
   clientId: string | null;
+  /** performance.now() when the request was forwarded. */
+  forwardedAt: number;
+  /** Milliseconds the gateway spent on the request before forwarding it. */
+  gatewayMs: number;
+}
+
+/** Per-request observations, for metrics. */
+export interface RequestObserver {
+  /** A request was forwarded upstream. */
+  request(apiKey: number): void;
+  /** Its response went back to the client; times in seconds. */
+  response(apiKey: number, upstreamSeconds: number, gatewaySeconds: number, rewritten: boolean): void;
 }
 
 /** Versions a request may use, by API key (undefined: the key is unknown). */
@@ -30,8 +42,8 @@ export type VersionRange = { min: number; max: number };
 export interface RequestPolicyContext {
   /** Supported version range of an API key, or undefined when the gateway does not know the key. */
   supportedVersions(apiKey: number): VersionRange | undefined;
-  /** Called for every request forwarded upstream. */
-  onRequest?(request: PendingRequest): void;
+  /** Observes requests and responses (metrics). */
+  observer?: RequestObserver;
 }
 
 /**
@@ -41,6 +53,7 @@ export interface RequestPolicyContext {
 export function requestPolicy(pending: PendingRequest[], context: RequestPolicyContext): FramePolicy {
   return {
     inspect(prefix, size) {
+      const startedAt = performance.now();
       // Key and version first: the rest of the header's layout depends on them.
       if (prefix.length < 4) {
         if (size < 4) {
@@ -77,9 +90,17 @@ export function requestPolicy(pending: PendingRequest[], context: RequestPolicyC
           "SaslHandshake v0 (unframed SASL tokens) is not supported: use SaslHandshake v1",
         );
       }
-      const request = { correlationId: header.correlationId, apiKey, apiVersion, clientId: header.clientId };
+      const forwardedAt = performance.now();
+      const request = {
+        correlationId: header.correlationId,
+        apiKey,
+        apiVersion,
+        clientId: header.clientId,
+        forwardedAt,
+        gatewayMs: forwardedAt - startedAt,
+      };
       if (acks !== 0) pending.push(request);
-      context.onRequest?.(request);
+      context.observer?.request(apiKey);
       return "forward";
     },
     rewrite() {
@@ -92,8 +113,13 @@ export function requestPolicy(pending: PendingRequest[], context: RequestPolicyC
  * Policy of the broker-to-client direction: match each response to the oldest pending request and
  * rewrite the responses that carry broker addresses.
  */
-export function responsePolicy(pending: PendingRequest[], context: RewriteContext): FramePolicy {
+export function responsePolicy(
+  pending: PendingRequest[],
+  context: RewriteContext,
+  observer?: RequestObserver,
+): FramePolicy {
   let current: PendingRequest | undefined;
+  let upstreamMs = 0;
   return {
     inspect(prefix, size) {
       if (prefix.length < 4) {
@@ -109,12 +135,21 @@ export function responsePolicy(pending: PendingRequest[], context: RewriteContex
         throw new FrameError(`response correlation id ${correlationId}, expected ${head.correlationId}`);
       }
       pending.shift();
-      current = head;
-      return needsRewrite(head.apiKey, head.apiVersion) ? "rewrite" : "forward";
+      upstreamMs = performance.now() - head.forwardedAt;
+      if (needsRewrite(head.apiKey, head.apiVersion)) {
+        current = head;
+        return "rewrite";
+      }
+      observer?.response(head.apiKey, upstreamMs / 1000, head.gatewayMs / 1000, false);
+      return "forward";
     },
     rewrite(body) {
       if (current === undefined) throw new FrameError("rewrite without a request");
-      return rewriteResponse(current, body, context);
+      const startedAt = performance.now();
+      const frame = rewriteResponse(current, body, context);
+      const gatewayMs = current.gatewayMs + performance.now() - startedAt;
+      observer?.response(current.apiKey, upstreamMs / 1000, gatewayMs / 1000, frame !== null);
+      return frame;
     },
   };
 }
@@ -138,6 +173,8 @@ export interface ConnectionEnd {
   by: "client" | "upstream" | "gateway" | "error";
   /** The error message when `by === "error"`. */
   reason?: string;
+  /** What kind of bad input ended it, when a client broke the protocol. */
+  kind?: "frame-size" | "protocol";
 }
 
 /**
@@ -157,12 +194,23 @@ export async function proxyConnection(options: ConnectionOptions): Promise<Conne
     },
   ).then(() => ({ by: "client" }) as ConnectionEnd);
   // Responses are only bounded by a sanity limit: fetch.max.bytes may exceed the request limit.
-  const responses = pumpFrames(upstream, client, responsePolicy(pending, options.rewriteContext), {
-    maxFrameBytes: 0x7fffffff,
-    onRead: options.onBytesOut,
-  }).then(() => ({ by: "upstream" }) as ConnectionEnd);
+  const responses = pumpFrames(
+    upstream,
+    client,
+    responsePolicy(pending, options.rewriteContext, options.requestContext.observer),
+    {
+      maxFrameBytes: 0x7fffffff,
+      onRead: options.onBytesOut,
+    },
+  ).then(() => ({ by: "upstream" }) as ConnectionEnd);
   const toEnd = (side: "client" | "upstream") => (error: unknown): ConnectionEnd => {
-    if (error instanceof FrameError) return { by: "error", reason: `${side}: ${error.message}` };
+    if (error instanceof FrameError) {
+      return {
+        by: "error",
+        reason: `${side}: ${error.message}`,
+        kind: side === "client" ? error.kind : undefined,
+      };
+    }
     if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
       return { by: side };
     }

@@ -29,7 +29,11 @@ export interface FramePolicy {
 
 /** A frame that breaks the protocol: the connection closes with this reason. */
 export class FrameError extends Error {
-  constructor(message: string) {
+  /**
+   * @param message what was wrong
+   * @param kind `frame-size` for a size over the limit or negative, `protocol` for anything else
+   */
+  constructor(message: string, readonly kind: "frame-size" | "protocol" = "protocol") {
     super(message);
     this.name = "FrameError";
   }
@@ -98,9 +102,12 @@ export async function pumpFrames(
       }
       if (end - start < 4) break;
       const size = view.getInt32(start);
-      if (size < 0) throw new FrameError(`negative frame size ${size}`);
+      if (size < 0) throw new FrameError(`negative frame size ${size}`, "frame-size");
       if (size > maxFrameBytes) {
-        throw new FrameError(`frame size ${size} exceeds the maximum of ${maxFrameBytes} bytes`);
+        throw new FrameError(
+          `frame size ${size} exceeds the maximum of ${maxFrameBytes} bytes`,
+          "frame-size",
+        );
       }
       const available = Math.min(end - start - 4, size);
       const total = 4 + size;

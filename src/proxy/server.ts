@@ -68,6 +68,10 @@ export interface ProxyEvents {
   opened?(info: ConnectionInfo): void;
   /** A proxied connection ended. */
   closed?(info: ConnectionInfo, end: ConnectionEnd, bytes: { in: number; out: number }): void;
+  /** Bytes read from a client (called per read). */
+  bytesIn?(n: number): void;
+  /** Bytes read from a broker for a client (called per read). */
+  bytesOut?(n: number): void;
   /** A connection was refused before it was proxied; `kind` names why, for metrics. */
   rejected?(info: ConnectionInfo, reason: string, kind: RejectionKind): void;
 }
@@ -252,8 +256,14 @@ export class ProxyServer {
         maxFrameBytes: options.maxFrameBytes,
         requestContext: options.requestContext,
         rewriteContext: options.rewriteContext(info.clientAddress),
-        onBytesIn: (n) => bytesIn += n,
-        onBytesOut: (n) => bytesOut += n,
+        onBytesIn: (n) => {
+          bytesIn += n;
+          options.events?.bytesIn?.(n);
+        },
+        onBytesOut: (n) => {
+          bytesOut += n;
+          options.events?.bytesOut?.(n);
+        },
       });
       if (this.#closing && end.by !== "error") end.by = "gateway";
       this.#logEnd(info, port, end);

@@ -19,6 +19,8 @@ import {
 import { type ByteSink, type ByteSource, type FramePolicy, pumpFrames } from "../src/proxy/frame_pump.ts";
 import { singleHostMapping } from "../src/cluster/mapping.ts";
 import { rewriteResponse } from "../src/proxy/rewrite.ts";
+import { type PendingRequest, requestPolicy, responsePolicy } from "../src/proxy/connection.ts";
+import { GatewayMetrics } from "../src/metrics.ts";
 
 function frameOf(body: Uint8Array): Uint8Array {
   const out = new Uint8Array(4 + body.length);
@@ -113,3 +115,34 @@ Deno.bench("rewrite Metadata v12 (3 brokers, 100 topics x 3 partitions)", { grou
     knownBrokers: () => [],
   });
 });
+
+// One request and its response through the connection policies, with and without the metrics observer.
+const metrics = new GatewayMetrics();
+const observer = {
+  request: (apiKey: number) => metrics.api(apiKey).requests.inc(),
+  response: (apiKey: number, upstreamSeconds: number, gatewaySeconds: number, rewritten: boolean) => {
+    const api = metrics.api(apiKey);
+    api.responses.inc();
+    api.upstreamSeconds.observe(upstreamSeconds);
+    api.gatewaySeconds.observe(gatewaySeconds);
+    if (rewritten) api.rewritten.inc();
+  },
+};
+const produceResponse = new Uint8Array([0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0]);
+for (const [name, withObserver] of [["without metrics", false], ["with metrics", true]] as const) {
+  const pending: PendingRequest[] = [];
+  const supportedVersions = () => ({ min: 0, max: 13 });
+  const requests = requestPolicy(pending, {
+    supportedVersions,
+    observer: withObserver ? observer : undefined,
+  });
+  const responses = responsePolicy(pending, {
+    clientAddress: "127.0.0.1:1",
+    mapper,
+    knownBrokers: () => [],
+  }, withObserver ? observer : undefined);
+  Deno.bench(`request + response policies, Produce v11, ${name}`, { group: "policy" }, () => {
+    requests.inspect(produceFrame, produceFrame.length);
+    responses.inspect(produceResponse, produceResponse.length);
+  });
+}

@@ -1,10 +1,248 @@
 /**
- * A tiny, dependency-free Kafka admin client for the test harness: Metadata v4, CreateTopics v4 and
- * DeleteTopics v1 (all non-flexible, supported by Kafka 3.9 and 4.x). One short-lived TCP connection
- * per call, plaintext only, every call bounded by a timeout.
+ * Raw Kafka wire access for the harness and the tests: {@link RawClient}, one plaintext TCP connection
+ * whose every wait is bounded (send any bytes, read one response frame, or send a request encoded with
+ * kgate's codec and decode its response), and the harness's small admin client built on it: Metadata v4,
+ * CreateTopics v4 and DeleteTopics v1 (all non-flexible, supported by Kafka 3.9 and 4.x), one
+ * short-lived connection per call.
  *
- * Independent of kgate's own codec on purpose: the harness must not depend on the code under test.
+ * Requests and responses go through kgate's protocol codec (`src/protocol/`); CreateTopics and DeleteTopics,
+ * which the codec does not declare, get their (few) schema fields here.
+ *
+ * ```ts
+ * const client = await RawClient.connect("127.0.0.1", 9092);
+ * const { body } = await client.request(MetadataRequest, MetadataResponse, 12, { topics: [] });
+ * client.close();
+ * ```
  */
+import {
+  ApiVersionsRequest,
+  type ApiVersionsResponseData,
+  decodeApiVersionsResponse,
+  decodeResponseFrame,
+  encodeRequestFrame,
+  type MessageSpec,
+  MetadataRequest,
+  MetadataResponse,
+  responseHeaderVersion,
+} from "../../src/protocol/mod.ts";
+
+// ------------------------------------------------------------------------------------------------
+// Bounded waits and the raw client
+// ------------------------------------------------------------------------------------------------
+
+/** Races `promise` against a timer; on expiry calls `onTimeout` and rejects. */
+export async function withDeadline<T>(
+  promise: Promise<T>,
+  ms: number,
+  what: string,
+  onTimeout: () => void = () => {},
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(new Error(`${what}: no outcome within ${ms} ms`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function isResetError(error: unknown): boolean {
+  return error instanceof Deno.errors.ConnectionReset || error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.ConnectionAborted;
+}
+
+/** A response: the frame body as received (no size prefix) and its decoded message. */
+export interface RawResponse<T> {
+  bytes: Uint8Array;
+  body: T;
+}
+
+/** One plaintext TCP connection to a Kafka broker or a gateway port; every wait is bounded. */
+export class RawClient {
+  #buf: Uint8Array = new Uint8Array(0);
+  #closed = false;
+  #correlationId = 1;
+
+  private constructor(
+    readonly conn: Deno.TcpConn,
+    /** The peer, `host:port`, for error messages. */
+    readonly peer: string,
+    /** Default bound of every send and response. */
+    readonly timeoutMs: number,
+    /** Client id of the requests {@link request} and {@link apiVersions} encode. */
+    readonly clientId: string,
+  ) {}
+
+  /** Connects within `timeoutMs` (also the default bound of every later send and response). */
+  static async connect(
+    hostname: string,
+    port: number,
+    timeoutMs = 10_000,
+    clientId = "kgate-wire-test",
+  ): Promise<RawClient> {
+    const attempt = Deno.connect({ hostname, port, transport: "tcp" });
+    const conn = await withDeadline(attempt, timeoutMs, `connect to ${hostname}:${port}`, () => {
+      attempt.then((c) => c.close(), () => {});
+    });
+    return new RawClient(conn, `${hostname}:${port}`, timeoutMs, clientId);
+  }
+
+  /** The client's address as the gateway sees and logs it (`host:port`). */
+  get address(): string {
+    const a = this.conn.localAddr as Deno.NetAddr;
+    return `${a.hostname}:${a.port}`;
+  }
+
+  /** Writes all of `bytes` (bounded). */
+  async send(bytes: Uint8Array, timeoutMs = this.timeoutMs): Promise<void> {
+    await withDeadline(this.#write(bytes), timeoutMs, `write of ${bytes.length} bytes`, () => this.close());
+  }
+
+  /** Like {@link send}, but a connection the peer already reset is fine (it may close first). */
+  async sendTolerant(bytes: Uint8Array, timeoutMs = this.timeoutMs): Promise<void> {
+    try {
+      await this.send(bytes, timeoutMs);
+    } catch (error) {
+      if (!isResetError(error)) throw error;
+    }
+  }
+
+  /** Reads one response frame; returns its body (correlation id first). */
+  async readFrame(timeoutMs = this.timeoutMs): Promise<Uint8Array> {
+    return await withDeadline(this.#read(), timeoutMs, `${this.peer}: response`, () => this.close());
+  }
+
+  /** Sends `frame` and reads its response (both within `timeoutMs`), checking the correlation id. */
+  async roundTrip(frame: Uint8Array, correlationId: number, timeoutMs = this.timeoutMs): Promise<Uint8Array> {
+    const exchange = async () => {
+      await this.#write(frame);
+      return await this.#read();
+    };
+    const body = await withDeadline(exchange(), timeoutMs, `${this.peer}: response`, () => this.close());
+    const got = new DataView(body.buffer, body.byteOffset, 4).getInt32(0);
+    if (got !== correlationId) {
+      throw new Error(`${this.peer}: response correlation id ${got}, expected ${correlationId}`);
+    }
+    return body;
+  }
+
+  /**
+   * Sends one request encoded with kgate's codec and returns its response, decoded with `responseSchema`
+   * at the same version.
+   */
+  async request<Req, Res>(
+    requestSchema: MessageSpec<Req>,
+    responseSchema: MessageSpec<Res>,
+    version: number,
+    body: Req,
+    timeoutMs = this.timeoutMs,
+  ): Promise<RawResponse<Res>> {
+    const correlationId = this.#correlationId++;
+    const frame = encodeRequestFrame(
+      { correlationId, clientId: this.clientId },
+      requestSchema,
+      version,
+      body,
+    );
+    const bytes = await this.roundTrip(frame, correlationId, timeoutMs);
+    const headerVersion = responseHeaderVersion(requestSchema.apiKey!, version);
+    return { bytes, body: decodeResponseFrame(bytes, headerVersion, responseSchema, version).body };
+  }
+
+  /** ApiVersions v3: the supported version range of every API key. */
+  async apiVersions(): Promise<Map<number, { min: number; max: number }>> {
+    const correlationId = this.#correlationId++;
+    const frame = encodeRequestFrame({ correlationId, clientId: this.clientId }, ApiVersionsRequest, 3, {
+      clientSoftwareName: this.clientId,
+      clientSoftwareVersion: "1.0",
+    });
+    const bytes = await this.roundTrip(frame, correlationId);
+    const { value } = decodeApiVersionsResponse(3, bytes.subarray(4)) as { value: ApiVersionsResponseData };
+    if (value.errorCode !== 0) throw new Error(`${this.peer}: ApiVersions error ${value.errorCode}`);
+    return new Map(value.apiKeys.map((k) => [k.apiKey, { min: k.minVersion, max: k.maxVersion }]));
+  }
+
+  /** Half-closes: the peer reads end of stream, the client can still read. */
+  async closeWrite(): Promise<void> {
+    try {
+      await this.conn.closeWrite();
+    } catch (error) {
+      if (!isResetError(error) && !(error instanceof Deno.errors.NotConnected)) throw error;
+    }
+  }
+
+  /**
+   * Waits until the peer closes the connection: "eof" (orderly close) or "reset". Fails when data
+   * arrives instead, or when the connection is still open after `timeoutMs`.
+   */
+  async closedByPeer(timeoutMs = 5_000): Promise<"eof" | "reset"> {
+    if (this.#buf.length > 0) throw new Error(`${this.#buf.length} unread byte(s) from the gateway`);
+    const wait = async (): Promise<"eof" | "reset"> => {
+      const chunk = new Uint8Array(4096);
+      try {
+        const n = await this.conn.read(chunk);
+        if (n === null) return "eof";
+        throw new Error(`expected the gateway to close the connection, got ${n} byte(s) of data`);
+      } catch (error) {
+        if (isResetError(error)) return "reset";
+        throw error;
+      }
+    };
+    try {
+      return await withDeadline(
+        wait(),
+        timeoutMs,
+        "close of the connection by the gateway",
+        () => this.close(),
+      );
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Closes the socket (idempotent). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.conn.close();
+    } catch { /* closed */ }
+  }
+
+  async #write(bytes: Uint8Array): Promise<void> {
+    let n = 0;
+    while (n < bytes.length) n += await this.conn.write(bytes.subarray(n));
+  }
+
+  async #read(): Promise<Uint8Array> {
+    for (;;) {
+      if (this.#buf.length >= 4) {
+        const size = new DataView(this.#buf.buffer, this.#buf.byteOffset, 4).getInt32(0);
+        if (this.#buf.length >= 4 + size) {
+          const body = this.#buf.slice(4, 4 + size);
+          this.#buf = this.#buf.slice(4 + size);
+          return body;
+        }
+      }
+      const chunk = new Uint8Array(64 * 1024);
+      const n = await this.conn.read(chunk);
+      if (n === null) throw new Error(`${this.peer}: connection closed before a whole response arrived`);
+      const next = new Uint8Array(this.#buf.length + n);
+      next.set(this.#buf);
+      next.set(chunk.subarray(0, n), this.#buf.length);
+      this.#buf = next;
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The harness's admin calls
+// ------------------------------------------------------------------------------------------------
 
 export interface MetadataBroker {
   nodeId: number;
@@ -35,69 +273,6 @@ export interface Metadata {
   topics: MetadataTopic[];
 }
 
-class Writer {
-  private parts: number[] = [];
-  int8(v: number): this {
-    this.parts.push(v & 0xff);
-    return this;
-  }
-  int16(v: number): this {
-    return this.int8(v >> 8).int8(v);
-  }
-  int32(v: number): this {
-    return this.int8(v >>> 24).int8(v >>> 16).int8(v >>> 8).int8(v);
-  }
-  string(s: string | null): this {
-    if (s === null) return this.int16(-1);
-    const b = new TextEncoder().encode(s);
-    this.int16(b.length);
-    for (const x of b) this.int8(x);
-    return this;
-  }
-  bytes(): Uint8Array {
-    return Uint8Array.from(this.parts);
-  }
-}
-
-class Reader {
-  private off = 0;
-  private view: DataView;
-  constructor(private buf: Uint8Array) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
-  int8(): number {
-    return this.view.getInt8(this.off++);
-  }
-  int16(): number {
-    const v = this.view.getInt16(this.off);
-    this.off += 2;
-    return v;
-  }
-  int32(): number {
-    const v = this.view.getInt32(this.off);
-    this.off += 4;
-    return v;
-  }
-  nullableString(): string | null {
-    const n = this.int16();
-    if (n < 0) return null;
-    const s = new TextDecoder().decode(this.buf.subarray(this.off, this.off + n));
-    this.off += n;
-    return s;
-  }
-  string(): string {
-    return this.nullableString() ?? "";
-  }
-  array<T>(f: () => T): T[] {
-    const n = this.int32();
-    const out: T[] = [];
-    for (let i = 0; i < n; i++) out.push(f());
-    return out;
-  }
-}
-
-let correlation = 1;
-
 /** Parses "host:port" (the first entry of a comma-separated bootstrap list). */
 export function parseHostPort(hostPort: string): { host: string; port: number } {
   const first = hostPort.split(",")[0].trim();
@@ -106,64 +281,27 @@ export function parseHostPort(hostPort: string): { host: string; port: number } 
   return { host: first.slice(0, i).replace(/^\[|\]$/g, ""), port: parseInt(first.slice(i + 1), 10) };
 }
 
-async function readExactly(conn: Deno.Conn, n: number): Promise<Uint8Array> {
-  const out = new Uint8Array(n);
-  let got = 0;
-  while (got < n) {
-    const r = await conn.read(out.subarray(got));
-    if (r === null) throw new Error(`connection closed after ${got} of ${n} bytes`);
-    got += r;
-  }
-  return out;
-}
-
-/** Sends one request and returns the response body (after the v0 response header). */
-export async function kafkaRequest(
+/** Sends one request on a connection of its own and returns the decoded response body. */
+async function kafkaRequest<Req, Res>(
   hostPort: string,
-  apiKey: number,
-  apiVersion: number,
-  body: Uint8Array,
-  timeoutMs = 10_000,
-): Promise<Uint8Array> {
+  requestSchema: MessageSpec<Req>,
+  responseSchema: MessageSpec<Res>,
+  version: number,
+  body: Req,
+  timeoutMs: number,
+): Promise<Res> {
   const { host, port } = parseHostPort(hostPort);
-  const corr = correlation++ & 0x7fffffff;
-  const header = new Writer().int16(apiKey).int16(apiVersion).int32(corr).string("kgate-test-harness")
-    .bytes();
-  const frame = new Uint8Array(4 + header.length + body.length);
-  new DataView(frame.buffer).setInt32(0, header.length + body.length);
-  frame.set(header, 4);
-  frame.set(body, 4 + header.length);
-
-  let conn: Deno.Conn | undefined;
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    try {
-      conn?.close();
-    } catch { /* closed */ }
-  }, timeoutMs);
+  const deadline = Date.now() + timeoutMs;
+  let client: RawClient | undefined;
   try {
-    conn = await Deno.connect({ hostname: host, port });
-    if (timedOut) throw new Error("timeout");
-    let written = 0;
-    while (written < frame.length) written += await conn.write(frame.subarray(written));
-    const size = new DataView((await readExactly(conn, 4)).buffer).getInt32(0);
-    const resp = await readExactly(conn, size);
-    const gotCorr = new DataView(resp.buffer).getInt32(0);
-    if (gotCorr !== corr) throw new Error(`correlation id mismatch: ${gotCorr} != ${corr}`);
-    return resp.subarray(4);
+    client = await RawClient.connect(host, port, timeoutMs, "kgate-test-harness");
+    const remaining = Math.max(1, deadline - Date.now());
+    return (await client.request(requestSchema, responseSchema, version, body, remaining)).body;
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    throw new Error(
-      `Kafka request api=${apiKey} v${apiVersion} to ${host}:${port} failed: ${timedOut ? "timeout" : msg}`,
-    );
+    throw new Error(`Kafka request ${requestSchema.name} v${version} to ${host}:${port} failed: ${msg}`);
   } finally {
-    clearTimeout(timer);
-    if (!timedOut) {
-      try {
-        conn?.close();
-      } catch { /* closed */ }
-    }
+    client?.close();
   }
 }
 
@@ -176,36 +314,27 @@ export async function fetchMetadata(
   topics: string[] | null = null,
   timeoutMs = 10_000,
 ): Promise<Metadata> {
-  const w = new Writer();
-  if (topics === null) w.int32(-1);
-  else {
-    w.int32(topics.length);
-    for (const t of topics) w.string(t);
-  }
-  w.int8(0); // allow_auto_topic_creation = false
-  const r = new Reader(await kafkaRequest(hostPort, 3, 4, w.bytes(), timeoutMs));
-  r.int32(); // throttle
-  const brokers = r.array(() => ({
-    nodeId: r.int32(),
-    host: r.string(),
-    port: r.int32(),
-    rack: r.nullableString(),
-  }));
-  const clusterId = r.nullableString();
-  const controllerId = r.int32();
-  const topicsOut = r.array(() => ({
-    errorCode: r.int16(),
-    name: r.string(),
-    internal: r.int8() !== 0,
-    partitions: r.array(() => ({
-      errorCode: r.int16(),
-      partition: r.int32(),
-      leader: r.int32(),
-      replicas: r.array(() => r.int32()),
-      isr: r.array(() => r.int32()),
+  const md = await kafkaRequest(hostPort, MetadataRequest, MetadataResponse, 4, {
+    topics: topics === null ? null : topics.map((name) => ({ name })),
+    allowAutoTopicCreation: false,
+  }, timeoutMs);
+  return {
+    brokers: md.brokers.map(({ nodeId, host, port, rack }) => ({ nodeId, host, port, rack })),
+    clusterId: md.clusterId,
+    controllerId: md.controllerId,
+    topics: md.topics.map((t) => ({
+      errorCode: t.errorCode,
+      name: t.name ?? "",
+      internal: t.isInternal,
+      partitions: t.partitions.map((p) => ({
+        errorCode: p.errorCode,
+        partition: p.partitionIndex,
+        leader: p.leaderId,
+        replicas: p.replicaNodes,
+        isr: p.isrNodes,
+      })),
     })),
-  }));
-  return { brokers, clusterId, controllerId, topics: topicsOut };
+  };
 }
 
 export interface TopicResult {
@@ -222,24 +351,134 @@ export const ErrorCode = {
   TOPIC_ALREADY_EXISTS: 36,
 } as const;
 
+/** CreateTopicsRequest v4 (the fields of Kafka's CreateTopicsRequest.json up to v4). */
+const CreateTopicsRequest: MessageSpec<{
+  topics: {
+    name: string;
+    numPartitions: number;
+    replicationFactor: number;
+    assignments: { partitionIndex: number; brokerIds: number[] }[];
+    configs: { name: string; value: string | null }[];
+  }[];
+  timeoutMs: number;
+  validateOnly: boolean;
+}> = {
+  name: "CreateTopicsRequest",
+  apiKey: 19,
+  type: "request",
+  validVersions: "4",
+  flexibleVersions: "none",
+  fields: [
+    {
+      name: "Topics",
+      type: "[]CreatableTopic",
+      versions: "0+",
+      fields: [
+        { name: "Name", type: "string", versions: "0+" },
+        { name: "NumPartitions", type: "int32", versions: "0+" },
+        { name: "ReplicationFactor", type: "int16", versions: "0+" },
+        {
+          name: "Assignments",
+          type: "[]CreatableReplicaAssignment",
+          versions: "0+",
+          fields: [
+            { name: "PartitionIndex", type: "int32", versions: "0+" },
+            { name: "BrokerIds", type: "[]int32", versions: "0+" },
+          ],
+        },
+        {
+          name: "Configs",
+          type: "[]CreatableTopicConfig",
+          versions: "0+",
+          fields: [
+            { name: "Name", type: "string", versions: "0+" },
+            { name: "Value", type: "string", versions: "0+", nullableVersions: "0+" },
+          ],
+        },
+      ],
+    },
+    { name: "TimeoutMs", type: "int32", versions: "0+" },
+    { name: "ValidateOnly", type: "bool", versions: "1+" },
+  ],
+};
+
+/** CreateTopicsResponse v4. */
+const CreateTopicsResponse: MessageSpec<{ throttleTimeMs: number; topics: TopicResult[] }> = {
+  name: "CreateTopicsResponse",
+  apiKey: 19,
+  type: "response",
+  validVersions: "4",
+  flexibleVersions: "none",
+  fields: [
+    { name: "ThrottleTimeMs", type: "int32", versions: "2+" },
+    {
+      name: "Topics",
+      type: "[]CreatableTopicResult",
+      versions: "0+",
+      fields: [
+        { name: "Name", type: "string", versions: "0+" },
+        { name: "ErrorCode", type: "int16", versions: "0+" },
+        { name: "ErrorMessage", type: "string", versions: "1+", nullableVersions: "0+" },
+      ],
+    },
+  ],
+};
+
+/** DeleteTopicsRequest v1. */
+const DeleteTopicsRequest: MessageSpec<{ topicNames: string[]; timeoutMs: number }> = {
+  name: "DeleteTopicsRequest",
+  apiKey: 20,
+  type: "request",
+  validVersions: "1",
+  flexibleVersions: "none",
+  fields: [
+    { name: "TopicNames", type: "[]string", versions: "0-5" },
+    { name: "TimeoutMs", type: "int32", versions: "0+" },
+  ],
+};
+
+/** DeleteTopicsResponse v1. */
+const DeleteTopicsResponse: MessageSpec<{
+  throttleTimeMs: number;
+  responses: { name: string; errorCode: number }[];
+}> = {
+  name: "DeleteTopicsResponse",
+  apiKey: 20,
+  type: "response",
+  validVersions: "1",
+  flexibleVersions: "none",
+  fields: [
+    { name: "ThrottleTimeMs", type: "int32", versions: "1+" },
+    {
+      name: "Responses",
+      type: "[]DeletableTopicResult",
+      versions: "0+",
+      fields: [
+        { name: "Name", type: "string", versions: "0+" },
+        { name: "ErrorCode", type: "int16", versions: "0+" },
+      ],
+    },
+  ],
+};
+
 /** CreateTopics v4 (any broker forwards it to the controller). */
 export async function createTopicsRequest(
   hostPort: string,
   topics: { name: string; partitions: number; replicationFactor: number; configs?: Record<string, string> }[],
   timeoutMs = 30_000,
 ): Promise<TopicResult[]> {
-  const w = new Writer().int32(topics.length);
-  for (const t of topics) {
-    w.string(t.name).int32(t.partitions).int16(t.replicationFactor);
-    w.int32(0); // assignments
-    const cfg = Object.entries(t.configs ?? {});
-    w.int32(cfg.length);
-    for (const [k, v] of cfg) w.string(k).string(v);
-  }
-  w.int32(timeoutMs).int8(0); // timeout_ms, validate_only
-  const r = new Reader(await kafkaRequest(hostPort, 19, 4, w.bytes(), timeoutMs + 5_000));
-  r.int32(); // throttle
-  return r.array(() => ({ name: r.string(), errorCode: r.int16(), errorMessage: r.nullableString() }));
+  const res = await kafkaRequest(hostPort, CreateTopicsRequest, CreateTopicsResponse, 4, {
+    topics: topics.map((t) => ({
+      name: t.name,
+      numPartitions: t.partitions,
+      replicationFactor: t.replicationFactor,
+      assignments: [],
+      configs: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
+    })),
+    timeoutMs,
+    validateOnly: false,
+  }, timeoutMs + 5_000);
+  return res.topics.map(({ name, errorCode, errorMessage }) => ({ name, errorCode, errorMessage }));
 }
 
 /** DeleteTopics v1. */
@@ -248,10 +487,9 @@ export async function deleteTopicsRequest(
   names: string[],
   timeoutMs = 30_000,
 ): Promise<TopicResult[]> {
-  const w = new Writer().int32(names.length);
-  for (const n of names) w.string(n);
-  w.int32(timeoutMs);
-  const r = new Reader(await kafkaRequest(hostPort, 20, 1, w.bytes(), timeoutMs + 5_000));
-  r.int32(); // throttle
-  return r.array(() => ({ name: r.string(), errorCode: r.int16(), errorMessage: null }));
+  const res = await kafkaRequest(hostPort, DeleteTopicsRequest, DeleteTopicsResponse, 1, {
+    topicNames: names,
+    timeoutMs,
+  }, timeoutMs + 5_000);
+  return res.responses.map(({ name, errorCode }) => ({ name, errorCode, errorMessage: null }));
 }

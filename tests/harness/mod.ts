@@ -42,6 +42,9 @@ export {
   type MetadataBroker,
   type MetadataPartition,
   type MetadataTopic,
+  RawClient,
+  type RawResponse,
+  withDeadline,
 } from "./kafka_wire.ts";
 export {
   freePort,

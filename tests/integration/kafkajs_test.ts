@@ -6,14 +6,13 @@
 import assert from "node:assert/strict";
 import process from "node:process";
 import { AssignerProtocol, type Consumer, type EachBatchPayload, Kafka, logLevel } from "kafkajs";
-import { createTopic, deleteTopic, testKafka, uniqueTopic } from "../harness/mod.ts";
+import { createTopic, deleteTopic, testKafka, uniqueTopic, withDeadline } from "../harness/mod.ts";
 import { GatewayProcess } from "../support/gateway_process.ts";
 import {
   gatewayEndpoints,
   gatewayProblems,
   recordingSocketFactory,
   waitUntil,
-  withTimeout,
 } from "../support/clients_util.ts";
 
 const HOST = "127.0.0.11";
@@ -65,7 +64,7 @@ async function consumeAll(
         await Promise.resolve();
       },
     });
-    await withTimeout(
+    await withDeadline(
       finished,
       opts.timeoutMs ?? 60_000,
       `consuming ${count} records of ${topic} (got ${received.length})`,
@@ -109,7 +108,7 @@ Deno.test({
           await producer.connect();
           try {
             for (let i = 0; i < records.length; i += 1_000) {
-              await withTimeout(
+              await withDeadline(
                 producer.send({ topic, acks: -1, messages: records.slice(i, i + 1_000) }),
                 30_000,
                 `producing records ${i}..${i + 999}`,
@@ -157,7 +156,7 @@ Deno.test({
               for (const acks of [0, -1]) {
                 const batch = Array.from({ length: 100 }, (_, i) => `round-${round}-acks${acks}-${i}`);
                 values.push(...batch);
-                await withTimeout(
+                await withDeadline(
                   producer.send({ topic, acks, messages: batch.map((value) => ({ value })) }),
                   30_000,
                   `acks=${acks} send of round ${round}`,
@@ -239,7 +238,7 @@ Deno.test({
             const producer = kafka.producer();
             await producer.connect();
             try {
-              await withTimeout(
+              await withDeadline(
                 producer.send({ topic, acks: -1, messages: records }),
                 30_000,
                 "producing 3,000 records",
@@ -283,7 +282,7 @@ Deno.test({
           await idempotent.connect();
           try {
             for (let i = 0; i < 5; i++) {
-              await withTimeout(
+              await withDeadline(
                 idempotent.send({ topic, acks: -1, messages: [{ key: "idem", value: `idempotent-${i}` }] }),
                 30_000,
                 "idempotent send",
@@ -311,17 +310,17 @@ Deno.test({
               if (commit) await txn.commit();
               else await txn.abort();
             };
-            await withTimeout(
+            await withDeadline(
               inTransaction(["committed-1", "committed-2"], true),
               30_000,
               "first transaction",
             );
-            await withTimeout(
+            await withDeadline(
               inTransaction(["aborted-1", "aborted-2"], false),
               30_000,
               "aborted transaction",
             );
-            await withTimeout(inTransaction(["committed-3"], true), 30_000, "last transaction");
+            await withDeadline(inTransaction(["committed-3"], true), 30_000, "last transaction");
           } finally {
             await transactional.disconnect();
           }
@@ -356,7 +355,7 @@ Deno.test({
         const admin = kafka.admin();
         await admin.connect();
         try {
-          const described = await withTimeout(admin.describeCluster(), 20_000, "describeCluster");
+          const described = await withDeadline(admin.describeCluster(), 20_000, "describeCluster");
           assert.deepEqual(
             described.brokers.map((b) => `${b.host}:${b.port}`).sort(),
             expectedEndpoints,
@@ -367,7 +366,7 @@ Deno.test({
             `controller ${described.controller}`,
           );
           assert.equal(typeof described.clusterId, "string");
-          const { topics: [meta] } = await withTimeout(
+          const { topics: [meta] } = await withDeadline(
             admin.fetchTopicMetadata({ topics: [topic] }),
             20_000,
             "fetchTopicMetadata",

@@ -15,7 +15,16 @@
 import assert from "node:assert/strict";
 import process from "node:process";
 import { type EachBatchPayload, Kafka, logLevel } from "kafkajs";
-import { createTopic, deleteTopic, type KafkaCluster, testKafka, uniqueTopic } from "../harness/mod.ts";
+import {
+  createTopic,
+  deleteTopic,
+  type KafkaCluster,
+  RawClient,
+  type RawResponse,
+  testKafka,
+  uniqueTopic,
+  withDeadline,
+} from "../harness/mod.ts";
 import {
   DescribeClusterRequest,
   DescribeClusterResponse,
@@ -39,9 +48,8 @@ import {
   recordingSocketFactory,
   waitUntil,
   watchTcpPeers,
-  withTimeout,
 } from "../support/clients_util.ts";
-import { RawKafkaConnection, type RawResponse, recordBatch } from "../support/clients_wire.ts";
+import { buildRecordBatch } from "../protocol/record_batch.ts";
 
 const HOST = "127.0.0.13";
 const NOT_LEADER_OR_FOLLOWER = 6;
@@ -118,8 +126,8 @@ function assertRealAddress(
 async function compare<Req, Res>(
   kafka: KafkaCluster,
   what: string,
-  gateway: RawKafkaConnection,
-  direct: RawKafkaConnection,
+  gateway: RawClient,
+  direct: RawClient,
   schemas: [MessageSpec<Req>, MessageSpec<Res>],
   version: number,
   body: Req,
@@ -135,7 +143,7 @@ async function compare<Req, Res>(
 /** The topic id of `topic`, from Metadata v12 sent straight to a running broker. */
 async function topicIdOf(kafka: KafkaCluster, topic: string): Promise<string> {
   const id = kafka.runningBrokers()[0];
-  const conn = await RawKafkaConnection.connect("127.0.0.1", kafka.broker(id).port);
+  const conn = await RawClient.connect("127.0.0.1", kafka.broker(id).port);
   try {
     const r = await conn.request(MetadataRequest, MetadataResponse, 12, {
       topics: [{ name: topic }],
@@ -187,11 +195,11 @@ Deno.test({
           await createTopic(single, 1, 1);
           const singleLeader = (await kafka.metadata([single])).topics[0].partitions[0].leader;
           const other = kafka.brokers.map((b) => b.id).find((id) => id !== singleLeader)!;
-          const viaFollower = await RawKafkaConnection.connect(HOST, 6969 + follower);
-          const toFollower = await RawKafkaConnection.connect("127.0.0.1", kafka.broker(follower).port);
-          const viaLeader = await RawKafkaConnection.connect(HOST, 6969 + leader);
-          const viaOther = await RawKafkaConnection.connect(HOST, 6969 + other);
-          const toOther = await RawKafkaConnection.connect("127.0.0.1", kafka.broker(other).port);
+          const viaFollower = await RawClient.connect(HOST, 6969 + follower);
+          const toFollower = await RawClient.connect("127.0.0.1", kafka.broker(follower).port);
+          const viaLeader = await RawClient.connect(HOST, 6969 + leader);
+          const viaOther = await RawClient.connect(HOST, 6969 + other);
+          const toOther = await RawClient.connect("127.0.0.1", kafka.broker(other).port);
           try {
             const versions = await viaFollower.apiVersions();
             const brokerVersions = await toFollower.apiVersions();
@@ -361,7 +369,13 @@ Deno.test({
               topicData: [{
                 name: topic,
                 topicId: version >= 13 ? topicId : undefined,
-                partitionData: [{ index: 0, records: recordBatch(values) }],
+                partitionData: [{
+                  index: 0,
+                  records: buildRecordBatch(
+                    values.map((v) => ({ key: null, value: new TextEncoder().encode(v) })),
+                    BigInt(Date.now()),
+                  ),
+                }],
               }],
             });
             let appended = 0;
@@ -623,7 +637,7 @@ Deno.test({
           );
         } finally {
           peers.stop();
-          await withTimeout(consumer.disconnect(), 30_000, "kafkajs consumer disconnect").catch(() => {});
+          await withDeadline(consumer.disconnect(), 30_000, "kafkajs consumer disconnect").catch(() => {});
           if (stopped) await (restart ?? kafka.startBroker(leader));
         }
         await kafka.waitForBrokers(kafka.brokers.map((b) => b.id), 60_000);
@@ -648,7 +662,7 @@ Deno.test({
             30_000,
             `broker ${brokerId} leads ${topic}-${partition} again`,
           );
-          const fetchOne = async (conn: RawKafkaConnection) => {
+          const fetchOne = async (conn: RawClient) => {
             const version = (await conn.apiVersions()).get(1)!.max;
             const r = await conn.request(FetchRequest, FetchResponse, version, {
               replicaId: -1,
@@ -679,12 +693,12 @@ Deno.test({
           };
           const port = LATE_PORT_START + brokerId;
           // Connected before the node refreshed its view: the broker is back, the node does not know it yet.
-          const early = await RawKafkaConnection.connect(HOST, port);
-          const fresh: RawKafkaConnection[] = [];
+          const early = await RawClient.connect(HOST, port);
+          const fresh: RawClient[] = [];
           try {
             // Acceptable: served by the broker (error 0), or the connection refused/closed so that the client
             // reconnects. Not acceptable: answered by another broker.
-            const outcome = async (conn: RawKafkaConnection) => {
+            const outcome = async (conn: RawClient) => {
               try {
                 const r = await fetchOne(conn);
                 return { errorCode: r.errorCode, nodeEndpoints: r.nodeEndpoints };
@@ -697,7 +711,7 @@ Deno.test({
             };
             const before = await outcome(early);
             // A Metadata response naming the broker makes the node refresh; then new connections reach it.
-            const bootstrap = await RawKafkaConnection.connect(HOST, LATE_PORT_START);
+            const bootstrap = await RawClient.connect(HOST, LATE_PORT_START);
             fresh.push(bootstrap);
             await bootstrap.request(MetadataRequest, MetadataResponse, 12, {
               topics: [],
@@ -705,7 +719,7 @@ Deno.test({
             });
             await waitUntil(
               async () => {
-                const conn = await RawKafkaConnection.connect(HOST, port);
+                const conn = await RawClient.connect(HOST, port);
                 fresh.push(conn);
                 return (await fetchOne(conn)).errorCode === 0;
               },

@@ -1,6 +1,7 @@
 /**
  * Test support: a minimal Kafka RecordBatch (magic v2) writer and reader with CRC32C, used to produce
- * real records when capturing broker fixtures and to check the records a broker sends back.
+ * real records (capturing broker fixtures, Produce requests of the integration tests) and to check the
+ * records a broker sends back.
  *
  * Layout (all integers big-endian; `varint`/`varlong` are zig-zag encoded):
  *
@@ -16,23 +17,7 @@
  */
 
 import { ByteReader, ByteWriter } from "../../src/protocol/mod.ts";
-
-const CRC32C_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC32C (Castagnoli), as used by RecordBatch v2. */
-export function crc32c(data: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = CRC32C_TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+import { crc32c } from "../../src/proxy_protocol/crc32c.ts";
 
 /** One record of a batch (null key allowed, no headers). */
 export interface SimpleRecord {

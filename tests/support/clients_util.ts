@@ -1,24 +1,12 @@
 /**
  * Small helpers shared by the client integration tests (kafkajs, Java tools, address-leak checks):
- * bounded waits, a kafkajs socket factory that records every address a client connects to, a scan
+ * polling waits, a kafkajs socket factory that records every address a client connects to, a scan
  * for real broker addresses in text and bytes, and a watcher of the TCP peers of a child process.
  */
 import net from "node:net";
 import type { ISocketFactory } from "kafkajs";
 import type { KafkaCluster } from "../harness/mod.ts";
-
-/** Resolves `promise`, or rejects after `ms` milliseconds naming `what`. */
-export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { int32 } from "./faults_wire.ts";
 
 /** Polls `check` (every `intervalMs`) until it returns a truthy value; throws after `timeoutMs`. */
 export async function waitUntil<T>(
@@ -86,12 +74,6 @@ export function indexOfBytes(haystack: Uint8Array, needle: Uint8Array, from = 0)
   return -1;
 }
 
-function int32Bytes(n: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setInt32(0, n);
-  return b;
-}
-
 /**
  * Real broker addresses in raw response bytes: the string `127.0.0.1` not followed by a digit, and the
  * big-endian int32 encoding of any real listener port (how Kafka encodes ports).
@@ -102,7 +84,7 @@ export function realAddressesInBytes(bytes: Uint8Array, kafka: KafkaCluster): st
   for (const m of text.matchAll(/127\.0\.0\.1(?!\d)/g)) found.push(`"127.0.0.1" at byte ${m.index}`);
   for (const b of kafka.brokers) {
     for (const port of [b.port, b.saslPort, b.controllerPort]) {
-      const at = indexOfBytes(bytes, int32Bytes(port));
+      const at = indexOfBytes(bytes, int32(port));
       if (at >= 0) found.push(`int32 port ${port} at byte ${at}`);
     }
   }

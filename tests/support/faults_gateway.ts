@@ -11,9 +11,8 @@
  * ```
  */
 import assert from "node:assert/strict";
-import { type KafkaCluster, runKcat, sleep } from "../harness/mod.ts";
+import { type KafkaCluster, runKcat, sleep, withDeadline } from "../harness/mod.ts";
 import type { GatewayProcess } from "./gateway_process.ts";
-import { withDeadline } from "./faults_wire.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 

@@ -1,0 +1,147 @@
+/**
+ * The runtime edge: serves an app with `Deno.serve`, over HTTPS when a PEM certificate and key are given.
+ *
+ * @module
+ */
+import { logger } from "../log.ts";
+
+/** Anything with a fetch handler, e.g. the Hono app of `createHttpApp`. */
+export interface FetchApp {
+  /** Answers one request; `info` is Deno's connection info (Hono exposes it as `c.env`). */
+  fetch(request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Response | Promise<Response>;
+}
+
+/** Where and how to listen. */
+export interface HttpServerOptions {
+  /** Address to bind, e.g. `0.0.0.0` or `127.0.0.1`. */
+  hostname: string;
+  /** Port; 0 picks a free one. */
+  port: number;
+  /** PEM certificate file (`GATEWAY_HTTPS_CERT_FILE`); with `keyFile`, serve HTTPS. */
+  certFile?: string;
+  /** PEM private key file (`GATEWAY_HTTPS_KEY_FILE`). */
+  keyFile?: string;
+  /** Aborting it shuts the server down. */
+  signal?: AbortSignal;
+}
+
+/** A running HTTP API server. */
+export interface HttpServerHandle {
+  /** The port bound (the real one when 0 was asked). */
+  port: number;
+  /** Base URL, e.g. `https://127.0.0.1:8888`. */
+  url: string;
+  /** Stops accepting, lets in-flight requests finish, resolves when closed. Safe to call more than once. */
+  shutdown(): Promise<void>;
+}
+
+/** The HTTP server could not start; `setting` names the configuration at fault. */
+export class HttpServerError extends Error {
+  /**
+   * An error naming the setting at fault.
+   *
+   * @param setting the setting at fault, e.g. `GATEWAY_HTTPS_CERT_FILE`
+   * @param message what went wrong
+   */
+  constructor(readonly setting: string, message: string) {
+    super(message);
+    this.name = "HttpServerError";
+  }
+}
+
+const log = logger("http");
+
+async function readPem(setting: string, path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new HttpServerError(setting, `cannot read ${setting} ${JSON.stringify(path)}: ${reason}`);
+  }
+  if (!text.includes("-----BEGIN ")) {
+    throw new HttpServerError(setting, `${setting} ${JSON.stringify(path)} is not a PEM file`);
+  }
+  return text;
+}
+
+/**
+ * Starts serving `app`. With both `certFile` and `keyFile` it serves HTTPS; one without the other, an
+ * unreadable or non-PEM file, a certificate the TLS stack refuses, or a port that cannot be bound is an
+ * {@link HttpServerError} naming the setting.
+ *
+ * @example
+ * ```ts ignore
+ * const server = await startHttpServer(app, { hostname: "127.0.0.1", port: 0 });
+ * console.log(server.url);
+ * await server.shutdown();
+ * ```
+ */
+export async function startHttpServer(app: FetchApp, options: HttpServerOptions): Promise<HttpServerHandle> {
+  const { certFile, keyFile } = options;
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    const missing = certFile === undefined ? "GATEWAY_HTTPS_CERT_FILE" : "GATEWAY_HTTPS_KEY_FILE";
+    throw new HttpServerError(
+      missing,
+      `${missing} is required: HTTPS needs both the certificate and the key`,
+    );
+  }
+  const tls = certFile !== undefined && keyFile !== undefined
+    ? {
+      cert: await readPem("GATEWAY_HTTPS_CERT_FILE", certFile),
+      key: await readPem("GATEWAY_HTTPS_KEY_FILE", keyFile),
+    }
+    : undefined;
+  const scheme = tls ? "https" : "http";
+
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname: options.hostname,
+      port: options.port,
+      ...tls,
+      onListen: () => {},
+      onError: (error) => {
+        log.error("HTTP request failed: {error}", { error });
+        return new Response(JSON.stringify({ error: "internal server error" }), {
+          status: 500,
+          headers: { "Content-Type": "application/json" },
+        });
+      },
+    }, (request, info) => app.fetch(request, info));
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (
+      tls && !(error instanceof Deno.errors.AddrInUse) && !(error instanceof Deno.errors.PermissionDenied)
+    ) {
+      throw new HttpServerError(
+        "GATEWAY_HTTPS_CERT_FILE",
+        `cannot serve HTTPS with GATEWAY_HTTPS_CERT_FILE ${JSON.stringify(certFile)} and ` +
+          `GATEWAY_HTTPS_KEY_FILE ${JSON.stringify(keyFile)}: ${reason}`,
+      );
+    }
+    throw new HttpServerError(
+      "GATEWAY_HTTP_PORT",
+      `cannot listen on ${options.hostname}:${options.port} (GATEWAY_HTTP_PORT): ${reason}`,
+    );
+  }
+
+  const port = server.addr.port;
+  const host = options.hostname.includes(":") ? `[${options.hostname}]` : options.hostname;
+  const url = `${scheme}://${host}:${port}`;
+  log.info("HTTP API listening on {url}", { url });
+
+  let closing: Promise<void> | undefined;
+  const shutdown = () =>
+    closing ??= (async () => {
+      options.signal?.removeEventListener("abort", onAbort);
+      await server.shutdown();
+      await server.finished;
+      log.info("HTTP API on {url} stopped", { url });
+    })();
+  const onAbort = () => void shutdown();
+  if (options.signal?.aborted) await shutdown();
+  else options.signal?.addEventListener("abort", onAbort, { once: true });
+
+  return { port, url, shutdown };
+}

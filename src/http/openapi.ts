@@ -141,6 +141,8 @@ export function escapeHtml(text: string): string {
  */
 export function renderDocsPage(modules: readonly RouteModule[], info: ApiInfo): string {
   const e = escapeHtml;
+  // Descriptions are Markdown for OpenAPI; the page renders their `code` spans only.
+  const md = (text: string) => e(text).replace(/`([^`]+)`/g, "<code>$1</code>");
   const sections = modules.map((module) => {
     const routes = module.routes.map((route) => {
       const params = Object.entries(route.query ?? {}).map(([name, spec]) =>
@@ -156,13 +158,13 @@ export function renderDocsPage(modules: readonly RouteModule[], info: ApiInfo): 
 <h3><span class="method">${e(route.method)}</span> <code>${link}</code> ${
         module.auth ? '<span class="auth">basic auth</span>' : '<span class="open">no auth</span>'
       }</h3>
-<p>${e(route.summary)}</p>${route.description ? `\n<p>${e(route.description)}</p>` : ""}${
+<p>${md(route.summary)}</p>${route.description ? `\n<p>${md(route.description)}</p>` : ""}${
         params ? `\n<p>Query parameters:</p><ul>${params}</ul>` : ""
       }
 <p>Responses:</p><ul>${responses}</ul>
 </div>`;
     }).join("\n");
-    return `<section><h2>${e(module.tag)}</h2><p>${e(module.description)}</p>\n${routes}</section>`;
+    return `<section><h2>${e(module.tag)}</h2><p>${md(module.description)}</p>\n${routes}</section>`;
   }).join("\n");
   return `<!doctype html>
 <html lang="en">
@@ -183,7 +185,7 @@ code { font-family: ui-monospace, monospace; }
 <h1>${e(info.title)} <small>${e(info.version)}</small></h1>
 ${
     info.description
-      ? `<p>${e(info.description)}</p>\n`
+      ? `<p>${md(info.description)}</p>\n`
       : ""
   }<p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p>
 ${sections}

@@ -154,6 +154,7 @@ export class AuditLog {
     const batchSize = this.#options.batchSize ?? 500;
     let backoff = 200;
     let lastError = "";
+    let failures = 0;
     for (;;) {
       if (this.#queue.length === 0) {
         if (this.#closed) return;
@@ -168,12 +169,17 @@ export class AuditLog {
         this.#stats.sent += batch.length;
         backoff = 200;
         lastError = "";
+        failures = 0;
       } catch (error) {
         const message = (error as Error).message;
-        if (message !== lastError) {
+        // A just-created topic is briefly unknown to some brokers: warn only when failures persist.
+        failures++;
+        if (failures < 3) {
+          log.debug("cannot produce audit events yet, retrying: {error}", { error: message });
+        } else if (message !== lastError) {
           log.warn("cannot produce audit events, retrying: {error}", { error: message });
+          lastError = message;
         }
-        lastError = message;
         if (this.#closed) return;
         await new Promise((resolve) => setTimeout(resolve, backoff));
         backoff = Math.min(backoff * 2, 10_000);

@@ -255,7 +255,10 @@ export class ProxyServer {
         upstream,
         maxFrameBytes: options.maxFrameBytes,
         requestContext: options.requestContext,
-        rewriteContext: options.rewriteContext(info.clientAddress),
+        // Behind a load balancer the mapping must see the client, not the balancer.
+        rewriteContext: options.rewriteContext(
+          info.proxied?.command === "PROXY" && info.proxied.source ? info.proxied.source : info.clientAddress,
+        ),
         onBytesIn: (n) => {
           bytesIn += n;
           options.events?.bytesIn?.(n);

@@ -1,18 +1,22 @@
 /**
- * One gateway node assembled: upstream broker discovery, the broker mapping and the Kafka listeners.
+ * One gateway node assembled: the HTTP API, upstream broker discovery, the broker mapping, the audit
+ * log, metrics and the Kafka listeners.
  *
  * @module
  */
 import { type BrokerEndpointMapper, singleHostMapping } from "./cluster/mapping.ts";
-import type { GatewayConfig } from "./config.ts";
+import { type GatewayConfig, redactedConfig } from "./config.ts";
+import { createHttpApp, startHttpServer } from "./http/mod.ts";
+import type { NodeView, Readiness } from "./http/node_view.ts";
+import { KGATE_VERSION } from "./version.ts";
 import { logger } from "./log.ts";
-import { type ConnectionInfo, ProxyServer } from "./proxy/server.ts";
-import { AuditLog, type ConnectionAuditEvent } from "./audit/audit_log.ts";
+import { ProxyServer } from "./proxy/server.ts";
+import { AuditLog } from "./audit/audit_log.ts";
+import { auditFields } from "./audit/connection_entries.ts";
 import { GatewayMetrics } from "./metrics.ts";
 import { KafkaAuditSink } from "./audit/kafka_sink.ts";
 import { parseCidr } from "./proxy/cidr.ts";
-import type { ProxyHeaderParser } from "./proxy/proxy_header.ts";
-import { formatEndpoint, parseProxyHeader, type ProxyTlvs } from "./proxy_protocol/mod.ts";
+import { proxyProtocolParser } from "./proxy/proxy_header.ts";
 import { supportedVersionRange } from "./proxy/rewrite.ts";
 import { BrokerDirectory } from "./upstream/broker_directory.ts";
 
@@ -29,11 +33,13 @@ export interface Gateway {
   readonly directory: BrokerDirectory;
   /** The Kafka ports listened on. */
   readonly ports: number[];
+  /** The HTTP API's base URL. */
+  readonly httpUrl: string;
   /** The audit log (CONNECTION events). */
   readonly audit: AuditLog;
   /** The node's metrics. */
   readonly metrics: GatewayMetrics;
-  /** Stops accepting, closes every connection and the upstream refresh. */
+  /** Turns NOTREADY, stops accepting, closes every connection, the upstream refresh and the HTTP API. */
   close(): Promise<void>;
 }
 
@@ -46,8 +52,8 @@ export interface StartOptions {
 }
 
 /**
- * Starts a gateway node: waits (retrying with backoff) until the upstream cluster answers, then
- * listens on every Kafka port.
+ * Starts a gateway node: the HTTP API first (NOTREADY until the rest is up), then waits (retrying
+ * with backoff) until the upstream cluster answers, then listens on every Kafka port.
  *
  * @example
  * ```ts
@@ -56,28 +62,8 @@ export interface StartOptions {
  * ```
  */
 export async function startGateway(config: GatewayConfig, options: StartOptions = {}): Promise<Gateway> {
+  const startedAt = new Date();
   const directory = new BrokerDirectory(config);
-  await directory.start(options.signal);
-  const brokerIds = directory.brokers().map((b) => b.nodeId);
-  const portCount = config.portCount ?? Math.max(...brokerIds) - config.minBrokerId + 3;
-  for (const id of brokerIds) {
-    const offset = id - config.minBrokerId;
-    if (offset < 0 || offset >= portCount) {
-      log.error(
-        "broker {id} has no gateway port (ports serve broker ids {min}-{max}): clients cannot reach it",
-        {
-          id,
-          min: config.minBrokerId,
-          max: config.minBrokerId + portCount - 1,
-        },
-      );
-    }
-  }
-  const mapper = options.mapper ?? singleHostMapping({
-    host: config.advertisedHost,
-    portStart: config.portStart,
-    minBrokerId: config.minBrokerId,
-  });
   const audit = new AuditLog({
     nodeId: config.nodeId,
     clusterId: config.clusterId,
@@ -85,6 +71,80 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     sink: config.auditKafkaEnabled ? new KafkaAuditSink(config) : undefined,
   });
   const metrics = new GatewayMetrics({ auditStats: () => audit.stats });
+  const mapper = options.mapper ?? singleHostMapping({
+    host: config.advertisedHost,
+    portStart: config.portStart,
+    minBrokerId: config.minBrokerId,
+  });
+  const state = { listening: false, draining: false, portCount: 0, httpUrl: "" };
+  const clientVersions = () => {
+    const versions = new Map<number, { min: number; max: number }>();
+    for (const [apiKey, range] of directory.apiVersions()) {
+      const supported = supportedVersionRange(apiKey, range);
+      if (supported) versions.set(apiKey, supported);
+    }
+    return versions;
+  };
+  const view: NodeView = {
+    readiness: () => readiness(directory, state),
+    brokers: () => directory.brokers(),
+    cluster: () => ({
+      // Until cluster membership exists, a node's cluster is itself.
+      self: config.nodeId,
+      members: [{
+        id: config.nodeId,
+        host: config.advertisedHost,
+        rack: config.rackId ?? null,
+        ports: { first: config.portStart, last: config.portStart + Math.max(state.portCount, 1) - 1 },
+        httpUrl: state.httpUrl,
+        version: KGATE_VERSION,
+        joinedAt: startedAt.toISOString(),
+      }],
+      generation: null,
+      lastChange: startedAt.toISOString(),
+    }),
+    mapping: (query) => {
+      const brokers = directory.brokers();
+      const endpoints = mapper(brokers, { clientId: query.clientId ?? null, clientAddress: "" });
+      return brokers.map((b) => ({ brokerId: b.nodeId, ...endpoints.get(b.nodeId)!, rack: b.rack }));
+    },
+    config: () => redactedConfig(config),
+    metrics: () => metrics.render(),
+  };
+  const http = await startHttpServer(
+    createHttpApp(view, {
+      users: config.adminApiUsers,
+      securedMetrics: config.securedMetrics,
+      versions: { kgate: KGATE_VERSION, kafkaProtocolVersions: clientVersions },
+    }),
+    {
+      hostname: config.bindHost,
+      port: config.httpPort,
+      certFile: config.httpsCertFile,
+      keyFile: config.httpsKeyFile,
+    },
+  );
+  state.httpUrl = http.url;
+  log.info("HTTP API on {url}", { url: http.url });
+  try {
+    await directory.start(options.signal);
+  } catch (error) {
+    await http.shutdown();
+    await audit.close(0);
+    throw error;
+  }
+  const brokerIds = directory.brokers().map((b) => b.nodeId);
+  const portCount = config.portCount ?? Math.max(...brokerIds) - config.minBrokerId + 3;
+  state.portCount = portCount;
+  for (const id of brokerIds) {
+    const offset = id - config.minBrokerId;
+    if (offset < 0 || offset >= portCount) {
+      log.error(
+        "broker {id} has no gateway port (ports serve broker ids {min}-{max}): clients cannot reach it",
+        { id, min: config.minBrokerId, max: config.minBrokerId + portCount - 1 },
+      );
+    }
+  }
   const server = new ProxyServer({
     bindHost: config.bindHost,
     portStart: config.portStart,
@@ -110,7 +170,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     },
     proxyProtocol: config.haproxyProtocol
       ? {
-        parse: proxyHeaderParser,
+        parse: proxyProtocolParser,
         timeoutMs: config.proxyProtocolTimeoutMs,
         trusted: config.proxyProtocolTrustedCidrs?.map((cidr) => parseCidr(cidr)!),
       }
@@ -153,76 +213,46 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   } catch (error) {
     directory.close();
     await audit.close(0);
+    await http.shutdown();
     throw error;
   }
+  state.listening = true;
   return {
     config,
     directory,
     audit,
     metrics,
+    httpUrl: http.url,
     get ports() {
       return server.ports;
     },
     async close() {
+      state.draining = true;
       directory.close();
       await server.close();
       await audit.close();
+      await http.shutdown();
     },
   };
 }
 
-/** The fields of an audit event that describe the connection. */
-function auditFields(info: ConnectionInfo): Pick<
-  ConnectionAuditEvent,
-  "connection" | "proxySourceAddress" | "proxyDestinationAddress" | "proxyTlvs" | "broker"
-> {
-  const proxied = info.proxied?.command === "PROXY" ? info.proxied : undefined;
-  return {
-    connection: { localAddress: info.localAddress, remoteAddress: info.clientAddress },
-    proxySourceAddress: proxied?.source,
-    proxyDestinationAddress: proxied?.destination,
-    proxyTlvs: info.proxied?.tlvs,
-    broker: info.broker
-      ? { id: info.broker.nodeId, host: info.broker.host, port: info.broker.port }
-      : undefined,
+/** Ready when the cluster answered at the last refresh, brokers are known, ports listen, and no drain. */
+function readiness(directory: BrokerDirectory, state: { listening: boolean; draining: boolean }): Readiness {
+  const { lastRefresh, lastError } = directory.status;
+  const checks = {
+    upstreamReachable: lastRefresh !== null && lastError === null,
+    brokersKnown: directory.brokers().length > 0,
+    listening: state.listening,
+    notDraining: !state.draining,
   };
-}
-
-/** The PROXY protocol parser, as the listeners consume it. */
-const proxyHeaderParser: ProxyHeaderParser = (bytes) => {
-  const result = parseProxyHeader(bytes);
-  if (result.kind !== "header") {
-    return result.kind === "incomplete" ? result : { kind: "error", message: result.error.message };
+  const reasons: string[] = [];
+  if (!checks.upstreamReachable) {
+    reasons.push(
+      lastError ? `the Kafka cluster is unreachable: ${lastError}` : "the Kafka cluster has not answered yet",
+    );
   }
-  const { header, consumed } = result;
-  return {
-    kind: "header",
-    consumed,
-    connection: {
-      command: header.command,
-      source: header.source ? formatEndpoint(header.source) : undefined,
-      destination: header.destination ? formatEndpoint(header.destination) : undefined,
-      tlvs: auditTlvs(header.tlvs),
-    },
-  };
-};
-
-/** TLVs as JSON-friendly values (bytes as hex, 64-bit ids as text); undefined when there are none. */
-function auditTlvs(tlvs: ProxyTlvs): Record<string, unknown> | undefined {
-  const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-  const out: Record<string, unknown> = {};
-  if (tlvs.alpn !== undefined) out.alpn = tlvs.alpn;
-  if (tlvs.authority !== undefined) out.authority = tlvs.authority;
-  if (tlvs.crc32c) out.crc32c = { valid: true, value: tlvs.crc32c.value };
-  if (tlvs.uniqueId) out.uniqueId = tlvs.uniqueId.hex;
-  if (tlvs.ssl) {
-    const { unknown, ...ssl } = tlvs.ssl;
-    out.ssl = { ...ssl, unknown: unknown.map((t) => ({ type: t.type, value: hex(t.value) })) };
-  }
-  if (tlvs.netns !== undefined) out.netns = tlvs.netns;
-  if (tlvs.aws) out.aws = tlvs.aws;
-  if (tlvs.azure) out.azure = tlvs.azure;
-  if (tlvs.gcp) out.gcp = { pscConnectionId: tlvs.gcp.pscConnectionIdText };
-  if (tlvs.unknown.length > 0) out.unknown = tlvs.unknown.map((t) => ({ type: t.type, value: hex(t.value) }));
-  return Object.keys(out).length > 0 ? out : undefined;
+  if (!checks.brokersKnown) reasons.push("no broker known yet");
+  if (!checks.listening) reasons.push("the Kafka ports are not listening yet");
+  if (!checks.notDraining) reasons.push("the node is draining");
+  return { ready: reasons.length === 0, checks, reasons };
 }

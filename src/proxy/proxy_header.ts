@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { formatEndpoint, parseProxyHeader, type ProxyTlvs } from "../proxy_protocol/mod.ts";
 import type { ByteSource } from "./frame_pump.ts";
 
 /** What a PROXY header says about the original connection. */
@@ -105,4 +106,43 @@ export function prefixedSource(first: Uint8Array, source: ByteSource): ByteSourc
       return Promise.resolve(n);
     },
   };
+}
+
+/** kgate's PROXY protocol v1/v2 parser (`src/proxy_protocol/`), as the listeners consume it. */
+export const proxyProtocolParser: ProxyHeaderParser = (bytes) => {
+  const result = parseProxyHeader(bytes);
+  if (result.kind !== "header") {
+    return result.kind === "incomplete" ? result : { kind: "error", message: result.error.message };
+  }
+  const { header, consumed } = result;
+  return {
+    kind: "header",
+    consumed,
+    connection: {
+      command: header.command,
+      source: header.source ? formatEndpoint(header.source) : undefined,
+      destination: header.destination ? formatEndpoint(header.destination) : undefined,
+      tlvs: auditTlvs(header.tlvs),
+    },
+  };
+};
+
+/** TLVs as JSON-friendly values (bytes as hex, 64-bit ids as text); undefined when there are none. */
+function auditTlvs(tlvs: ProxyTlvs): Record<string, unknown> | undefined {
+  const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const out: Record<string, unknown> = {};
+  if (tlvs.alpn !== undefined) out.alpn = tlvs.alpn;
+  if (tlvs.authority !== undefined) out.authority = tlvs.authority;
+  if (tlvs.crc32c) out.crc32c = { valid: true, value: tlvs.crc32c.value };
+  if (tlvs.uniqueId) out.uniqueId = tlvs.uniqueId.hex;
+  if (tlvs.ssl) {
+    const { unknown, ...ssl } = tlvs.ssl;
+    out.ssl = { ...ssl, unknown: unknown.map((t) => ({ type: t.type, value: hex(t.value) })) };
+  }
+  if (tlvs.netns !== undefined) out.netns = tlvs.netns;
+  if (tlvs.aws) out.aws = tlvs.aws;
+  if (tlvs.azure) out.azure = tlvs.azure;
+  if (tlvs.gcp) out.gcp = { pscConnectionId: tlvs.gcp.pscConnectionIdText };
+  if (tlvs.unknown.length > 0) out.unknown = tlvs.unknown.map((t) => ({ type: t.type, value: hex(t.value) }));
+  return Object.keys(out).length > 0 ? out : undefined;
 }

@@ -125,7 +125,6 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     },
   );
   state.httpUrl = http.url;
-  log.info("HTTP API on {url}", { url: http.url });
   try {
     await directory.start(options.signal);
   } catch (error) {

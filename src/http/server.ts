@@ -129,7 +129,8 @@ export async function startHttpServer(app: FetchApp, options: HttpServerOptions)
   const port = server.addr.port;
   const host = options.hostname.includes(":") ? `[${options.hostname}]` : options.hostname;
   const url = `${scheme}://${host}:${port}`;
-  log.info("HTTP API listening on {url}", { url });
+  // "serving", not "listening": the Kafka listeners' log line says when the node takes clients.
+  log.info("HTTP API serving on {url}", { url });
 
   let closing: Promise<void> | undefined;
   const shutdown = () =>

@@ -587,7 +587,8 @@ Deno.test({
             kafka,
             portStart: LATE_PORT_START,
             // No periodic refresh during the test: only what clients trigger.
-            env: { GATEWAY_METADATA_REFRESH_MS: "600000" },
+            // Its own HTTP port: the first node on this address holds 8888.
+            env: { GATEWAY_METADATA_REFRESH_MS: "600000", GATEWAY_HTTP_PORT: "8889" },
           });
           assert.doesNotMatch(late.logs, new RegExp(`brokers .*\\b${leader}@`), late.logs);
           lateCase = { brokerId: leader, topic: solo, topicId: soloId, partition: soloPartition.partition };

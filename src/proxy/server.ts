@@ -193,7 +193,9 @@ export class ProxyServer {
         conn = await listener.accept();
       } catch (error) {
         if (this.#closing || error instanceof Deno.errors.BadResource) return;
+        // e.g. out of file descriptors: back off instead of spinning.
         log.warn("accept failed on port {port}: {error}", { port, error: String(error) });
+        await new Promise((resolve) => setTimeout(resolve, 100));
         continue;
       }
       this.#track(this.#serve(conn, port));

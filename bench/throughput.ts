@@ -23,7 +23,7 @@ const records = Number(values.records);
 const rounds = Number(values.rounds);
 const replication = Number(values.replication);
 
-const kafka = await KafkaCluster.start({ portBase: Number(Deno.env.get("KGATE_KAFKA_PORT_BASE") ?? 49092) });
+const kafka = await KafkaCluster.start({ portBase: Number(Deno.env.get("KGATE_KAFKA_PORT_BASE") ?? 18092) });
 const gateway = await GatewayProcess.start({
   host: "127.0.0.9",
   kafka,

@@ -9,7 +9,7 @@ import { KafkaCluster } from "./harness/kafka_cluster.ts";
 
 const host = Deno.env.get("KGATE_DEMO_HOST") ?? "127.0.0.1";
 console.log("demo: starting a 3-broker Kafka cluster (first run downloads the jars with mvn)...");
-const kafka = await KafkaCluster.start({ portBase: Number(Deno.env.get("KGATE_KAFKA_PORT_BASE") ?? 39092) });
+const kafka = await KafkaCluster.start({ portBase: Number(Deno.env.get("KGATE_KAFKA_PORT_BASE") ?? 16092) });
 await setUpLogging("info", "text");
 const gateway = await startGateway(parseConfig({
   KAFKA_BOOTSTRAP_SERVERS: kafka.bootstrapServers,

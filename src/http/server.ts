@@ -1,9 +1,11 @@
 /**
- * The runtime edge: serves an app with `Deno.serve`, over HTTPS when a PEM certificate and key are given.
+ * The runtime edge: serves an app over HTTP/1.1 (HTTPS when a PEM certificate and key are given) with
+ * the limits of `http1.ts`.
  *
  * @module
  */
 import { logger } from "../log.ts";
+import { serveHttp1 } from "./http1.ts";
 
 /** Anything with a fetch handler, e.g. the Hono app of `createHttpApp`. */
 export interface FetchApp {
@@ -94,21 +96,11 @@ export async function startHttpServer(app: FetchApp, options: HttpServerOptions)
     : undefined;
   const scheme = tls ? "https" : "http";
 
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let listener: Deno.Listener;
   try {
-    server = Deno.serve({
-      hostname: options.hostname,
-      port: options.port,
-      ...tls,
-      onListen: () => {},
-      onError: (error) => {
-        log.error("HTTP request failed: {error}", { error });
-        return new Response(JSON.stringify({ error: "internal server error" }), {
-          status: 500,
-          headers: { "Content-Type": "application/json" },
-        });
-      },
-    }, (request, info) => app.fetch(request, info));
+    listener = tls
+      ? Deno.listenTls({ hostname: options.hostname, port: options.port, transport: "tcp", ...tls })
+      : Deno.listen({ hostname: options.hostname, port: options.port, transport: "tcp" });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     if (
@@ -125,8 +117,20 @@ export async function startHttpServer(app: FetchApp, options: HttpServerOptions)
       `cannot listen on ${options.hostname}:${options.port} (GATEWAY_HTTP_PORT): ${reason}`,
     );
   }
+  // Our own HTTP/1.1 edge rather than Deno.serve: it bounds how long a request head may take.
+  const server = serveHttp1(listener, tls ? "https" : "http", async (request, remoteAddr) => {
+    try {
+      return await app.fetch(request, { remoteAddr, completed: Promise.resolve() });
+    } catch (error) {
+      log.error("HTTP request failed: {error}", { error });
+      return new Response(JSON.stringify({ error: "internal server error" }), {
+        status: 500,
+        headers: { "Content-Type": "application/json" },
+      });
+    }
+  });
 
-  const port = server.addr.port;
+  const port = (listener.addr as Deno.NetAddr).port;
   const host = options.hostname.includes(":") ? `[${options.hostname}]` : options.hostname;
   const url = `${scheme}://${host}:${port}`;
   // "serving", not "listening": the Kafka listeners' log line says when the node takes clients.
@@ -136,8 +140,7 @@ export async function startHttpServer(app: FetchApp, options: HttpServerOptions)
   const shutdown = () =>
     closing ??= (async () => {
       options.signal?.removeEventListener("abort", onAbort);
-      await server.shutdown();
-      await server.finished;
+      await server.close();
       log.info("HTTP API on {url} stopped", { url });
     })();
   const onAbort = () => void shutdown();

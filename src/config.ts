@@ -503,7 +503,8 @@ export function redactedConfig(config: GatewayConfig): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const setting of SETTINGS) {
     const value = config[setting.key];
-    out[setting.env] = setting.secret && value !== undefined ? "<redacted>" : value;
+    // null, not undefined: an unset setting still shows in JSON.
+    out[setting.env] = setting.secret && value !== undefined ? "<redacted>" : value ?? null;
   }
   return out;
 }

@@ -14,7 +14,7 @@ import { ProxyServer } from "./proxy/server.ts";
 import { AuditLog } from "./audit/audit_log.ts";
 import { auditFields } from "./audit/connection_entries.ts";
 import { GatewayMetrics } from "./metrics.ts";
-import { KafkaAuditSink } from "./audit/kafka_sink.ts";
+import { auditTopicName, KafkaAuditSink } from "./audit/kafka_sink.ts";
 import { parseCidr } from "./proxy/cidr.ts";
 import { proxyProtocolParser } from "./proxy/proxy_header.ts";
 import { supportedVersionRange } from "./proxy/rewrite.ts";
@@ -108,7 +108,12 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       const endpoints = mapper(brokers, { clientId: query.clientId ?? null, clientAddress: "" });
       return brokers.map((b) => ({ brokerId: b.nodeId, ...endpoints.get(b.nodeId)!, rack: b.rack }));
     },
-    config: () => redactedConfig(config),
+    config: () => ({
+      ...redactedConfig(config),
+      // The values in effect where the setting leaves them to the node.
+      GATEWAY_AUDIT_TOPIC: auditTopicName(config),
+      GATEWAY_PORT_COUNT: config.portCount ?? (state.portCount || null),
+    }),
     metrics: () => metrics.render(),
   };
   const http = await startHttpServer(

@@ -80,17 +80,30 @@ async function consume(bootstrap: string, topic: string): Promise<Result> {
   return { mbPerSec: Number(cols[3]), recordsPerSec: Number(cols[5]) };
 }
 
+/** CPU seconds (user + system) the gateway process has used so far, from /proc. */
+function gatewayCpuSeconds(): number {
+  const stat = Deno.readTextFileSync(`/proc/${gateway.child.pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticksPerSecond = 100; // USER_HZ on Linux
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
 const rows: string[] = [];
 try {
   for (let round = 1; round <= rounds; round++) {
     for (const [path, bootstrap] of [["direct", kafka.bootstrapServers], ["kgate", gateway.bootstrap]]) {
       const topic = `bench-${path}-${round}-${Date.now()}`;
       await kafka.createTopic(topic, 3, replication);
+      const cpuBefore = gatewayCpuSeconds();
       const p = await produce(bootstrap, topic);
       const c = await consume(bootstrap, topic);
+      // Bytes through the gateway: records produced once and consumed once (1 KiB each).
+      const cpu = path === "kgate"
+        ? `${((gatewayCpuSeconds() - cpuBefore) / (2 * records * 1024 / 2 ** 30)).toFixed(1)}`
+        : "-";
       const row = `| ${round} | ${path} | ${p.mbPerSec.toFixed(1)} | ${p.recordsPerSec.toFixed(0)} | ${
         p.avgLatencyMs?.toFixed(1)
-      } | ${c.mbPerSec.toFixed(1)} | ${c.recordsPerSec.toFixed(0)} |`;
+      } | ${c.mbPerSec.toFixed(1)} | ${c.recordsPerSec.toFixed(0)} | ${cpu} |`;
       console.error(row);
       rows.push(row);
     }
@@ -100,10 +113,12 @@ try {
   await kafka.stop();
 }
 console.log(
-  `\nProducerPerformance / ConsumerPerformance, ${records} records of 1 KiB, acks=all, 3 partitions RF 3:\n`,
+  `\nProducerPerformance / ConsumerPerformance, ${records} records of 1 KiB, acks=${values.acks}, ` +
+    `3 partitions, replication factor ${replication}:\n`,
 );
 console.log(
-  "| round | path | produce MB/s | produce rec/s | produce avg latency ms | consume MB/s | consume rec/s |",
+  "| round | path | produce MB/s | produce rec/s | produce avg latency ms | consume MB/s | consume rec/s " +
+    "| gateway CPU s per GiB |",
 );
-console.log("|---|---|---|---|---|---|---|");
+console.log("|---|---|---|---|---|---|---|---|");
 for (const row of rows) console.log(row);

@@ -71,6 +71,8 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     sink: config.auditKafkaEnabled ? new KafkaAuditSink(config) : undefined,
   });
   const metrics = new GatewayMetrics({ auditStats: () => audit.stats });
+  // Until cluster membership exists, a node's cluster is itself.
+  metrics.clusterSize.set(1);
   const mapper = options.mapper ?? singleHostMapping({
     host: config.advertisedHost,
     portStart: config.portStart,
@@ -89,7 +91,6 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     readiness: () => readiness(directory, state),
     brokers: () => directory.brokers(),
     cluster: () => ({
-      // Until cluster membership exists, a node's cluster is itself.
       self: config.nodeId,
       members: [{
         id: config.nodeId,
@@ -207,7 +208,10 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     },
     rewriteContext: (clientAddress) => ({
       clientAddress,
-      mapper,
+      mapper: (brokers, request) => {
+        metrics.mappingRequests.inc();
+        return mapper(brokers, request);
+      },
       knownBrokers: () => directory.brokers(),
       onUnknownBroker: () => directory.requestRefresh(),
     }),

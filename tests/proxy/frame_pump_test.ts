@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type ByteSink, type ByteSource, FrameError, type FramePolicy, pumpFrames } from "../../src/proxy/frame_pump.ts";
+import {
+  type ByteSink,
+  type ByteSource,
+  FrameError,
+  type FramePolicy,
+  pumpFrames,
+} from "../../src/proxy/frame_pump.ts";
 
 /** A source that hands out `data` in the given chunk sizes. */
 function chunkedSource(data: Uint8Array, chunkSizes: number[]): ByteSource {
@@ -115,7 +121,9 @@ Deno.test("pumpFrames forwards and rewrites frames for any chunking", async () =
 Deno.test("pumpFrames writes consecutive forwarded frames in one write", async () => {
   const bodies = Array.from({ length: 50 }, (_, i) => new Uint8Array([2, i]));
   const sink = collectingSink();
-  await pumpFrames(chunkedSource(concat(bodies.map(frame)), []), sink, reversePolicy, { maxFrameBytes: 1024 });
+  await pumpFrames(chunkedSource(concat(bodies.map(frame)), []), sink, reversePolicy, {
+    maxFrameBytes: 1024,
+  });
   assert.equal(sink.writes, 1);
   assert.deepEqual(sink.bytes(), expected(bodies));
 });

@@ -38,6 +38,8 @@ function stream(size: number, count = 64): Uint8Array {
 }
 const forwardAll: FramePolicy = { inspect: () => "forward", rewrite: () => null };
 const nullSink: ByteSink = { write: (p) => Promise.resolve(p.length) };
+// Frames inspected whole and left unchanged, as a Fetch v16+ response without NodeEndpoints.
+const bufferWhole: FramePolicy = { inspect: () => "rewrite", rewrite: () => null };
 function source(data: Uint8Array): ByteSource {
   let offset = 0;
   return {
@@ -58,6 +60,18 @@ for (const size of [1024, 16 * 1024, 1024 * 1024]) {
     n: size > 100_000 ? 20 : 500,
     async fn() {
       await pumpFrames(source(data), nullSink, forwardAll, { maxFrameBytes: 100 * 1024 * 1024 });
+    },
+  });
+}
+
+{
+  const data = stream(1024 * 1024, 16);
+  Deno.bench({
+    name: "pump buffers whole and forwards 16 frames of 1048576 B (Fetch-like)",
+    group: "pump",
+    n: 30,
+    async fn() {
+      await pumpFrames(source(data), nullSink, bufferWhole, { maxFrameBytes: 100 * 1024 * 1024 });
     },
   });
 }

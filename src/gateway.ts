@@ -63,6 +63,7 @@ export interface StartOptions {
  */
 export async function startGateway(config: GatewayConfig, options: StartOptions = {}): Promise<Gateway> {
   const startedAt = new Date();
+  warnAboutRiskyDefaults(config);
   const directory = new BrokerDirectory(config);
   const audit = new AuditLog({
     nodeId: config.nodeId,
@@ -159,7 +160,12 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     upstreamConnectTimeoutMs: config.upstreamConnectTimeoutMs,
     broker: (id) => directory.broker(id),
     anyBroker: () => directory.anyBroker(),
-    refreshBrokers: () => directory.refreshIfOlderThan(UNKNOWN_BROKER_REFRESH_MS),
+    // A broker seen before may be back: look before routing elsewhere. Ports of ids never seen (the
+    // spare bootstrap ports) do not wait for a refresh.
+    refreshBrokers: (brokerId) =>
+      directory.everSeen(brokerId)
+        ? directory.refreshIfOlderThan(UNKNOWN_BROKER_REFRESH_MS)
+        : Promise.resolve(),
     requestContext: {
       supportedVersions: (apiKey) => supportedVersionRange(apiKey, directory.apiVersions().get(apiKey)),
       observer: {
@@ -263,4 +269,16 @@ function readiness(directory: BrokerDirectory, state: { listening: boolean; drai
   if (!checks.listening) reasons.push("the Kafka ports are not listening yet");
   if (!checks.notDraining) reasons.push("the node is draining");
   return { ready: reasons.length === 0, checks, reasons };
+}
+
+/** Defaults that are fine on a laptop and risky in production get one warning each at start. */
+function warnAboutRiskyDefaults(config: GatewayConfig): void {
+  if (config.adminApiUsers.some((u) => u.username === "admin" && u.password === "kgate")) {
+    log.warn("the HTTP API accepts the default user admin/kgate: set GATEWAY_ADMIN_API_USERS");
+  }
+  if (config.haproxyProtocol && config.proxyProtocolTrustedCidrs === undefined) {
+    log.warn(
+      "PROXY protocol headers are believed from any peer: set GATEWAY_PROXY_PROTOCOL_TRUSTED_CIDRS to your load balancers",
+    );
+  }
 }

@@ -67,12 +67,12 @@ export class GatewayMetrics {
     const registers = [this.registry];
     this.#connectionsOpen = new Gauge({
       name: "kgate_client_connections_open",
-      help: "Open client connections",
+      help: "Client connections being proxied",
       registers,
     });
     this.#connectionsTotal = new Counter({
       name: "kgate_client_connections_total",
-      help: "Client connections accepted",
+      help: "Client connections proxied to a broker (refused ones: kgate_rejected_connections_total)",
       registers,
     });
     this.#bytesIn = new Counter({

@@ -37,7 +37,6 @@ export interface Http1Server {
 
 const STATUS_TEXT: Record<number, string> = {
   400: "Bad Request",
-  408: "Request Timeout",
   413: "Content Too Large",
   431: "Request Header Fields Too Large",
   501: "Not Implemented",

@@ -67,6 +67,10 @@ export async function writeAll(sink: ByteSink, bytes: Uint8Array): Promise<void>
 }
 
 const DEFAULT_BUFFER_BYTES = 128 * 1024;
+/** Reads after which an unused grown buffer is given back. */
+const LARGE_BUFFER_IDLE_READS = 256;
+/** A grown buffer above this size is given back as soon as it is empty. */
+const MAX_KEPT_BUFFER_BYTES = 16 * 1024 * 1024;
 
 /**
  * Pumps frames from `source` to `sink` until the source ends at a frame boundary.
@@ -86,6 +90,7 @@ export async function pumpFrames(
   let end = 0; // end of valid data
   let streamRemaining = 0; // bytes of a forwarded frame still to come
   let rewriteDecided = false; // the frame at `start` waits whole for a rewrite
+  let readsSinceLargeUse = 0; // reads since a grown buffer last held a large frame
   const segments: Uint8Array[] = [];
 
   for (;;) {
@@ -175,10 +180,21 @@ export async function pumpFrames(
       }
     }
 
-    // 3b. Shrink back after a large rewritten frame so idle connections stay small.
-    if (start === 0 && end === 0 && buf.length > 4 * DEFAULT_BUFFER_BYTES) {
-      buf = new Uint8Array(options.bufferBytes ?? DEFAULT_BUFFER_BYTES);
-      view = new DataView(buf.buffer);
+    // 3b. Shrink back once a large buffer (grown for a whole frame to rewrite, e.g. a Fetch response)
+    // has gone unused for a while: a consumer's next large response reuses it instead of allocating
+    // and zero-filling a new one, and an idle connection ends up small again.
+    if (buf.length > 4 * DEFAULT_BUFFER_BYTES) {
+      if (end - start > DEFAULT_BUFFER_BYTES || rewriteDecided) {
+        readsSinceLargeUse = 0;
+      } else if (
+        start === end &&
+        (++readsSinceLargeUse > LARGE_BUFFER_IDLE_READS || buf.length > MAX_KEPT_BUFFER_BYTES)
+      ) {
+        buf = new Uint8Array(options.bufferBytes ?? DEFAULT_BUFFER_BYTES);
+        view = new DataView(buf.buffer);
+        start = end = 0;
+        readsSinceLargeUse = 0;
+      }
     }
 
     // 4. Read more.

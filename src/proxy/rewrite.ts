@@ -70,6 +70,8 @@ const REWRITTEN: ReadonlyMap<number, { min: number; max: number; from: number }>
   [ApiKey.DescribeCluster, { min: 0, max: 2, from: 0 }],
   [ApiKey.ShareFetch, { min: 0, max: 2, from: 0 }],
   [ApiKey.ShareAcknowledge, { min: 0, max: 2, from: 0 }],
+  // v2 lists the controllers' listeners (host:port): capped to v1, which carries no address.
+  [ApiKey.DescribeQuorum, { min: 0, max: 1, from: Infinity }],
 ]);
 
 /** True when responses of this API and version may carry broker addresses. */
@@ -153,7 +155,7 @@ function rewrite(request: AnsweredRequest, body: Uint8Array, context: RewriteCon
     case ApiKey.FindCoordinator: {
       const headerEnd = responseHeaderEnd(FindCoordinatorResponse, version, body);
       const value = decodeWhole(FindCoordinatorResponse, version, body, headerEnd);
-      rewriteCoordinators(value, context, who);
+      rewriteCoordinators(value, version, context, who);
       return frame(body.subarray(0, headerEnd), FindCoordinatorResponse, version, value);
     }
     case ApiKey.Produce:
@@ -200,16 +202,19 @@ function refsFor(nodeIds: number[], context: RewriteContext): BrokerRef[] {
 
 function rewriteCoordinators(
   value: FindCoordinatorResponseData,
+  version: number,
   context: RewriteContext,
   who: { clientId: string | null; clientAddress: string },
 ): void {
   const live = (nodeId: number) => nodeId >= 0;
-  if (value.coordinators.length > 0) {
+  // v0-3 carry one coordinator at the top level; v4+ a list (the top-level fields are then absent
+  // and decode to defaults, node 0 among them, which must not be mapped).
+  if (version >= 4) {
     const ids = value.coordinators.map((c) => c.nodeId).filter(live);
+    if (ids.length === 0) return;
     const endpoints = context.mapper(refsFor(ids, context), who);
     for (const c of value.coordinators) if (live(c.nodeId)) assign(c, endpoints.get(c.nodeId));
-  }
-  if (live(value.nodeId)) {
+  } else if (live(value.nodeId)) {
     const endpoints = context.mapper(refsFor([value.nodeId], context), who);
     assign(value, endpoints.get(value.nodeId));
   }
@@ -252,13 +257,16 @@ function rewriteTaggedNodeEndpoints(
 }
 
 function capApiVersions(value: ApiVersionsResponseData): void {
-  value.apiKeys = value.apiKeys.filter((k) => isKnownApiKey(k.apiKey));
-  for (const key of value.apiKeys) {
+  // A key the gateway does not know, or whose versions do not overlap what it can rewrite, is not
+  // advertised at all: clients never send a request the gateway would refuse.
+  value.apiKeys = value.apiKeys.filter((key) => {
+    if (!isKnownApiKey(key.apiKey)) return false;
     const range = supportedVersionRange(key.apiKey, { min: key.minVersion, max: key.maxVersion });
-    if (range === undefined) continue;
+    if (range === undefined) return false;
     key.minVersion = range.min;
     key.maxVersion = range.max;
-  }
+    return true;
+  });
 }
 
 /** Offset just past the response header: the correlation id, plus a tagged section in flexible versions. */

@@ -37,8 +37,11 @@ export interface ProxyServerOptions {
   broker(nodeId: number): UpstreamBroker | undefined;
   /** Any live broker, for bootstrap ports. */
   anyBroker(): UpstreamBroker | undefined;
-  /** Refreshes the broker list unless it is fresh; never throws. */
-  refreshBrokers?(): Promise<void>;
+  /**
+   * Called when a connection arrives on the port of a broker the node does not know: refreshes the
+   * broker list (unless fresh) when the broker may be coming back; never throws.
+   */
+  refreshBrokers?(brokerId: number): Promise<void>;
   requestContext: RequestPolicyContext;
   /** Builds the rewrite context of one connection. */
   rewriteContext(clientAddress: string): RewriteContext;
@@ -126,7 +129,6 @@ export class ProxyServer {
   readonly #options: ProxyServerOptions;
   readonly #listeners: Deno.TcpListener[] = [];
   readonly #open = new Set<Deno.Conn>();
-  readonly #clients = new Set<Deno.Conn>();
   readonly #tasks = new Set<Promise<void>>();
   #closing = false;
 
@@ -137,11 +139,6 @@ export class ProxyServer {
   /** The ports listened on. */
   get ports(): number[] {
     return this.#listeners.map((l) => (l.addr as Deno.NetAddr).port);
-  }
-
-  /** Number of open client connections. */
-  get openConnections(): number {
-    return this.#clients.size;
   }
 
   /** Binds every port; fails (closing what was bound) if one cannot be bound. */
@@ -182,8 +179,12 @@ export class ProxyServer {
   }
 
   #track(task: Promise<void>): void {
-    this.#tasks.add(task);
-    task.finally(() => this.#tasks.delete(task));
+    // A bug in a connection task (an event callback throwing, say) must end that connection only,
+    // never reach the runtime as an unhandled rejection.
+    const tracked = task.catch((error) => {
+      log.error("connection task failed: {error}", { error: String((error as Error)?.stack ?? error) });
+    }).finally(() => this.#tasks.delete(tracked));
+    this.#tasks.add(tracked);
   }
 
   async #acceptLoop(listener: Deno.TcpListener, port: number): Promise<void> {
@@ -210,7 +211,6 @@ export class ProxyServer {
       acceptedAt: performance.now(),
     };
     this.#open.add(client);
-    this.#clients.add(client);
     let upstream: Deno.TcpConn | undefined;
     try {
       let clientSource: ByteSource = client;
@@ -224,7 +224,7 @@ export class ProxyServer {
       // before treating its port as a bootstrap port, or the client would be stuck on another broker.
       let broker = options.broker(brokerId);
       if (broker === undefined && options.refreshBrokers) {
-        await options.refreshBrokers();
+        await options.refreshBrokers(brokerId);
         broker = options.broker(brokerId);
       }
       broker ??= options.anyBroker();
@@ -277,7 +277,6 @@ export class ProxyServer {
       closeQuietly(client);
       if (upstream) closeQuietly(upstream);
       this.#open.delete(client);
-      this.#clients.delete(client);
       if (upstream) this.#open.delete(upstream);
     }
   }

@@ -24,6 +24,8 @@ const log = logger("gateway");
 
 /** A connection to an unknown broker's port refreshes the broker list at most this often. */
 const UNKNOWN_BROKER_REFRESH_MS = 1000;
+/** The longest a connection waits for that refresh before it is routed with what the node knows. */
+const UNKNOWN_BROKER_REFRESH_WAIT_MS = 2000;
 
 /** A running gateway node. */
 export interface Gateway {
@@ -160,12 +162,16 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     upstreamConnectTimeoutMs: config.upstreamConnectTimeoutMs,
     broker: (id) => directory.broker(id),
     anyBroker: () => directory.anyBroker(),
-    // A broker seen before may be back: look before routing elsewhere. Ports of ids never seen (the
-    // spare bootstrap ports) do not wait for a refresh.
-    refreshBrokers: (brokerId) =>
-      directory.everSeen(brokerId)
-        ? directory.refreshIfOlderThan(UNKNOWN_BROKER_REFRESH_MS)
-        : Promise.resolve(),
+    // The broker may be back (or new) since the last refresh: look before routing elsewhere. At most
+    // one refresh a second for all such connections, and none waits longer than a bounded time.
+    refreshBrokers: async () => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        directory.refreshIfOlderThan(UNKNOWN_BROKER_REFRESH_MS),
+        new Promise<void>((resolve) => timer = setTimeout(resolve, UNKNOWN_BROKER_REFRESH_WAIT_MS)),
+      ]);
+      clearTimeout(timer);
+    },
     requestContext: {
       supportedVersions: (apiKey) => supportedVersionRange(apiKey, directory.apiVersions().get(apiKey)),
       observer: {

@@ -40,8 +40,6 @@ export class StartAborted extends Error {
 /** The upstream cluster as this node last saw it. */
 export class BrokerDirectory {
   #brokers = new Map<number, UpstreamBrokerInfo>();
-  /** Every broker id ever listed: a missing one of these is down or coming back. */
-  readonly #everSeen = new Set<number>();
   #apiVersions = new Map<number, { min: number; max: number }>();
   #clusterId: string | null = null;
   #lastRefresh: Date | null = null;
@@ -62,11 +60,6 @@ export class BrokerDirectory {
   /** The broker with this id. */
   broker(nodeId: number): UpstreamBrokerInfo | undefined {
     return this.#brokers.get(nodeId);
-  }
-
-  /** True when the cluster listed this broker id at some refresh. */
-  everSeen(nodeId: number): boolean {
-    return this.#everSeen.has(nodeId);
   }
 
   /** A broker for a bootstrap connection (round-robin over the known ones). */
@@ -209,7 +202,6 @@ export class BrokerDirectory {
     const next = new Map<number, UpstreamBrokerInfo>();
     for (const b of metadata.brokers) {
       next.set(b.nodeId, { nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack });
-      this.#everSeen.add(b.nodeId);
     }
     const before = this.brokers().map((b) => b.nodeId).join(",");
     this.#brokers = next;

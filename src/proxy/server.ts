@@ -18,6 +18,9 @@ import {
 
 const log = logger("proxy");
 
+/** The longest {@link ProxyServer.close} waits for connection tasks. */
+const SHUTDOWN_WAIT_MS = 3000;
+
 /** A broker the proxy can connect to. */
 export interface UpstreamBroker {
   nodeId: number;
@@ -162,7 +165,10 @@ export class ProxyServer {
     });
   }
 
-  /** Stops accepting, closes every connection, and waits for their tasks. */
+  /**
+   * Stops accepting, closes every connection, and waits for their tasks — at most
+   * `SHUTDOWN_WAIT_MS`: a task still connecting to a broker must not hold up the exit.
+   */
   async close(): Promise<void> {
     this.#closing = true;
     for (const listener of this.#listeners) {
@@ -175,7 +181,12 @@ export class ProxyServer {
         conn.close();
       } catch { /* closed */ }
     }
-    await Promise.allSettled([...this.#tasks]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.#tasks]),
+      new Promise((resolve) => timer = setTimeout(resolve, SHUTDOWN_WAIT_MS)),
+    ]);
+    clearTimeout(timer);
   }
 
   #track(task: Promise<void>): void {

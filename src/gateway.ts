@@ -39,8 +39,8 @@ export interface Gateway {
   readonly httpUrl: string;
   /** The audit log (CONNECTION events). */
   readonly audit: AuditLog;
-  /** The node's metrics. */
-  readonly metrics: GatewayMetrics;
+  /** The node's metrics, as `/metrics` renders them. */
+  readonly metrics: { render(): Promise<{ contentType: string; body: string }> };
   /** Turns NOTREADY, stops accepting, closes every connection, the upstream refresh and the HTTP API. */
   close(): Promise<void>;
 }

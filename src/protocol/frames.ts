@@ -5,7 +5,7 @@
  * @module
  */
 
-import { requestHeaderVersion } from "./api_keys.ts";
+import { requestHeaderVersion, responseHeaderVersion } from "./api_keys.ts";
 import { ByteReader, ByteWriter } from "./bytes.ts";
 import { decodeMessage, encodeMessageInto } from "./codec.ts";
 import { ProtocolError } from "./errors.ts";
@@ -151,4 +151,15 @@ export function decodeResponseFrame<T>(
   const out: DecodedResponseFrame<T> = { correlationId: h.value.correlationId, body: b.value };
   if (h.value._unknownTaggedFields) out.headerTaggedFields = h.value._unknownTaggedFields;
   return out;
+}
+
+/**
+ * Length of the response header at the start of `frame` (no size prefix): the correlation id, plus
+ * its tagged section when the response is flexible (never for ApiVersions), skipped without decoding.
+ */
+export function responseHeaderLength(apiKey: number, apiVersion: number, frame: Uint8Array): number {
+  if (responseHeaderVersion(apiKey, apiVersion) === 0) return 4;
+  const reader = new ByteReader(frame, 4);
+  reader.skipTaggedFields();
+  return reader.offset;
 }

@@ -75,5 +75,6 @@ export {
   encodeResponseFrame,
   frameBody,
   type RequestFrameHeader,
+  responseHeaderLength,
 } from "./frames.ts";
 export * from "./messages/mod.ts";

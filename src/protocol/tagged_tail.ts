@@ -133,19 +133,23 @@ export function encodeTaggedSection(fields: readonly RawTaggedField[]): Uint8Arr
 
 /**
  * Build a new body whose top-level tagged section is replaced by `fields` (everything before
- * `located.start` and after `located.end` is kept byte for byte).
+ * `located.start` and after `located.end` is kept byte for byte). With `sizePrefixed`, the result is
+ * a whole frame: an int32 size, then the body (one copy, ready to send).
  */
 export function replaceTopLevelTaggedFields(
   body: Uint8Array,
   located: TopLevelTaggedFields,
   fields: readonly RawTaggedField[],
+  sizePrefixed = false,
 ): Uint8Array {
   const section = encodeTaggedSection(fields);
   const tail = body.subarray(located.end);
-  const out = new Uint8Array(located.start + section.length + tail.length);
-  out.set(body.subarray(0, located.start), 0);
-  out.set(section, located.start);
-  out.set(tail, located.start + section.length);
+  const at = sizePrefixed ? 4 : 0;
+  const out = new Uint8Array(at + located.start + section.length + tail.length);
+  if (sizePrefixed) new DataView(out.buffer).setInt32(0, out.length - 4);
+  out.set(body.subarray(0, located.start), at);
+  out.set(section, at + located.start);
+  out.set(tail, at + located.start + section.length);
   return out;
 }
 

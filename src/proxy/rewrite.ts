@@ -13,7 +13,6 @@ import {
   apiName,
   ApiVersionsResponse,
   type ApiVersionsResponseData,
-  ByteReader,
   ByteWriter,
   decodeApiVersionsResponse,
   decodeMessage,
@@ -21,11 +20,9 @@ import {
   DescribeClusterResponse,
   encodeMessageInto,
   encodeNodeEndpoints,
-  encodeTaggedSection,
   FetchResponse,
   FindCoordinatorResponse,
   type FindCoordinatorResponseData,
-  isFlexible,
   isKnownApiKey,
   locateTopLevelTaggedFields,
   type MessageSpec,
@@ -34,6 +31,8 @@ import {
   type NodeEndpoint,
   ProduceResponse,
   ProtocolError,
+  replaceTopLevelTaggedFields,
+  responseHeaderLength,
   ShareAcknowledgeResponse,
   ShareFetchResponse,
 } from "../protocol/mod.ts";
@@ -127,16 +126,16 @@ export function rewriteResponse(
 function rewrite(request: AnsweredRequest, body: Uint8Array, context: RewriteContext): Uint8Array | null {
   const { apiKey, apiVersion: version } = request;
   const who = { clientId: request.clientId, clientAddress: context.clientAddress };
+  // Header v0 or v1 by API and version (always v0 for ApiVersions); kept byte for byte.
+  const headerEnd = responseHeaderLength(apiKey, version, body);
   switch (apiKey) {
     case ApiKey.ApiVersions: {
-      // ApiVersions responses always use header v0, and may fall back to a v0 body.
-      const headerEnd = 4;
+      // ApiVersions may answer with a v0 body (the fallback for a version the broker lacks).
       const { value, versionUsed } = decodeApiVersionsResponse(version, body.subarray(headerEnd));
       capApiVersions(value);
       return frame(body.subarray(0, headerEnd), ApiVersionsResponse, versionUsed, value);
     }
     case ApiKey.Metadata: {
-      const headerEnd = responseHeaderEnd(MetadataResponse, version, body);
       const value = decodeWhole(MetadataResponse, version, body, headerEnd);
       const endpoints = context.mapper(value.brokers, who);
       noteUnknown(value.brokers, context);
@@ -144,7 +143,6 @@ function rewrite(request: AnsweredRequest, body: Uint8Array, context: RewriteCon
       return frame(body.subarray(0, headerEnd), MetadataResponse, version, value);
     }
     case ApiKey.DescribeCluster: {
-      const headerEnd = responseHeaderEnd(DescribeClusterResponse, version, body);
       const value = decodeWhole(DescribeClusterResponse, version, body, headerEnd);
       const refs = value.brokers.map((b) => ({ nodeId: b.brokerId, rack: b.rack }));
       const endpoints = context.mapper(refs, who);
@@ -153,22 +151,20 @@ function rewrite(request: AnsweredRequest, body: Uint8Array, context: RewriteCon
       return frame(body.subarray(0, headerEnd), DescribeClusterResponse, version, value);
     }
     case ApiKey.FindCoordinator: {
-      const headerEnd = responseHeaderEnd(FindCoordinatorResponse, version, body);
       const value = decodeWhole(FindCoordinatorResponse, version, body, headerEnd);
       rewriteCoordinators(value, version, context, who);
       return frame(body.subarray(0, headerEnd), FindCoordinatorResponse, version, value);
     }
     case ApiKey.Produce:
-      return rewriteTaggedNodeEndpoints(ProduceResponse, version, body, context, who);
+      return rewriteTaggedNodeEndpoints(ProduceResponse, version, body, headerEnd, context, who);
     case ApiKey.Fetch:
-      return rewriteTaggedNodeEndpoints(FetchResponse, version, body, context, who);
+      return rewriteTaggedNodeEndpoints(FetchResponse, version, body, headerEnd, context, who);
     case ApiKey.ShareFetch:
     case ApiKey.ShareAcknowledge: {
       const schema =
         (apiKey === ApiKey.ShareFetch ? ShareFetchResponse : ShareAcknowledgeResponse) as MessageSpec<
           { nodeEndpoints: NodeEndpoint[] }
         >;
-      const headerEnd = responseHeaderEnd(schema, version, body);
       const value = decodeWhole(schema, version, body, headerEnd);
       mapNodeEndpoints(value.nodeEndpoints, context, who);
       return frame(body.subarray(0, headerEnd), schema, version, value);
@@ -235,10 +231,10 @@ function rewriteTaggedNodeEndpoints(
   schema: MessageSpec<unknown>,
   version: number,
   body: Uint8Array,
+  headerEnd: number,
   context: RewriteContext,
   who: { clientId: string | null; clientAddress: string },
 ): Uint8Array | null {
-  const headerEnd = responseHeaderEnd(schema, version, body);
   const located = locateTopLevelTaggedFields(schema, version, body, headerEnd);
   const index = located.fields.findIndex((f) => f.tag === NODE_ENDPOINTS_TAG);
   if (index < 0) return null;
@@ -246,14 +242,7 @@ function rewriteTaggedNodeEndpoints(
   mapNodeEndpoints(nodeEndpoints, context, who);
   const fields = located.fields.slice();
   fields[index] = { tag: NODE_ENDPOINTS_TAG, data: encodeNodeEndpoints(nodeEndpoints) };
-  const section = encodeTaggedSection(fields);
-  const tail = body.subarray(located.end);
-  const out = new Uint8Array(4 + located.start + section.length + tail.length);
-  new DataView(out.buffer).setInt32(0, out.length - 4);
-  out.set(body.subarray(0, located.start), 4);
-  out.set(section, 4 + located.start);
-  out.set(tail, 4 + located.start + section.length);
-  return out;
+  return replaceTopLevelTaggedFields(body, located, fields, true);
 }
 
 function capApiVersions(value: ApiVersionsResponseData): void {
@@ -267,18 +256,6 @@ function capApiVersions(value: ApiVersionsResponseData): void {
     key.maxVersion = range.max;
     return true;
   });
-}
-
-/** Offset just past the response header: the correlation id, plus a tagged section in flexible versions. */
-function responseHeaderEnd(schema: MessageSpec<unknown>, version: number, body: Uint8Array): number {
-  if (!isFlexible(schema, version)) return 4;
-  const reader = new ByteReader(body, 4);
-  const count = reader.uvarint();
-  for (let i = 0; i < count; i++) {
-    reader.uvarint();
-    reader.skip(reader.uvarint());
-  }
-  return reader.offset;
 }
 
 function decodeWhole<T>(schema: MessageSpec<T>, version: number, body: Uint8Array, offset: number): T {

@@ -5,6 +5,7 @@
  * @module
  */
 import { logger } from "../log.ts";
+import { connectWithTimeout } from "../upstream/connect.ts";
 import { type ConnectionEnd, proxyConnection, type RequestPolicyContext } from "./connection.ts";
 import type { RewriteContext } from "./rewrite.ts";
 import { type Cidr, inCidrs } from "./cidr.ts";
@@ -108,23 +109,6 @@ export function formatAddress(addr: Deno.Addr): string {
     return addr.hostname.includes(":") ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
   }
   return "unix";
-}
-
-/** Connects with a timeout. */
-async function connectWithTimeout(host: string, port: number, timeoutMs: number): Promise<Deno.TcpConn> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const attempt = Deno.connect({ hostname: host, port, transport: "tcp" });
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`connect timed out after ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([attempt, timeout]);
-  } catch (error) {
-    attempt.then((conn) => conn.close(), () => {});
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** The Kafka listeners of one node. */

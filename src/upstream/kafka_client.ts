@@ -7,16 +7,14 @@
 import {
   ApiKey,
   ApiVersionsRequest,
-  ByteReader,
-  ByteWriter,
   decodeApiVersionsResponse,
   decodeMessage,
-  encodeMessageInto,
-  isFlexible,
+  encodeRequestFrame,
   type MessageSpec,
   ProtocolError,
-  RequestHeader,
+  responseHeaderLength,
 } from "../protocol/mod.ts";
+import { connectWithTimeout } from "./connect.ts";
 import type { ApiVersionsResponseData } from "../protocol/mod.ts";
 import {
   SaslAuthenticateRequest,
@@ -75,12 +73,9 @@ export class UpstreamClient {
 
   /** Connects, learns the broker's API versions and authenticates. */
   static async connect(host: string, port: number, options: UpstreamClientOptions): Promise<UpstreamClient> {
-    const attempt = Deno.connect({ hostname: host, port, transport: "tcp" });
     let conn: Deno.TcpConn;
     try {
-      conn = await withTimeout(attempt, options.timeoutMs, `connecting to ${host}:${port}`, () => {
-        attempt.then((c) => c.close(), () => {});
-      });
+      conn = await connectWithTimeout(host, port, options.timeoutMs);
     } catch (error) {
       throw new UpstreamError(`cannot connect to ${host}:${port}: ${(error as Error).message}`);
     }
@@ -141,17 +136,8 @@ export class UpstreamClient {
   ): Promise<Res> {
     if (request.apiKey === undefined) throw new Error(`${request.name} has no API key`);
     const frame = await this.#roundTrip(request, version, body, request.apiKey);
-    let offset = 4;
-    if (isFlexible(response, version)) {
-      const reader = new ByteReader(frame, offset);
-      const count = reader.uvarint();
-      for (let i = 0; i < count; i++) {
-        reader.uvarint();
-        reader.skip(reader.uvarint());
-      }
-      offset = reader.offset;
-    }
     try {
+      const offset = responseHeaderLength(request.apiKey, version, frame);
       return decodeMessage(response, version, frame, offset).value;
     } catch (error) {
       if (error instanceof ProtocolError) throw new UpstreamError(`bad ${response.name}: ${error.message}`);
@@ -166,17 +152,12 @@ export class UpstreamClient {
     apiKey: number,
   ): Promise<Uint8Array> {
     const correlationId = ++this.#correlationId;
-    const w = new ByteWriter(256);
-    w.int32(0);
-    encodeMessageInto(w, RequestHeader, isFlexible(request, version) ? 2 : 1, {
-      requestApiKey: apiKey,
-      requestApiVersion: version,
-      correlationId,
-      clientId: this.options.clientId,
-    });
-    encodeMessageInto(w, request, version, body);
-    const bytes = w.finish();
-    new DataView(bytes.buffer, bytes.byteOffset, 4).setInt32(0, bytes.length - 4);
+    const bytes = encodeRequestFrame(
+      { correlationId, clientId: this.options.clientId, apiKey },
+      request,
+      version,
+      body,
+    );
     const exchange = async () => {
       let written = 0;
       while (written < bytes.length) written += await this.conn.write(bytes.subarray(written));

@@ -8,6 +8,7 @@ import {
   frameBody,
   MetadataRequest,
   ProtocolError,
+  responseHeaderLength,
   responseHeaderVersion,
 } from "../../src/protocol/mod.ts";
 import { toHex } from "./hex.ts";
@@ -57,4 +58,11 @@ Deno.test("frameBody validates the size prefix; trailing bytes are rejected by f
   const frame = encodeResponseFrame(1, 0, MetadataRequest, 1, { topics: [] });
   const withExtra = new Uint8Array([...frameBody(frame), 0]);
   assert.throws(() => decodeResponseFrame(withExtra, 0, MetadataRequest, 1), ProtocolError);
+});
+
+Deno.test("responseHeaderLength: v0 is the correlation id, v1 adds its tagged section, ApiVersions is always v0", () => {
+  const body = new Uint8Array([0, 0, 0, 7, 1, 5, 2, 0xaa, 0xbb, 9, 9]); // one tagged field: tag 5, 2 bytes
+  assert.equal(responseHeaderLength(3, 8, body), 4); // Metadata v8: not flexible
+  assert.equal(responseHeaderLength(3, 9, body), 9); // Metadata v9: header v1
+  assert.equal(responseHeaderLength(18, 3, body), 4); // ApiVersions v3: header v0 all the same
 });

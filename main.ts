@@ -3,6 +3,7 @@
  *
  * @module
  */
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { ConfigError, flagName, helpText, parseConfig, rawSettings, SETTINGS } from "./src/config.ts";
 import { startGateway } from "./src/gateway.ts";
@@ -44,6 +45,7 @@ async function main(args: string[]): Promise<number> {
   }
   await setUpLogging(config.logLevel, config.logFormat);
   const log = logger("main");
+  routeNodeWarnings(log);
   const abort = new AbortController();
   const stopped = new Promise<string>((resolve) => {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
@@ -65,12 +67,27 @@ async function main(args: string[]): Promise<number> {
     return 1;
   }
   const signal = await stopped;
-  log.info("{signal} received: shutting down", { signal });
-  await gateway.close();
+  log.info("{signal} received: shutting down (a second signal skips the drain)", { signal });
+  const again = new AbortController();
+  for (const name of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(name, () => again.abort());
+  await gateway.close({ signal: again.signal });
   log.info("stopped");
   return 0;
 }
 
 if (import.meta.main) {
   Deno.exit(await main(Deno.args));
+}
+
+/**
+ * Node-compat warnings go to the log instead of raw stderr. kafkajs 2.2.4 (the gateway's own
+ * membership and audit client) arms a negative timer when idle; Node calls that a
+ * TimeoutNegativeWarning and it is harmless, so it is dropped.
+ */
+function routeNodeWarnings(log: ReturnType<typeof logger>): void {
+  process.removeAllListeners("warning");
+  process.on("warning", (warning: Error) => {
+    if (warning.name === "TimeoutNegativeWarning") return;
+    log.warn("{name}: {message}", { name: warning.name, message: warning.message });
+  });
 }

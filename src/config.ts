@@ -46,6 +46,18 @@ export interface GatewayConfig {
   rackId: string | undefined;
   /** Map brokers to live nodes (true) or advertise `advertisedHost` for all (false). */
   internalLoadBalancing: boolean;
+  /** Kafka consumer group of the gateway nodes; undefined = `_kgate_<clusterId>`. */
+  groupId: string | undefined;
+  /** Internal topic the membership group subscribes to; undefined = `_kgate_<clusterId>_members`. */
+  membersTopic: string | undefined;
+  /** Replication factor of a created members topic; -1 = the cluster's default. */
+  membersTopicReplicationFactor: number;
+  /** Membership group session timeout, in milliseconds. */
+  groupSessionTimeoutMs: number;
+  /** Membership group heartbeat interval, in milliseconds. */
+  groupHeartbeatIntervalMs: number;
+  /** How long a stopping node keeps serving its connected clients after leaving the group, in milliseconds. */
+  drainMs: number;
   /** Require a PROXY protocol header on every Kafka connection. */
   haproxyProtocol: boolean;
   /** Largest request frame a client may send, in bytes. */
@@ -247,6 +259,60 @@ export const SETTINGS: readonly SettingSpec[] = [
     allowed: "true or false",
     schema: bool,
     defaultValue: () => true,
+  },
+  {
+    env: "GATEWAY_GROUP_ID",
+    key: "groupId",
+    description: "Kafka consumer group through which the gateway nodes know each other",
+    defaultText: "_kgate_<cluster id>",
+    allowed: "letters, digits, '.', '_' and '-'",
+    schema: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/),
+  },
+  {
+    env: "GATEWAY_MEMBERS_TOPIC",
+    key: "membersTopic",
+    description: "Internal topic of the membership group (compacted, 1 partition), created if missing",
+    defaultText: "_kgate_<cluster id>_members",
+    allowed: "a Kafka topic name (letters, digits, '.', '_', '-')",
+    schema: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/),
+  },
+  {
+    env: "GATEWAY_MEMBERS_TOPIC_REPLICATION_FACTOR",
+    key: "membersTopicReplicationFactor",
+    description: "Replication factor of a created members topic",
+    defaultText: "-1 (the cluster's default)",
+    allowed: "-1 or an integer from 1 to 32767",
+    schema: z.coerce.number().int().min(-1).max(32767).refine((n) => n !== 0),
+    defaultValue: () => -1,
+  },
+  {
+    env: "GATEWAY_GROUP_SESSION_TIMEOUT_MS",
+    key: "groupSessionTimeoutMs",
+    description:
+      "Session timeout of the membership group: a node that stops heartbeating is dropped after it",
+    defaultText: "10000",
+    allowed: "an integer from 1000 to 600000 (within the brokers' group.min/max.session.timeout.ms)",
+    schema: z.coerce.number().int().min(1000).max(600000),
+    defaultValue: () => 10000,
+  },
+  {
+    env: "GATEWAY_GROUP_HEARTBEAT_INTERVAL_MS",
+    key: "groupHeartbeatIntervalMs",
+    description: "Heartbeat interval of the membership group",
+    defaultText: "3000",
+    allowed: "an integer from 100 to 600000, below the session timeout",
+    schema: z.coerce.number().int().min(100).max(600000),
+    defaultValue: () => 3000,
+  },
+  {
+    env: "GATEWAY_DRAIN_MS",
+    key: "drainMs",
+    description:
+      "On SIGTERM/SIGINT: how long the node keeps serving connected clients after leaving the group",
+    defaultText: "5000",
+    allowed: "an integer from 0 to 3600000",
+    schema: z.coerce.number().int().min(0).max(3600000),
+    defaultValue: () => 5000,
   },
   {
     env: "GATEWAY_FEATURE_FLAGS_HAPROXY_PROTOCOL",
@@ -470,6 +536,13 @@ export function parseConfig(raw: Record<string, string | undefined>): GatewayCon
       ? "GATEWAY_HTTPS_CERT_FILE"
       : "GATEWAY_HTTPS_KEY_FILE";
     throw new ConfigError(missing, undefined, "a file path (HTTPS needs both the certificate and the key)");
+  }
+  if (gateway.groupHeartbeatIntervalMs >= gateway.groupSessionTimeoutMs) {
+    throw new ConfigError(
+      "GATEWAY_GROUP_HEARTBEAT_INTERVAL_MS",
+      String(gateway.groupHeartbeatIntervalMs),
+      `an interval below GATEWAY_GROUP_SESSION_TIMEOUT_MS (${gateway.groupSessionTimeoutMs})`,
+    );
   }
   return gateway;
 }

@@ -4,7 +4,16 @@
  *
  * @module
  */
-import { type BrokerEndpointMapper, singleHostMapping } from "./cluster/mapping.ts";
+import {
+  type BrokerEndpointMapper,
+  type BrokerRef,
+  clusterMapping,
+  type Endpoint,
+  type GatewayNodeRef,
+  type MappingRequest,
+  singleHostMapping,
+} from "./cluster/mapping.ts";
+import { GroupMembership, type MembershipView } from "./cluster/membership.ts";
 import { type GatewayConfig, redactedConfig } from "./config.ts";
 import { createHttpApp, startHttpServer } from "./http/mod.ts";
 import type { NodeView, Readiness } from "./http/node_view.ts";
@@ -41,8 +50,14 @@ export interface Gateway {
   readonly audit: AuditLog;
   /** The node's metrics, as `/metrics` renders them. */
   readonly metrics: { render(): Promise<{ contentType: string; body: string }> };
-  /** Turns NOTREADY, stops accepting, closes every connection, the upstream refresh and the HTTP API. */
-  close(): Promise<void>;
+  /** The node's membership in its gateway cluster. */
+  readonly membership: GroupMembership;
+  /**
+   * Stops the node: turns NOTREADY, leaves the gateway group (the other nodes stop advertising this
+   * one), keeps serving connected clients for the drain period (`GATEWAY_DRAIN_MS`, cut short when
+   * `signal` aborts), then closes every connection, the upstream refresh and the HTTP API.
+   */
+  close(options?: { drainMs?: number; signal?: AbortSignal }): Promise<void>;
 }
 
 /** Options of {@link startGateway}. */
@@ -74,14 +89,64 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     sink: config.auditKafkaEnabled ? new KafkaAuditSink(config) : undefined,
   });
   const metrics = new GatewayMetrics({ auditStats: () => audit.stats });
-  // Until cluster membership exists, a node's cluster is itself.
+  const state = { listening: false, draining: false, portCount: 0, httpUrl: "" };
+  const self: GatewayNodeRef = {
+    id: config.nodeId,
+    host: config.advertisedHost,
+    rack: config.rackId ?? null,
+  };
+  const membership = new GroupMembership(config, () => ({
+    id: config.nodeId,
+    host: config.advertisedHost,
+    ports: { first: config.portStart, last: config.portStart + Math.max(state.portCount, 1) - 1 },
+    rack: config.rackId ?? null,
+    httpUrl: state.httpUrl,
+    version: KGATE_VERSION,
+    startedAt: startedAt.toISOString(),
+  }), {
+    onChange: (() => {
+      let generation: number | null = null;
+      return (view: MembershipView) => {
+        if (view.generation !== generation) {
+          if (view.generation !== null) metrics.rebalances.inc();
+          generation = view.generation;
+        }
+        metrics.clusterSize.set(liveNodes().length);
+      };
+    })(),
+  });
+  /**
+   * The nodes brokers are mapped to: the group's live members, and this node while it serves (it may
+   * not have joined yet, or Kafka may be unreachable). A draining node has left: it sends clients to
+   * the others, or to itself when it is the last.
+   */
+  const liveNodes = (): GatewayNodeRef[] => {
+    const others: GatewayNodeRef[] = membership.view().members
+      .filter((m) => m.id !== self.id)
+      .map((m) => ({ id: m.id, host: m.host, rack: m.rack }));
+    if (state.draining) return others.length > 0 ? others : [self];
+    return [...others, self];
+  };
   metrics.clusterSize.set(1);
-  const mapper = options.mapper ?? singleHostMapping({
+  const single = singleHostMapping({
     host: config.advertisedHost,
     portStart: config.portStart,
     minBrokerId: config.minBrokerId,
   });
-  const state = { listening: false, draining: false, portCount: 0, httpUrl: "" };
+  const cluster = clusterMapping({
+    nodes: liveNodes,
+    portStart: config.portStart,
+    minBrokerId: config.minBrokerId,
+  });
+  // External load balancer mode: membership shows the cluster but does not change what is advertised.
+  const mapper: BrokerEndpointMapper = options.mapper ??
+    (config.internalLoadBalancing ? cluster.mapper : single);
+  const peek = (brokers: readonly BrokerRef[], request: MappingRequest): Map<number, Endpoint> =>
+    options.mapper
+      ? options.mapper(brokers, request)
+      : config.internalLoadBalancing
+      ? cluster.peek(brokers, request)
+      : single(brokers, request);
   const clientVersions = () => {
     const versions = new Map<number, { min: number; max: number }>();
     for (const [apiKey, range] of directory.apiVersions()) {
@@ -91,25 +156,32 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     return versions;
   };
   const view: NodeView = {
-    readiness: () => readiness(directory, state),
+    readiness: () => readiness(directory, state, config.internalLoadBalancing ? membership.view() : null),
     brokers: () => directory.brokers(),
-    cluster: () => ({
-      self: config.nodeId,
-      members: [{
-        id: config.nodeId,
-        host: config.advertisedHost,
-        rack: config.rackId ?? null,
-        ports: { first: config.portStart, last: config.portStart + Math.max(state.portCount, 1) - 1 },
-        httpUrl: state.httpUrl,
-        version: KGATE_VERSION,
-        joinedAt: startedAt.toISOString(),
-      }],
-      generation: null,
-      lastChange: startedAt.toISOString(),
-    }),
+    cluster: () => {
+      const view = membership.view();
+      return {
+        self: config.nodeId,
+        members: view.members.map((m) => ({
+          id: m.id,
+          host: m.host,
+          rack: m.rack,
+          ports: m.ports,
+          httpUrl: m.httpUrl,
+          version: m.version,
+          joinedAt: m.joinedAt,
+        })),
+        generation: view.generation,
+        lastChange: view.lastChange?.toISOString() ?? null,
+      };
+    },
     mapping: (query) => {
       const brokers = directory.brokers();
-      const endpoints = mapper(brokers, { clientId: query.clientId ?? null, clientAddress: "" });
+      const endpoints = peek(brokers, {
+        clientId: query.clientId ?? null,
+        clientAddress: "",
+        ...(query.rack !== undefined ? { clientRack: query.rack } : {}),
+      });
       return brokers.map((b) => ({ brokerId: b.nodeId, ...endpoints.get(b.nodeId)!, rack: b.rack }));
     },
     config: () => ({
@@ -133,7 +205,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       keyFile: config.httpsKeyFile,
     },
   );
-  state.httpUrl = http.url;
+  state.httpUrl = advertisedUrl(http.url, config.advertisedHost);
   try {
     await directory.start(options.signal);
   } catch (error) {
@@ -237,17 +309,25 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     throw error;
   }
   state.listening = true;
+  membership.start();
   return {
     config,
     directory,
     audit,
     metrics,
+    membership,
     httpUrl: http.url,
     get ports() {
       return server.ports;
     },
-    async close() {
+    async close(closeOptions = {}) {
       state.draining = true;
+      await membership.leave();
+      const drainMs = closeOptions.drainMs ?? config.drainMs;
+      if (drainMs > 0 && !closeOptions.signal?.aborted) {
+        log.info("left the gateway cluster; serving connected clients for {ms} ms", { ms: drainMs });
+        await abortableSleep(drainMs, closeOptions.signal);
+      }
       directory.close();
       await server.close();
       await audit.close();
@@ -256,13 +336,21 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   };
 }
 
-/** Ready when the cluster answered at the last refresh, brokers are known, ports listen, and no drain. */
-function readiness(directory: BrokerDirectory, state: { listening: boolean; draining: boolean }): Readiness {
+/**
+ * Ready when the cluster answered at the last refresh, brokers are known, ports listen, the node is in
+ * its gateway group (internal load balancing only: `group` is null otherwise), and no drain.
+ */
+function readiness(
+  directory: BrokerDirectory,
+  state: { listening: boolean; draining: boolean },
+  group: MembershipView | null,
+): Readiness {
   const { lastRefresh, lastError } = directory.status;
-  const checks = {
+  const checks: Record<string, boolean> = {
     upstreamReachable: lastRefresh !== null && lastError === null,
     brokersKnown: directory.brokers().length > 0,
     listening: state.listening,
+    ...(group ? { groupJoined: group.joined } : {}),
     notDraining: !state.draining,
   };
   const reasons: string[] = [];
@@ -273,6 +361,13 @@ function readiness(directory: BrokerDirectory, state: { listening: boolean; drai
   }
   if (!checks.brokersKnown) reasons.push("no broker known yet");
   if (!checks.listening) reasons.push("the Kafka ports are not listening yet");
+  if (group && !group.joined && !state.draining) {
+    reasons.push(
+      group.lastError
+        ? `not in the gateway group (${group.lastError}); serving with the last known view of ${group.members.length} node(s)`
+        : "not in the gateway group yet",
+    );
+  }
   if (!checks.notDraining) reasons.push("the node is draining");
   return { ready: reasons.length === 0, checks, reasons };
 }
@@ -287,4 +382,25 @@ function warnAboutRiskyDefaults(config: GatewayConfig): void {
       "PROXY protocol headers are believed from any peer: set GATEWAY_PROXY_PROTOCOL_TRUSTED_CIDRS to your load balancers",
     );
   }
+}
+
+/** The HTTP API's URL as other nodes and operators reach it (a wildcard bind shows the advertised host). */
+function advertisedUrl(url: string, advertisedHost: string): string {
+  const parsed = new URL(url);
+  if (parsed.hostname === "0.0.0.0" || parsed.hostname === "[::]") {
+    parsed.hostname = advertisedHost.includes(":") ? `[${advertisedHost}]` : advertisedHost;
+  }
+  return parsed.origin;
+}
+
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+  });
 }

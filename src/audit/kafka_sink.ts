@@ -4,8 +4,9 @@
  *
  * @module
  */
-import { type Admin, Kafka, logLevel, type Producer } from "kafkajs";
-import { type GatewayConfig, plainCredentials } from "../config.ts";
+import type { Admin, Kafka, Producer } from "kafkajs";
+import type { GatewayConfig } from "../config.ts";
+import { gatewayKafkaClient } from "../upstream/gateway_kafka_client.ts";
 import { logger } from "../log.ts";
 import type { AuditSink, ConnectionAuditEvent } from "./audit_log.ts";
 
@@ -14,20 +15,6 @@ const log = logger("audit");
 /** The audit topic of a configuration. */
 export function auditTopicName(config: GatewayConfig): string {
   return config.auditTopic ?? `_kgate_${config.clusterId}_auditlogs`;
-}
-
-/** A kafkajs client for the gateway's own use (audit, membership), with the configured credentials. */
-export function gatewayKafkaClient(config: GatewayConfig, clientId: string): Kafka {
-  const sasl = config.kafkaSecurityProtocol === "SASL_PLAINTEXT"
-    ? { mechanism: "plain" as const, ...plainCredentials(config.kafkaSaslJaasConfig ?? "") }
-    : undefined;
-  return new Kafka({
-    clientId,
-    brokers: config.kafkaBootstrapServers.map((s) => `${s.host}:${s.port}`),
-    sasl,
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 5, initialRetryTime: 200 },
-  });
 }
 
 /** An {@link AuditSink} producing JSON events to the audit topic, keyed by node id. */

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { BrokerEndpointMapper, BrokerRef, Endpoint } from "../cluster/mapping.ts";
+import type { BrokerEndpointMapper, BrokerRef, Endpoint, MappingRequest } from "../cluster/mapping.ts";
 import {
   ApiKey,
   apiName,
@@ -125,7 +125,12 @@ export function rewriteResponse(
 
 function rewrite(request: AnsweredRequest, body: Uint8Array, context: RewriteContext): Uint8Array | null {
   const { apiKey, apiVersion: version } = request;
-  const who = { clientId: request.clientId, clientAddress: context.clientAddress };
+  // Only Metadata requests advance the round-robin: the other rewritten responses name the same nodes.
+  const who = {
+    clientId: request.clientId,
+    clientAddress: context.clientAddress,
+    advance: apiKey === ApiKey.Metadata,
+  };
   // Header v0 or v1 by API and version (always v0 for ApiVersions); kept byte for byte.
   const headerEnd = responseHeaderLength(apiKey, version, body);
   switch (apiKey) {
@@ -200,7 +205,7 @@ function rewriteCoordinators(
   value: FindCoordinatorResponseData,
   version: number,
   context: RewriteContext,
-  who: { clientId: string | null; clientAddress: string },
+  who: MappingRequest,
 ): void {
   const live = (nodeId: number) => nodeId >= 0;
   // v0-3 carry one coordinator at the top level; v4+ a list (the top-level fields are then absent
@@ -219,7 +224,7 @@ function rewriteCoordinators(
 function mapNodeEndpoints(
   nodeEndpoints: NodeEndpoint[],
   context: RewriteContext,
-  who: { clientId: string | null; clientAddress: string },
+  who: MappingRequest,
 ): void {
   const endpoints = context.mapper(nodeEndpoints, who);
   noteUnknown(nodeEndpoints, context);
@@ -233,7 +238,7 @@ function rewriteTaggedNodeEndpoints(
   body: Uint8Array,
   headerEnd: number,
   context: RewriteContext,
-  who: { clientId: string | null; clientAddress: string },
+  who: MappingRequest,
 ): Uint8Array | null {
   const located = locateTopLevelTaggedFields(schema, version, body, headerEnd);
   const index = located.fields.findIndex((f) => f.tag === NODE_ENDPOINTS_TAG);

@@ -51,6 +51,11 @@ export class GatewayProcess {
       GATEWAY_ADVERTISED_HOST: options.host,
       GATEWAY_PORT_START: String(portStart),
       GATEWAY_LOG_LEVEL: "info",
+      // Each node is its own gateway cluster unless a test puts several in one; no drain unless asked.
+      GATEWAY_CLUSTER_ID: `test-${options.host.replaceAll(".", "-")}-${portStart}-${
+        crypto.randomUUID().slice(0, 8)
+      }`,
+      GATEWAY_DRAIN_MS: "0",
       NO_COLOR: "1",
       ...(options.kafka ? { KAFKA_BOOTSTRAP_SERVERS: options.kafka.bootstrapServers } : {}),
       ...options.env,

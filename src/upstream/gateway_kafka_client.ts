@@ -1,0 +1,35 @@
+/**
+ * The gateway's own kafkajs client (audit producing, cluster membership), with the configured upstream
+ * credentials. Never used on the data path.
+ *
+ * @module
+ */
+import { Kafka, type logCreator, logLevel } from "kafkajs";
+import { type GatewayConfig, plainCredentials } from "../config.ts";
+
+/** Options of {@link gatewayKafkaClient}. */
+export interface GatewayKafkaClientOptions {
+  /** Receives kafkajs's log entries up to `level` (default: none). */
+  logCreator?: logCreator;
+  /** Most verbose kafkajs level passed to `logCreator`. */
+  level?: logLevel;
+}
+
+/** A kafkajs client for the gateway's own use, with the configured credentials. */
+export function gatewayKafkaClient(
+  config: GatewayConfig,
+  clientId: string,
+  options: GatewayKafkaClientOptions = {},
+): Kafka {
+  const sasl = config.kafkaSecurityProtocol === "SASL_PLAINTEXT"
+    ? { mechanism: "plain" as const, ...plainCredentials(config.kafkaSaslJaasConfig ?? "") }
+    : undefined;
+  return new Kafka({
+    clientId,
+    brokers: config.kafkaBootstrapServers.map((s) => `${s.host}:${s.port}`),
+    sasl,
+    logLevel: options.logCreator ? options.level ?? logLevel.WARN : logLevel.NOTHING,
+    logCreator: options.logCreator,
+    retry: { retries: 5, initialRetryTime: 200 },
+  });
+}

@@ -46,6 +46,8 @@ export interface GatewayConfig {
   rackId: string | undefined;
   /** Map brokers to live nodes (true) or advertise `advertisedHost` for all (false). */
   internalLoadBalancing: boolean;
+  /** How a client's turn in the broker-to-node mapping is chosen. */
+  loadBalancingPolicy: "round-robin" | "client-sticky";
   /** Kafka consumer group of the gateway nodes; undefined = `_kgate_<clusterId>`. */
   groupId: string | undefined;
   /** Internal topic the membership group subscribes to; undefined = `_kgate_<clusterId>_members`. */
@@ -261,6 +263,16 @@ export const SETTINGS: readonly SettingSpec[] = [
     defaultValue: () => true,
   },
   {
+    env: "GATEWAY_LOAD_BALANCING_POLICY",
+    key: "loadBalancingPolicy",
+    description:
+      "Internal load balancing: round-robin = every Metadata request takes the next turn; client-sticky = one turn per client host and client id, the same on every node",
+    defaultText: "round-robin",
+    allowed: "round-robin or client-sticky",
+    schema: z.enum(["round-robin", "client-sticky"]),
+    defaultValue: () => "round-robin",
+  },
+  {
     env: "GATEWAY_GROUP_ID",
     key: "groupId",
     description: "Kafka consumer group through which the gateway nodes know each other",
@@ -354,7 +366,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     env: "GATEWAY_NODE_ID",
     key: "nodeId",
     description: "This node's id, unique in the gateway cluster",
-    defaultText: "<advertised host>:<port start>",
+    defaultText: "<advertised host>:<port start> (external load balancing: <hostname>:<port start>)",
     allowed: "letters, digits, '.', ':', '_' and '-'",
     schema: z.string().regex(/^[A-Za-z0-9.:_-]{1,200}$/),
   },
@@ -530,7 +542,10 @@ export function parseConfig(raw: Record<string, string | undefined>): GatewayCon
     config[setting.key] = result.data;
   }
   const gateway = config as unknown as GatewayConfig;
-  gateway.nodeId ??= `${gateway.advertisedHost}:${gateway.portStart}`;
+  // Behind an external load balancer every node advertises the same host: the machine name tells them apart.
+  gateway.nodeId ??= `${
+    gateway.internalLoadBalancing ? gateway.advertisedHost : defaultHostname()
+  }:${gateway.portStart}`;
   if ((gateway.httpsCertFile === undefined) !== (gateway.httpsKeyFile === undefined)) {
     const missing = gateway.httpsCertFile === undefined
       ? "GATEWAY_HTTPS_CERT_FILE"

@@ -137,6 +137,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     nodes: liveNodes,
     portStart: config.portStart,
     minBrokerId: config.minBrokerId,
+    policy: config.loadBalancingPolicy,
   });
   // External load balancer mode: membership shows the cluster but does not change what is advertised.
   const mapper: BrokerEndpointMapper = options.mapper ??

@@ -12,8 +12,12 @@
  * 2. broker rack: the nodes in the broker's rack;
  * 3. any node.
  *
- * Within the candidates a round-robin counter, advanced by every Metadata response, picks the node,
- * so successive clients spread over the nodes.
+ * Within the candidates a turn picks the node. With the `round-robin` policy (the default) the turn is
+ * a per-node counter advanced by every Metadata response, so successive requests spread over the
+ * nodes. With `client-sticky` the turn is a hash of the client's host and client id: every node gives
+ * one client the same mapping until the membership changes (clients that reconnect whenever a broker's
+ * address changes, such as kafkajs and librdkafka, then keep their connections), and different
+ * clients still spread over the nodes.
  *
  * @module
  */
@@ -219,6 +223,33 @@ export interface ClusterMappingOptions {
   minBrokerId: number;
   /** Starting round-robin counter, a non-negative safe integer; 0 by default. */
   initialCounter?: number;
+  /** How a client's turn is chosen (default `round-robin`); see the module documentation. */
+  policy?: MappingPolicy;
+}
+
+/** How a client's turn is chosen: a per-request counter, or a hash of the client (host, client id). */
+export type MappingPolicy = "round-robin" | "client-sticky";
+
+/**
+ * The `client-sticky` turn of a client: FNV-1a of its host (the address without the port) and client id,
+ * so it is the same on every node and across the client's connections.
+ *
+ * @example
+ * ```ts
+ * clientTurn({ clientId: "billing", clientAddress: "10.0.0.7:50211" }) ===
+ *   clientTurn({ clientId: "billing", clientAddress: "10.0.0.7:41000" }); // true
+ * ```
+ */
+export function clientTurn(request: Pick<MappingRequest, "clientId" | "clientAddress">): number {
+  const colon = request.clientAddress.lastIndexOf(":");
+  const host = colon < 0 ? request.clientAddress : request.clientAddress.slice(0, colon);
+  const key = `${host}\u0000${request.clientId ?? ""}`;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
 }
 
 /** The gateway's stateful mapping: {@link brokerToNodeMapping} with a round-robin counter. */
@@ -258,11 +289,12 @@ export function clusterMapping(options: ClusterMappingOptions): ClusterMapping {
   if (!Number.isSafeInteger(counter) || counter < 0) {
     throw new RangeError(`round-robin counter must be a non-negative safe integer, got ${counter}`);
   }
+  const sticky = options.policy === "client-sticky";
   const compute = (brokers: readonly BrokerRef[], request: MappingRequest) =>
     brokerToNodeMapping({
       brokers,
       nodes: options.nodes(),
-      counter,
+      counter: sticky ? clientTurn(request) : counter,
       clientRack: request.clientRack !== undefined
         ? request.clientRack
         : clientRackFromClientId(request.clientId),
@@ -273,7 +305,7 @@ export function clusterMapping(options: ClusterMappingOptions): ClusterMapping {
     mapper: (brokers, request) => {
       const endpoints = compute(brokers, request);
       // Advance only after a successful mapping: a failed response must not skip a position.
-      if (request.advance === true) counter = counter >= Number.MAX_SAFE_INTEGER ? 0 : counter + 1;
+      if (request.advance === true && !sticky) counter = counter >= Number.MAX_SAFE_INTEGER ? 0 : counter + 1;
       return endpoints;
     },
     peek: compute,

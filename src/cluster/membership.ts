@@ -103,6 +103,7 @@ export class GroupMembership {
   /** Identities by member id, from the last descriptions that carried metadata. */
   #known = new Map<string, GatewayMember>();
   #joinedAt: string | null = null;
+  #duplicateIds = new Set<string>();
   #stopped = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #describing: Promise<void> | undefined;
@@ -319,6 +320,13 @@ export class GroupMembership {
     const byNode = new Map<string, GatewayMember>();
     for (const member of this.#known.values()) {
       const seen = byNode.get(member.id);
+      if (seen && !this.#duplicateIds.has(member.id)) {
+        this.#duplicateIds.add(member.id);
+        log.info(
+          "node id {id} is in the group twice (a restarted node whose old member has not expired yet, or two nodes with the same GATEWAY_NODE_ID): counting the newest",
+          { id: member.id },
+        );
+      }
       if (!seen || seen.joinedAt < member.joinedAt) byNode.set(member.id, member);
     }
     const members = [...byNode.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

@@ -38,6 +38,8 @@ export class GatewayProcess {
     readonly child: Deno.ChildProcess,
     readonly host: string,
     readonly portStart: number,
+    /** The HTTP API's base URL (`GATEWAY_HTTP_PORT`, default 8888, on the node's address). */
+    readonly httpUrl: string,
   ) {
     this.#exit = child.status;
     this.#reading = Promise.all([this.#drain(child.stdout), this.#drain(child.stderr)]).then(() => {});
@@ -67,7 +69,12 @@ export class GatewayProcess {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    const gateway = new GatewayProcess(child, options.host, portStart);
+    const gateway = new GatewayProcess(
+      child,
+      options.host,
+      portStart,
+      `http://${options.host}:${env.GATEWAY_HTTP_PORT ?? 8888}`,
+    );
     if (options.waitReady ?? true) {
       try {
         await gateway.waitUntilListening(options.readyTimeoutMs ?? 30_000);
@@ -144,6 +151,23 @@ export class GatewayProcess {
       if (Date.now() > deadline) {
         throw new Error(`gateway not listening within ${timeoutMs} ms; logs:\n${this.#logs}`);
       }
+    }
+  }
+
+  /** Waits until `/health/ready` answers 200 (listening, upstream known and, with internal load balancing, in the group). */
+  async waitUntilReady(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const res = await fetch(`${this.httpUrl}/health/ready`, { signal: AbortSignal.timeout(2000) });
+        await res.body?.cancel();
+        if (res.status === 200) return;
+      } catch {
+        // not yet
+      }
+      if (!(await this.running())) throw new Error(`gateway exited before ready; logs:\n${this.#logs}`);
+      if (Date.now() > deadline) throw new Error(`gateway not ready within ${timeoutMs} ms; logs:\n${this.#logs}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
 

@@ -29,7 +29,7 @@ import {
   uniqueTopic,
   withDeadline,
 } from "../harness/mod.ts";
-import { apiName } from "../../src/protocol/mod.ts";
+import { apiName, MetadataRequest, MetadataResponse } from "../../src/protocol/mod.ts";
 import { GatewayProcess } from "../support/gateway_process.ts";
 import { assertServes, kcatMetadata, KcatStream } from "../support/faults_gateway.ts";
 import { TcpRelay } from "../support/faults_relay.ts";
@@ -46,6 +46,12 @@ import {
 
 const HOST_A = "127.0.0.41";
 const HOST_B = "127.0.0.42";
+/** Node A's peer in its gateway cluster (rack-c). */
+const HOST_PEER = "127.0.0.43";
+/** Node A's gateway cluster (A and its peer). */
+const CLUSTER_ID = `http-api-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+/** A client id naming node A's rack: every broker is mapped to node A for it. */
+const CLIENT_IN_RACK_B = "kgate-http-api-test,kgate_rack=rack-b";
 const HTTP_PORT = 8888;
 const PORT_START = 6969;
 const REALM = 'Basic realm="kgate"';
@@ -186,7 +192,8 @@ async function pollUntil<T>(
 
 function kafkajsProducer(bootstrap: string): Producer {
   return new Kafka({
-    clientId: "kgate-http-api-test",
+    // In node A's rack: with two nodes every broker is still mapped to A, so A's counters see it all.
+    clientId: CLIENT_IN_RACK_B,
     brokers: [bootstrap],
     logLevel: logLevel.NOTHING,
     connectionTimeout: 3_000,
@@ -211,7 +218,8 @@ async function produceAndConsume(bootstrap: string, topic: string, lines: string
 }
 
 Deno.test({
-  name: "HTTP API of a node (127.0.0.41): every endpoint, auth, bad input, readiness during shutdown",
+  name:
+    "HTTP API of a node (127.0.0.41) in a 2-node cluster: every endpoint, auth, bad input, readiness during a drain",
   sanitizeOps: false,
   sanitizeResources: false,
 }, async (t) => {
@@ -225,9 +233,29 @@ Deno.test({
       GATEWAY_HTTP_PORT: String(HTTP_PORT),
       GATEWAY_ADMIN_API_USERS: JSON.stringify([OPS, VIEWER]),
       GATEWAY_RACK_ID: "rack-b",
+      GATEWAY_CLUSTER_ID: CLUSTER_ID,
+      GATEWAY_DRAIN_MS: "2000",
     },
   });
+  const peer = await GatewayProcess.start({
+    host: HOST_PEER,
+    kafka,
+    env: { GATEWAY_HTTP_PORT: String(HTTP_PORT), GATEWAY_RACK_ID: "rack-c", GATEWAY_CLUSTER_ID: CLUSTER_ID },
+  });
   const api = new HttpApi(`http://${HOST_A}:${HTTP_PORT}`);
+  const peerApi = new HttpApi(`http://${HOST_PEER}:${HTTP_PORT}`);
+  // Both nodes see both (and both are ready: in the group).
+  await gateway.waitUntilReady();
+  await peer.waitUntilReady();
+  for (let waited = 0;; waited += 100) {
+    const views = await Promise.all([
+      api.json<ClusterBody>("/api/v1/cluster", { auth: OPS }),
+      peerApi.json<ClusterBody>("/api/v1/cluster", { auth: DEFAULT_ADMIN }),
+    ]);
+    if (views.every((v) => v.json.members.length === 2)) break;
+    assert.ok(waited < 20_000, `the nodes do not see each other: ${views.map((v) => v.body).join(" | ")}`);
+    await sleep(100);
+  }
   // Slowloris: unfinished requests held open from the start (one of them dribbling a header byte every
   // 500 ms); every later step runs with them open, the last steps check they were closed.
   const halfRequests: HalfRequest[] = [];
@@ -253,7 +281,13 @@ Deno.test({
         assert.equal(readyJson.status, 200);
         assert.deepEqual(readyJson.json, {
           status: "READY",
-          checks: { upstreamReachable: true, brokersKnown: true, listening: true, notDraining: true },
+          checks: {
+            upstreamReachable: true,
+            brokersKnown: true,
+            listening: true,
+            groupJoined: true,
+            notDraining: true,
+          },
           reasons: [],
         });
         // HEAD answers like GET, without a body.
@@ -284,41 +318,75 @@ Deno.test({
       }
     });
 
-    await t.step("/api/v1/mapping agrees with what kcat -L -J receives next through the node", async () => {
-      for (const clientId of [undefined, "kcat-http-api"]) {
-        const query = clientId === undefined ? "" : `?clientId=${encodeURIComponent(clientId)}`;
-        const mapping = await api.json<MappingBody>(`/api/v1/mapping${query}`, { auth: OPS });
-        assert.equal(mapping.status, 200, mapping.body);
-        assert.equal(mapping.json.clientId, clientId ?? null);
-        assert.equal(mapping.json.rack, null);
-        const args = clientId === undefined ? [] : ["-X", `client.id=${clientId}`];
-        const kcat = await runKcat(["-L", "-J", "-b", `${HOST_A}:${PORT_START}`, "-m", "10", ...args], {
-          timeoutMs: 20_000,
+    await t.step("/api/v1/mapping: what the next Metadata request receives, without advancing", async () => {
+      const endpoints = (brokers: { brokerId: number; host: string; port: number }[]) =>
+        brokers.map((b) => ({ id: b.brokerId, endpoint: `${b.host}:${b.port}` })).sort((a, b) => a.id - b.id);
+      const received = async (clientId: string) => {
+        const client = await RawClient.connect(HOST_A, PORT_START, 10_000, clientId);
+        try {
+          const { body } = await client.request(MetadataRequest, MetadataResponse, 12, {
+            topics: [],
+            allowAutoTopicCreation: false,
+            includeTopicAuthorizedOperations: false,
+          }, 10_000);
+          return body.brokers.map((b) => ({ id: b.nodeId, endpoint: `${b.host}:${b.port}` }))
+            .sort((a, b) => a.id - b.id);
+        } finally {
+          client.close();
+        }
+      };
+      const hosts = new Set<string>();
+      for (let round = 0; round < 3; round++) {
+        const first = await api.json<MappingBody>("/api/v1/mapping?clientId=app-1", { auth: OPS });
+        const again = await api.json<MappingBody>("/api/v1/mapping?clientId=app-1", { auth: OPS });
+        assert.equal(first.status, 200, first.body);
+        assert.deepEqual(again.json, first.json, "asking twice advanced the round-robin");
+        assert.equal(first.json.clientId, "app-1");
+        assert.equal(first.json.rack, null);
+        // The next Metadata request (one, on a connection of its own) receives exactly that.
+        assert.deepEqual(await received("app-1"), endpoints(first.json.brokers), first.body);
+        for (const b of first.json.brokers) {
+          const broker = kafka.brokers.find((k) => k.id === b.brokerId);
+          assert.ok(broker, `mapping names unknown broker ${b.brokerId}`);
+          assert.equal(b.port, PORT_START + b.brokerId);
+          assert.equal(b.rack, broker.rack);
+          assert.ok([HOST_A, HOST_PEER].includes(b.host), first.body);
+          hosts.add(b.host);
+        }
+      }
+      assert.deepEqual(hosts, new Set([HOST_A, HOST_PEER]), "the round-robin used only one node");
+      // A rack: every broker on that rack's node; kcat -L with the rack in its client.id receives it too.
+      for (const [rack, host] of [["rack-b", HOST_A], ["rack-c", HOST_PEER]]) {
+        const clientId = `kcat-http-api,kgate_rack=${rack}`;
+        const byQuery = await api.json<MappingBody>(`/api/v1/mapping?rack=${rack}&clientId=kcat`, {
+          auth: OPS,
         });
+        const byClientId = await api.json<MappingBody>(
+          `/api/v1/mapping?clientId=${encodeURIComponent(clientId)}`,
+          { auth: OPS },
+        );
+        assert.equal(byQuery.json.rack, rack);
+        assert.deepEqual(byQuery.json.brokers, byClientId.json.brokers);
+        assert.ok(byQuery.json.brokers.every((b) => b.host === host), byQuery.body);
+        const kcat = await runKcat(
+          ["-L", "-J", "-b", `${HOST_A}:${PORT_START}`, "-m", "10", "-X", `client.id=${clientId}`],
+          { timeoutMs: 20_000 },
+        );
         assert.equal(kcat.code, 0, kcat.stderr);
         const seen = (JSON.parse(kcat.stdout) as { brokers: { id: number; name: string }[] }).brokers
           .map((b) => ({ id: b.id, endpoint: b.name }))
           .sort((a, b) => a.id - b.id);
-        const predicted = mapping.json.brokers
-          .map((b) => ({ id: b.brokerId, endpoint: `${b.host}:${b.port}` }))
-          .sort((a, b) => a.id - b.id);
-        assert.deepEqual(predicted, seen, `mapping ${mapping.body} vs kcat ${kcat.stdout}`);
-        // Gateway endpoints only, with the brokers' racks.
-        for (const b of mapping.json.brokers) {
-          const broker = kafka.brokers.find((k) => k.id === b.brokerId);
-          assert.ok(broker, `mapping names unknown broker ${b.brokerId}`);
-          assert.deepEqual(
-            { host: b.host, port: b.port, rack: b.rack },
-            { host: HOST_A, port: PORT_START + b.brokerId, rack: broker.rack },
-          );
-        }
+        assert.deepEqual(
+          seen,
+          endpoints(byQuery.json.brokers),
+          `mapping ${byQuery.body} vs kcat ${kcat.stdout}`,
+        );
       }
-      // A rack is echoed (the mapping ignores it until rack-aware mapping lands).
-      const withRack = await api.json<MappingBody>("/api/v1/mapping?rack=rack-a&clientId=c1", { auth: OPS });
-      assert.equal(withRack.status, 200, withRack.body);
-      assert.equal(withRack.json.rack, "rack-a");
-      assert.equal(withRack.json.clientId, "c1");
-      assert.equal(withRack.json.brokers.length, kafka.brokers.length);
+      // The peer answers for the same cluster.
+      const fromPeer = await peerApi.json<MappingBody>("/api/v1/mapping?rack=rack-b", {
+        auth: DEFAULT_ADMIN,
+      });
+      assert.ok(fromPeer.json.brokers.every((b) => b.host === HOST_A), fromPeer.body);
     });
 
     await t.step("/api/v1/config: the effective configuration, admin users redacted", async () => {
@@ -342,7 +410,7 @@ Deno.test({
         GATEWAY_HTTP_PORT: HTTP_PORT,
         GATEWAY_RACK_ID: "rack-b",
         GATEWAY_NODE_ID: `${HOST_A}:${PORT_START}`,
-        GATEWAY_CLUSTER_ID: "gateway",
+        GATEWAY_CLUSTER_ID: CLUSTER_ID,
         GATEWAY_SECURED_METRICS: false,
         GATEWAY_MAX_FRAME_BYTES: 104857600,
         GATEWAY_LOG_LEVEL: "info",
@@ -352,33 +420,37 @@ Deno.test({
       }
     });
 
-    await t.step("/api/v1/cluster lists this node (self, ports, httpUrl)", async () => {
+    await t.step("/api/v1/cluster lists both nodes (self, racks, ports, httpUrl, generation)", async () => {
       const res = await api.json<ClusterBody>("/api/v1/cluster", { auth: OPS });
       assert.equal(res.status, 200, res.body);
       const self = `${HOST_A}:${PORT_START}`;
       assert.equal(res.json.self, self);
-      assert.equal(res.json.members.length, 1, res.body);
-      const [member] = res.json.members;
+      assert.equal(res.json.members.length, 2, res.body);
       const maxBrokerId = Math.max(...kafka.brokers.map((b) => b.id));
-      assert.deepEqual(
-        { ...member, joinedAt: undefined },
-        {
-          id: self,
-          host: HOST_A,
-          rack: "rack-b",
-          // Default port count: max broker id - min broker id (0) + 3.
-          ports: { first: PORT_START, last: PORT_START + maxBrokerId + 2 },
-          httpUrl: `http://${HOST_A}:${HTTP_PORT}`,
-          version,
-          joinedAt: undefined,
-        },
-      );
-      const joined = Date.parse(member.joinedAt);
-      assert.ok(joined >= startedAt - 1_000 && joined <= Date.now(), `joinedAt ${member.joinedAt}`);
-      assert.equal(res.json.generation, null);
+      const expected = [[HOST_A, "rack-b"], [HOST_PEER, "rack-c"]].map(([host, rack]) => ({
+        id: `${host}:${PORT_START}`,
+        host,
+        rack,
+        // Default port count: max broker id - min broker id (0) + 3.
+        ports: { first: PORT_START, last: PORT_START + maxBrokerId + 2 },
+        httpUrl: `http://${host}:${HTTP_PORT}`,
+        version,
+        joinedAt: undefined,
+      }));
+      assert.deepEqual(res.json.members.map((m) => ({ ...m, joinedAt: undefined })), expected);
+      for (const member of res.json.members) {
+        const joined = Date.parse(member.joinedAt);
+        assert.ok(joined >= startedAt - 1_000 && joined <= Date.now(), `joinedAt ${member.joinedAt}`);
+      }
+      assert.ok(typeof res.json.generation === "number" && res.json.generation >= 1, res.body);
       assert.ok(res.json.lastChange !== null && !Number.isNaN(Date.parse(res.json.lastChange)), res.body);
+      // Any node answers for the whole cluster: the peer shows the same members and generation.
+      const fromPeer = await peerApi.json<ClusterBody>("/api/v1/cluster", { auth: DEFAULT_ADMIN });
+      assert.equal(fromPeer.json.self, `${HOST_PEER}:${PORT_START}`);
+      assert.deepEqual(fromPeer.json.members, res.json.members);
+      assert.equal(fromPeer.json.generation, res.json.generation);
       // The advertised port range listens: its last port bootstraps.
-      await kcatMetadata(`${HOST_A}:${member.ports.last}`);
+      await kcatMetadata(`${HOST_A}:${res.json.members[0].ports.last}`);
     });
 
     await t.step(
@@ -512,6 +584,10 @@ Deno.test({
       assert.ok(delta("kgate_requests_total", { api: "Metadata" }) >= 2);
       assert.ok(delta("kgate_client_connections_total") >= 2, "kgate_client_connections_total did not move");
       assert.ok((sampleValue(after, "kgate_process_memory_bytes", { kind: "rss" }) ?? 0) > 0);
+      // The cluster: two nodes, at least the rebalance that let the second in, Metadata mappings counted.
+      assert.equal(sampleValue(after, "kgate_cluster_size"), 2);
+      assert.ok((sampleValue(after, "kgate_rebalances_total") ?? 0) >= 1, "kgate_rebalances_total is 0");
+      assert.ok(delta("kgate_mapping_requests_total") >= 2, "kgate_mapping_requests_total did not move");
       assert.notEqual(sampleValue(after, "kgate_client_connections_open"), undefined);
     });
 
@@ -613,7 +689,7 @@ Deno.test({
         }
         const ready = await api.get("/health/ready");
         assert.equal(ready.status, 200, ready.body);
-        await assertServes(gateway, kafka);
+        await assertServes(gateway, kafka, [HOST_A, HOST_PEER]);
         const topic = uniqueTopic("http-garbage");
         await createTopic(topic, 1, 3);
         await produceAndConsume(gateway.bootstrap, topic, ["after-garbage-1", "after-garbage-2"]);
@@ -688,7 +764,7 @@ Deno.test({
     await t.step("the node serves HTTP and Kafka with 20 unfinished requests held open", async () => {
       const live = await api.get("/health/live");
       assert.equal(live.status, 200);
-      await assertServes(gateway, kafka);
+      await assertServes(gateway, kafka, [HOST_A, HOST_PEER]);
     });
 
     await t.step(
@@ -762,6 +838,15 @@ Deno.test({
       });
       assert.equal(status.code, 0, gateway.logs);
       await gateway.waitForLog(/SIGTERM received: shutting down/, 1_000);
+      // The drain (2 s): NOTREADY all along, and the peer stopped advertising this node.
+      const notReady = polls.filter((p) => p.outcome === "503 NOTREADY");
+      assert.ok(
+        notReady.length >= 5 && notReady[notReady.length - 1].sentAt - notReady[0].sentAt >= 1_500,
+        `NOTREADY was not answered through the drain: ${JSON.stringify(polls.slice(-20))}`,
+      );
+      const peerView = await peerApi.json<ClusterBody>("/api/v1/cluster", { auth: DEFAULT_ADMIN });
+      assert.deepEqual(peerView.json.members.map((m) => m.host), [HOST_PEER], peerView.body);
+      assert.equal((await peerApi.get("/health/ready")).status, 200);
       await gateway.waitForLog(/\bstopped\b/, 1_000);
       // When the node handled the signal (its log line; draining is set in the same tick).
       const line = gateway.logs.split("\n").find((l) => /SIGTERM received/.test(l))!;
@@ -787,6 +872,7 @@ Deno.test({
   } finally {
     for (const h of halfRequests) h.close();
     if (await gateway.running()) await gateway.kill();
+    await peer.stop();
   }
 });
 
@@ -873,8 +959,10 @@ Deno.test({
       upstreamReachable: false,
       brokersKnown: false,
       listening: false,
+      groupJoined: false,
       notDraining: true,
     });
+    assert.ok(notReady.json.reasons.includes("not in the gateway group yet"), notReady.body);
     const reason = notReady.json.reasons.find((r) => r.includes("unreachable"))!;
     assert.ok(reason.includes(servers), `the reason does not name ${servers}: ${reason}`);
     assert.match(reason, /refused/i);
@@ -900,7 +988,13 @@ Deno.test({
     const json = await api.json<Readiness>("/health/ready", { accept: "application/json" });
     assert.deepEqual(json.json, {
       status: "READY",
-      checks: { upstreamReachable: true, brokersKnown: true, listening: true, notDraining: true },
+      checks: {
+        upstreamReachable: true,
+        brokersKnown: true,
+        listening: true,
+        groupJoined: true,
+        notDraining: true,
+      },
       reasons: [],
     });
     assert.ok(relay.accepted >= 1, "the node never used the bootstrap address");

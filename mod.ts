@@ -32,15 +32,40 @@ export {
   type SettingSpec,
   type UpstreamSecurityProtocol,
 } from "./src/config.ts";
-/** The broker-to-endpoint mapping contract and the single-host mapping. */
+/** The broker-to-node mapping: the pure rack-aware round-robin function, its stateful form, the single-host mapping. */
 export {
   type BrokerEndpointMapper,
   brokerPort,
   type BrokerRef,
+  brokerToNodeMapping,
+  CLIENT_RACK_KEY,
+  clientRackFromClientId,
+  clientTurn,
+  type ClusterMapping,
+  clusterMapping,
+  type ClusterMappingOptions,
   type Endpoint,
+  type GatewayNodeRef,
+  type MappingPolicy,
   type MappingRequest,
+  type NodeMappingInput,
   singleHostMapping,
 } from "./src/cluster/mapping.ts";
+/** Cluster membership through a Kafka consumer group. */
+export {
+  type GatewayMember,
+  GroupMembership,
+  MEMBERSHIP_PROTOCOL,
+  membershipNames,
+  type MembershipOptions,
+  type MembershipView,
+} from "./src/cluster/membership.ts";
+/** A node's identity as it publishes it in the membership group. */
+export {
+  decodeMemberIdentity,
+  encodeMemberIdentity,
+  type MemberIdentity,
+} from "./src/cluster/member_identity.ts";
 /** The audit log of a node (CONNECTION entries). */
 export {
   AuditLog,

@@ -64,8 +64,6 @@ export interface MembershipOptions {
   refreshMs?: number;
   /** Called with every new view. */
   onChange?(view: MembershipView): void;
-  /** Replaces the kafkajs client (tests). */
-  kafka?: (logCreator: (level: logLevel) => (entry: LogEntry) => void) => Kafka;
 }
 
 /** A failure to reach the group is logged once it has lasted this long. */
@@ -92,7 +90,9 @@ const EMPTY: MembershipView = {
  * ```
  */
 export class GroupMembership {
+  /** The consumer group of the gateway cluster. */
   readonly groupId: string;
+  /** The internal topic the group subscribes to. */
   readonly topic: string;
   #view: MembershipView = EMPTY;
   readonly #kafka: Kafka;
@@ -111,6 +111,13 @@ export class GroupMembership {
   #unreachableLogged = false;
   #restartTimer: ReturnType<typeof setTimeout> | undefined;
 
+  /**
+   * A membership that has not joined yet; {@link GroupMembership.start} joins.
+   *
+   * @param config the node's configuration (group, topic, session and heartbeat settings, credentials)
+   * @param identity what this node publishes; read at every (re)join
+   * @param options refresh period and a view listener
+   */
   constructor(
     private readonly config: GatewayConfig,
     private readonly identity: () => Omit<MemberIdentity, "joinedAt">,
@@ -119,8 +126,10 @@ export class GroupMembership {
     ({ groupId: this.groupId, topic: this.topic } = membershipNames(config));
     this.#refreshMs = options.refreshMs ?? 500;
     const logCreator = () => (entry: LogEntry) => this.#onKafkaLog(entry);
-    this.#kafka = options.kafka?.(logCreator) ??
-      gatewayKafkaClient(config, `kgate-members-${config.nodeId}`, { logCreator, level: logLevel.DEBUG });
+    this.#kafka = gatewayKafkaClient(config, `kgate-members-${config.nodeId}`, {
+      logCreator,
+      level: logLevel.DEBUG,
+    });
   }
 
   /** The current view. */

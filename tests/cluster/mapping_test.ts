@@ -7,9 +7,11 @@ import {
   brokerToNodeMapping,
   CLIENT_RACK_KEY,
   clientRackFromClientId,
+  clientTurn,
   clusterMapping,
   type Endpoint,
   type GatewayNodeRef,
+  type MappingPolicy,
   type MappingRequest,
   type NodeMappingInput,
   singleHostMapping,
@@ -556,5 +558,291 @@ Deno.test("clusterMapping", async (t) => {
       assert.throws(() => clusterMapping({ ...options, initialCounter }), RangeError);
     }
     assert.equal(clusterMapping({ ...options, initialCounter: 5 }).counter, 5);
+  });
+});
+
+/** FNV-1a (32-bit) over UTF-16 code units, spelled out with BigInt, independently of the implementation. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5n;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= BigInt(text.charCodeAt(i));
+    hash = (hash * 0x01000193n) % 0x1_0000_0000n;
+  }
+  return Number(hash);
+}
+
+/** The documented turn: host (the address without its port), a NUL, the client id. */
+function expectedTurn(host: string, clientId: string): number {
+  return fnv1a(`${host}\u0000${clientId}`);
+}
+
+// Hosts as they appear in client addresses: IPv4, bracketed IPv6 (as formatAddress writes them), names.
+const hostArb = fc.oneof(
+  fc.ipV4(),
+  fc.ipV6().map((ip) => `[${ip}]`),
+  fc.domain(),
+  fc.string({ maxLength: 12 }).filter((s) => !s.includes(":")),
+);
+const clientIdArb = fc.oneof(fc.string({ maxLength: 20 }), fc.string({ unit: "binary", maxLength: 20 }));
+const tcpPortArb = fc.integer({ min: 0, max: 65535 });
+
+Deno.test("clientTurn", async (t) => {
+  await t.step("known answers of FNV-1a", () => {
+    // FNV-1a of the single byte 0 (empty host, NUL, empty client id) is 0x050c5d1f.
+    assert.equal(clientTurn({ clientId: "", clientAddress: "" }), 0x050c5d1f);
+    assert.equal(fnv1a("a"), 0xe40c292c); // the reference itself, against the published vector
+    assert.equal(clientTurn({ clientId: "billing", clientAddress: "10.0.0.7:50211" }), 2337614720);
+  });
+
+  await t.step("property: FNV-1a of host, NUL, client id", () => {
+    fc.assert(fc.property(hostArb, tcpPortArb, clientIdArb, (host, port, clientId) => {
+      assert.equal(clientTurn({ clientId, clientAddress: `${host}:${port}` }), expectedTurn(host, clientId));
+    }));
+  });
+
+  await t.step("property: a non-negative 32-bit integer", () => {
+    fc.assert(fc.property(
+      fc.string({ unit: "binary", maxLength: 40 }),
+      fc.option(fc.string({ unit: "binary", maxLength: 40 }), { nil: null }),
+      (clientAddress, clientId) => {
+        const turn = clientTurn({ clientId, clientAddress });
+        assert.ok(Number.isInteger(turn), String(turn));
+        assert.ok(turn >= 0 && turn <= 0xffffffff, String(turn));
+        // A valid round-robin counter for brokerToNodeMapping.
+        assert.ok(Number.isSafeInteger(turn));
+      },
+    ));
+  });
+
+  await t.step("property: the same for every port of one host", () => {
+    fc.assert(fc.property(hostArb, tcpPortArb, tcpPortArb, clientIdArb, (host, p1, p2, clientId) => {
+      assert.equal(
+        clientTurn({ clientId, clientAddress: `${host}:${p1}` }),
+        clientTurn({ clientId, clientAddress: `${host}:${p2}` }),
+      );
+    }));
+  });
+
+  await t.step("differs by client id and by host", () => {
+    const at = (clientId: string | null, clientAddress: string) => clientTurn({ clientId, clientAddress });
+    assert.notEqual(at("billing", "10.0.0.7:1"), at("orders", "10.0.0.7:1"));
+    assert.notEqual(at("billing", "10.0.0.7:1"), at("billing", "10.0.0.8:1"));
+    assert.notEqual(at("app-1", "h:1"), at("app-2", "h:1"));
+    // The NUL keeps host and client id apart: ("ab", "c") is not ("a", "bc").
+    assert.notEqual(at("c", "ab:1"), at("bc", "a:1"));
+    // Many clients of one host: no two share a turn (32 bits, 1000 deterministic ids).
+    const turns = new Set(Array.from({ length: 1000 }, (_, i) => at(`client-${i}`, "10.1.2.3:40000")));
+    assert.equal(turns.size, 1000);
+    // And they spread over a small node count.
+    const residues = new Set([...turns].map((turn) => turn % 3));
+    assert.deepEqual(residues, new Set([0, 1, 2]));
+  });
+
+  await t.step("IPv6: the host is everything before the last colon, brackets included", () => {
+    const app = (clientAddress: string) => clientTurn({ clientId: "app", clientAddress });
+    assert.equal(app("[::1]:5000"), expectedTurn("[::1]", "app"));
+    assert.equal(app("[::1]:5000"), app("[::1]:6000"));
+    // A split at the first colon would leave "[" for every IPv6 client; these must differ.
+    assert.notEqual(app("[::1]:5000"), app("[::2]:5000"));
+    assert.notEqual(app("[fe80::1]:5000"), app("[fe80::2]:5000"));
+    assert.equal(app("[2001:db8::7]:1"), expectedTurn("[2001:db8::7]", "app"));
+  });
+
+  await t.step("an address without a port is all host", () => {
+    const app = (clientAddress: string) => clientTurn({ clientId: "app", clientAddress });
+    assert.equal(app("10.0.0.7"), expectedTurn("10.0.0.7", "app"));
+    assert.equal(app("10.0.0.7"), app("10.0.0.7:9092"));
+    assert.equal(app(""), expectedTurn("", "app"));
+  });
+
+  await t.step("only the client id and address count", () => {
+    const base = { clientId: "svc,kgate_rack=r1", clientAddress: "10.0.0.9:1234" };
+    const turn = clientTurn(base);
+    assert.equal(clientTurn({ ...base, advance: true } as MappingRequest), turn);
+    assert.equal(clientTurn({ ...base, clientRack: "r2" } as MappingRequest), turn);
+    assert.equal(turn, expectedTurn("10.0.0.9", "svc,kgate_rack=r1"));
+  });
+});
+
+Deno.test("clusterMapping: policies", async (t) => {
+  const nodes = [node("c"), node("a"), node("b")];
+  const brokers = [broker(1), broker(2), broker(3), broker(4)];
+  const options = { nodes: () => nodes, portStart: PORT_START, minBrokerId: MIN_BROKER_ID };
+  const client = (clientId: string | null, clientAddress: string, advance?: boolean): MappingRequest => ({
+    clientId,
+    clientAddress,
+    advance,
+  });
+  const callsArb = fc.array(
+    fc.record({
+      clientId: fc.option(fc.constantFrom("app", "billing", "orders,kgate_rack=r1", "x"), { nil: null }),
+      host: fc.constantFrom("10.0.0.1", "10.0.0.2", "[::1]", "gw"),
+      port: tcpPortArb,
+      advance: fc.option(fc.boolean(), { nil: undefined }),
+      peek: fc.boolean(),
+    }),
+    { maxLength: 15 },
+  );
+
+  await t.step("round-robin is the default and advances as before", () => {
+    fc.assert(fc.property(brokersArb, nodesArb, callsArb, (brokersIn, live, calls) => {
+      const implicit = clusterMapping({ ...options, nodes: () => live });
+      const explicit = clusterMapping({ ...options, nodes: () => live, policy: "round-robin" });
+      let expected = 0;
+      for (const call of calls) {
+        const req = client(call.clientId, `${call.host}:${call.port}`, call.advance);
+        const a = call.peek ? implicit.peek(brokersIn, req) : implicit.mapper(brokersIn, req);
+        const b = call.peek ? explicit.peek(brokersIn, req) : explicit.mapper(brokersIn, req);
+        const clientRack = clientRackFromClientId(call.clientId);
+        assert.deepEqual(a, brokerToNodeMapping(input(brokersIn, live, expected, clientRack)));
+        assert.deepEqual(b, a);
+        if (!call.peek && call.advance === true) expected++;
+        assert.equal(implicit.counter, expected);
+        assert.equal(explicit.counter, expected);
+      }
+    }));
+    // Concretely: two Metadata answers to one client give it two different mappings.
+    const mapping = clusterMapping(options);
+    const req = client("app", "10.0.0.1:5000", true);
+    assert.notDeepEqual(hosts(mapping.mapper(brokers, req)), hosts(mapping.mapper(brokers, req)));
+    assert.equal(mapping.counter, 2);
+  });
+
+  await t.step("client-sticky never advances and equals brokerToNodeMapping at clientTurn", () => {
+    fc.assert(fc.property(
+      brokersArb,
+      nodesArb,
+      callsArb,
+      fc.oneof(fc.nat(100), fc.maxSafeNat()),
+      (brokersIn, live, calls, initialCounter) => {
+        const mapping = clusterMapping({
+          ...options,
+          nodes: () => live,
+          policy: "client-sticky",
+          initialCounter,
+        });
+        for (const call of calls) {
+          const req = client(call.clientId, `${call.host}:${call.port}`, call.advance);
+          const got = call.peek ? mapping.peek(brokersIn, req) : mapping.mapper(brokersIn, req);
+          const turn = expectedTurn(call.host, call.clientId ?? "");
+          assert.equal(clientTurn(req), turn);
+          assert.deepEqual(
+            got,
+            brokerToNodeMapping(input(brokersIn, live, turn, clientRackFromClientId(call.clientId))),
+          );
+          assert.equal(mapping.counter, initialCounter);
+        }
+      },
+    ));
+  });
+
+  await t.step("client-sticky: one client, same mapping on two nodes whatever came before", () => {
+    fc.assert(fc.property(
+      brokersArb,
+      nodesArb.chain((live) => fc.tuple(fc.constant(live), permutation(live))),
+      callsArb,
+      callsArb,
+      fc.constantFrom("app", "billing", "orders,kgate_rack=r2"),
+      fc.constantFrom("10.9.8.7", "[2001:db8::1]"),
+      fc.tuple(tcpPortArb, tcpPortArb),
+      (brokersIn, [liveA, liveB], historyA, historyB, clientId, host, [portA, portB]) => {
+        // Two gateway nodes: each sees the same members (in its own order) and its own traffic.
+        const nodeA = clusterMapping({ ...options, nodes: () => liveA, policy: "client-sticky" });
+        const nodeB = clusterMapping({
+          ...options,
+          nodes: () => liveB,
+          policy: "client-sticky",
+          initialCounter: 17,
+        });
+        for (const call of historyA) nodeA.mapper(brokersIn, client(call.clientId, `${call.host}:1`, true));
+        for (const call of historyB) nodeB.mapper(brokersIn, client(call.clientId, `${call.host}:2`, true));
+        // The client reconnects from another port to the other node.
+        const onA = nodeA.mapper(brokersIn, client(clientId, `${host}:${portA}`, true));
+        const onB = nodeB.mapper(brokersIn, client(clientId, `${host}:${portB}`, true));
+        assert.deepEqual(onA, onB);
+        assert.deepEqual(nodeA.mapper(brokersIn, client(clientId, `${host}:${portA}`, true)), onA);
+        assert.equal(nodeA.counter, 0);
+        assert.equal(nodeB.counter, 17);
+      },
+    ));
+  });
+
+  await t.step("client-sticky: concrete mapping of one client, and clients spread over nodes", () => {
+    const mapping = clusterMapping({ ...options, policy: "client-sticky" });
+    const req = client("billing", "10.0.0.7:50211", true);
+    // clientTurn = 2337614720, 2337614720 % 3 === 2: broker at index i gets sorted node (2 + i) % 3.
+    assert.equal(2337614720 % 3, 2);
+    const expected = { 1: "host-c", 2: "host-a", 3: "host-b", 4: "host-c" };
+    for (let i = 0; i < 5; i++) assert.deepEqual(hosts(mapping.mapper(brokers, req)), expected);
+    assert.deepEqual(hosts(mapping.peek(brokers, { ...req, clientAddress: "10.0.0.7:1" })), expected);
+    assert.equal(mapping.counter, 0);
+    const firstHosts = new Set(
+      Array.from(
+        { length: 60 },
+        (_, i) => mapping.mapper(brokers, client(`c${i}`, "10.0.0.1:1", true)).get(1)!.host,
+      ),
+    );
+    assert.deepEqual(firstHosts, new Set(["host-a", "host-b", "host-c"]));
+  });
+
+  await t.step("client-sticky: membership changes move the client", () => {
+    let live = [node("a"), node("b")];
+    const mapping = clusterMapping({ ...options, nodes: () => live, policy: "client-sticky" });
+    const req = client("billing", "10.0.0.7:50211", true);
+    assert.deepEqual(mapping.mapper(brokers, req), brokerToNodeMapping(input(brokers, live, 2337614720)));
+    live = [node("a"), node("b"), node("c")];
+    assert.deepEqual(mapping.mapper(brokers, req), brokerToNodeMapping(input(brokers, live, 2337614720)));
+  });
+
+  await t.step("client-sticky: rack precedence still applies", () => {
+    const racked = [node("a1", "r1"), node("a2", "r1"), node("b1", "r2"), node("b2", "r2"), node("z", null)];
+    const mapping = clusterMapping({ ...options, nodes: () => racked, policy: "client-sticky" });
+    const rackedBrokers = [broker(1, "r1"), broker(2, "r2"), broker(3, null), broker(4, "r9")];
+    const rackOf = new Map(racked.map((n) => [n.host, n.rack]));
+    for (let i = 0; i < 40; i++) {
+      // Client rack from the client id: every broker through that rack's nodes.
+      const fromId = mapping.mapper(rackedBrokers, client(`c${i},kgate_rack=r2`, `10.0.0.${i}:1`, true));
+      for (const b of rackedBrokers) assert.equal(rackOf.get(fromId.get(b.nodeId)!.host), "r2");
+      // Explicit client rack wins over the client id.
+      const explicit = mapping.mapper(rackedBrokers, {
+        ...client(`c${i},kgate_rack=r2`, `10.0.0.${i}:1`, true),
+        clientRack: "r1",
+      });
+      for (const b of rackedBrokers) assert.equal(rackOf.get(explicit.get(b.nodeId)!.host), "r1");
+      // No client rack: brokers with a rack stay in it; the others may go anywhere.
+      const plain = mapping.mapper(rackedBrokers, client(`c${i}`, `10.0.0.${i}:1`, true));
+      assert.equal(rackOf.get(plain.get(1)!.host), "r1");
+      assert.equal(rackOf.get(plain.get(2)!.host), "r2");
+      assert.equal(mapping.counter, 0);
+    }
+  });
+
+  await t.step("client-sticky: property, rack precedence on every input", () => {
+    fc.assert(
+      fc.property(brokersArb, nodesArb, clientRackArb, clientIdArb, hostArb, (bs, live, rack, id, host) => {
+        const mapping = clusterMapping({ ...options, nodes: () => live, policy: "client-sticky" });
+        const endpoints = mapping.mapper(bs, {
+          clientId: id,
+          clientAddress: `${host}:1`,
+          clientRack: rack,
+          advance: true,
+        });
+        const rackOf = new Map(live.map((n) => [n.host, n.rack]));
+        const has = (r: string | null) => r !== null && live.some((n) => n.rack === r);
+        for (const b of bs) {
+          const chosen = rackOf.get(endpoints.get(b.nodeId)!.host);
+          if (has(rack)) assert.equal(chosen, rack);
+          else if (has(b.rack)) assert.equal(chosen, b.rack);
+          const c = candidatesOf(live, b.rack, rack);
+          const i = [...bs].sort((x, y) => x.nodeId - y.nodeId).indexOf(b);
+          assert.equal(endpoints.get(b.nodeId)!.host, c[(expectedTurn(host, id) + i) % c.length].host);
+        }
+      }),
+    );
+  });
+
+  await t.step("the policy type names exactly the two policies", () => {
+    const policies: MappingPolicy[] = ["round-robin", "client-sticky"];
+    for (const policy of policies) assert.equal(clusterMapping({ ...options, policy }).counter, 0);
   });
 });

@@ -542,10 +542,18 @@ export function parseConfig(raw: Record<string, string | undefined>): GatewayCon
     config[setting.key] = result.data;
   }
   const gateway = config as unknown as GatewayConfig;
-  // Behind an external load balancer every node advertises the same host: the machine name tells them apart.
-  gateway.nodeId ??= `${
-    gateway.internalLoadBalancing ? gateway.advertisedHost : defaultHostname()
-  }:${gateway.portStart}`;
+  if (gateway.nodeId === undefined) {
+    // Behind an external load balancer every node advertises the same host: the machine name tells them apart.
+    const host = gateway.internalLoadBalancing ? gateway.advertisedHost : defaultHostname();
+    gateway.nodeId = `${host}:${gateway.portStart}`;
+    if (!/^[A-Za-z0-9.:_-]{1,200}$/.test(gateway.nodeId)) {
+      throw new ConfigError(
+        "GATEWAY_NODE_ID",
+        undefined,
+        `letters, digits, '.', ':', '_' and '-' (the default ${JSON.stringify(gateway.nodeId)} has others)`,
+      );
+    }
+  }
   if ((gateway.httpsCertFile === undefined) !== (gateway.httpsKeyFile === undefined)) {
     const missing = gateway.httpsCertFile === undefined
       ? "GATEWAY_HTTPS_CERT_FILE"

@@ -180,7 +180,10 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       const brokers = directory.brokers();
       const endpoints = peek(brokers, {
         clientId: query.clientId ?? null,
-        clientAddress: "",
+        // A port is appended because the mapping drops the part after the last colon.
+        clientAddress: query.clientHost
+          ? `${query.clientHost.includes(":") ? `[${query.clientHost}]` : query.clientHost}:0`
+          : "",
         ...(query.rack !== undefined ? { clientRack: query.rack } : {}),
       });
       return brokers.map((b) => ({ brokerId: b.nodeId, ...endpoints.get(b.nodeId)!, rack: b.rack }));

@@ -64,9 +64,10 @@ export function decodeMemberIdentity(bytes: Uint8Array): MemberIdentity {
     return v[key] as string;
   };
   const ports = v.ports as Record<string, unknown> | undefined;
+  const isPort = (n: unknown) => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
   if (
-    typeof ports !== "object" || ports === null || !Number.isInteger(ports.first) ||
-    !Number.isInteger(ports.last)
+    typeof ports !== "object" || ports === null || !isPort(ports.first) || !isPort(ports.last) ||
+    (ports.first as number) > (ports.last as number)
   ) {
     throw new Error("member metadata: bad ports");
   }

@@ -67,7 +67,7 @@ export interface NodeView {
   /** The gateway cluster. */
   cluster(): ClusterView;
   /** The mapping a client with this rack / client id would receive now (does not advance the round-robin). */
-  mapping(query: { rack?: string; clientId?: string }): MappedBroker[];
+  mapping(query: { rack?: string; clientId?: string; clientHost?: string }): MappedBroker[];
   /** The effective configuration, secrets redacted. */
   config(): Record<string, unknown>;
   /** Prometheus text exposition. */

@@ -42,7 +42,8 @@ const nonEmpty = fc.oneof(
 const identityArb: fc.Arbitrary<MemberIdentity> = fc.record({
   id: nonEmpty,
   host: nonEmpty,
-  ports: fc.record({ first: fc.integer({ min: 1, max: 65535 }), last: fc.integer({ min: 1, max: 65535 }) }),
+  ports: fc.tuple(fc.integer({ min: 1, max: 65535 }), fc.integer({ min: 1, max: 65535 }))
+    .map(([a, b]) => ({ first: Math.min(a, b), last: Math.max(a, b) })),
   rack: fc.option(fc.string({ unit: "binary", maxLength: 12 }), { nil: null }),
   httpUrl: fc.oneof(fc.constant(""), fc.webUrl()),
   version: nonEmpty,
@@ -186,6 +187,9 @@ Deno.test("member identity: malformed metadata is refused, naming what is wrong"
       ["first fractional", { first: 6969.5, last: 6974 }],
       ["last fractional", { first: 6969, last: 6974.25 }],
       ["first null", { first: null, last: 6974 }],
+      ["port 0", { first: 0, last: 6974 }],
+      ["port above 65535", { first: 6969, last: 65536 }],
+      ["first after last", { first: 6974, last: 6969 }],
     ];
     for (const [label, ports] of cases) {
       assertRefused(written({ ports }), "member metadata: bad ports", label);

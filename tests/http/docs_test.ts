@@ -127,11 +127,11 @@ Deno.test("OpenAPI: /api/v1/mapping documents its query parameters and the 400",
     required: boolean;
     schema: { pattern: string };
   }[];
-  assert.deepEqual(params.map((p) => [p.name, p.in, p.required]), [["rack", "query", false], [
-    "clientId",
-    "query",
-    false,
-  ]]);
+  assert.deepEqual(params.map((p) => [p.name, p.in, p.required]), [
+    ["rack", "query", false],
+    ["clientId", "query", false],
+    ["clientHost", "query", false],
+  ]);
   for (const p of params) {
     const re = new RegExp(p.schema.pattern, "u");
     assert.ok(re.test("rack-a"));

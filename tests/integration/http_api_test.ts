@@ -889,6 +889,8 @@ Deno.test({
   });
   const api = new HttpApi(`http://${HOST_B}:${HTTP_PORT}`);
   try {
+    // Listening comes first; READY once the node is in its gateway group too.
+    await gateway.waitUntilReady();
     await t.step("/metrics: 401 without or with wrong credentials, 200 with the default user", async () => {
       assertUnauthorized(await api.get("/metrics"), "/metrics without credentials");
       assertUnauthorized(

@@ -124,12 +124,20 @@ export function apiRoutes(view: NodeView): RouteModule {
         query: {
           rack: printable("Rack (zone) of the client", "rack-a"),
           clientId: printable("Kafka client id of the client", "billing-consumer"),
+          clientHost: {
+            description:
+              "The client's IP address or host (the client-sticky policy hashes it with the client id)",
+            expected: "an IPv4 or IPv6 address or a host name",
+            schema: z.string().regex(/^[A-Za-z0-9.:_-]{1,255}$/),
+            example: "10.0.0.7",
+          },
         },
         responses: json("The mapping", MappingBodySchema, "Mapping"),
         handler: (c, { query }) => {
-          const asked: { rack?: string; clientId?: string } = {};
+          const asked: { rack?: string; clientId?: string; clientHost?: string } = {};
           if (query.rack !== undefined) asked.rack = query.rack;
           if (query.clientId !== undefined) asked.clientId = query.clientId;
+          if (query.clientHost !== undefined) asked.clientHost = query.clientHost;
           return sendJson(
             c,
             MappingBodySchema.parse({

@@ -509,7 +509,7 @@ Deno.test({
       );
       assert.deepEqual(
         (doc.json.paths["/api/v1/mapping"].get.parameters ?? []).map((p) => `${p.in}:${p.name}`).sort(),
-        ["query:clientId", "query:rack"],
+        ["query:clientHost", "query:clientId", "query:rack"],
       );
 
       const docs = await api.get("/docs");

@@ -166,7 +166,9 @@ export class GatewayProcess {
         // not yet
       }
       if (!(await this.running())) throw new Error(`gateway exited before ready; logs:\n${this.#logs}`);
-      if (Date.now() > deadline) throw new Error(`gateway not ready within ${timeoutMs} ms; logs:\n${this.#logs}`);
+      if (Date.now() > deadline) {
+        throw new Error(`gateway not ready within ${timeoutMs} ms; logs:\n${this.#logs}`);
+      }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }

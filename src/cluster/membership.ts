@@ -175,6 +175,9 @@ export class GroupMembership {
         break;
       } catch (error) {
         this.#failed(error);
+        const admin = this.#admin;
+        this.#admin = undefined;
+        await admin?.disconnect().catch(() => {});
         await sleep(backoffMs);
         backoffMs = Math.min(backoffMs * 2, 10_000);
       }
@@ -298,6 +301,10 @@ export class GroupMembership {
       ({ groups: [group] } = await admin.describeGroups([this.groupId]));
     } catch (error) {
       this.#failed(error);
+      // Start the next attempt from a fresh admin client (its connections may point at a restarted broker).
+      const admin = this.#admin;
+      this.#admin = undefined;
+      await admin?.disconnect().catch(() => {});
       return;
     }
     if (this.#stopped) return;

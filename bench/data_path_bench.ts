@@ -17,7 +17,7 @@ import {
   readRequestHeader,
 } from "../src/protocol/mod.ts";
 import { type ByteSink, type ByteSource, type FramePolicy, pumpFrames } from "../src/proxy/frame_pump.ts";
-import { singleHostMapping } from "../src/cluster/mapping.ts";
+import { clusterMapping, singleHostMapping } from "../src/cluster/mapping.ts";
 import { rewriteResponse } from "../src/proxy/rewrite.ts";
 import { type PendingRequest, requestPolicy, responsePolicy } from "../src/proxy/connection.ts";
 import { GatewayMetrics } from "../src/metrics.ts";
@@ -129,6 +129,27 @@ Deno.bench("rewrite Metadata v12 (3 brokers, 100 topics x 3 partitions)", { grou
     knownBrokers: () => [],
   });
 });
+
+// The same with the cluster mapping (3 nodes in 2 racks, rack-aware round-robin, client rack in client.id).
+const clusterNodes = [
+  { id: "a", host: "10.1.0.1", rack: "rack-1" },
+  { id: "b", host: "10.1.0.2", rack: "rack-1" },
+  { id: "c", host: "10.1.0.3", rack: "rack-2" },
+];
+const roundRobin = clusterMapping({ nodes: () => clusterNodes, portStart: 6969, minBrokerId: 0 });
+for (const clientId of ["c", "c,kgate_rack=rack-2"]) {
+  Deno.bench(
+    `rewrite Metadata v12 (3 brokers, 100 topics x 3 partitions), cluster mapping, client.id ${clientId}`,
+    { group: "response" },
+    () => {
+      rewriteResponse({ apiKey: 3, apiVersion: 12, clientId }, metadataBody, {
+        clientAddress: "127.0.0.1:1",
+        mapper: roundRobin.mapper,
+        knownBrokers: () => [],
+      });
+    },
+  );
+}
 
 // One request and its response through the connection policies, with and without the metrics observer.
 const metrics = new GatewayMetrics();

@@ -354,7 +354,8 @@ function readiness(
     upstreamReachable: lastRefresh !== null && lastError === null,
     brokersKnown: directory.brokers().length > 0,
     listening: state.listening,
-    ...(group ? { groupJoined: group.joined } : {}),
+    // In the group as far as the node can tell: joined, and the group not unreachable for a while.
+    ...(group ? { groupJoined: group.joined && group.unreachableSince === null } : {}),
     notDraining: !state.draining,
   };
   const reasons: string[] = [];
@@ -365,7 +366,12 @@ function readiness(
   }
   if (!checks.brokersKnown) reasons.push("no broker known yet");
   if (!checks.listening) reasons.push("the Kafka ports are not listening yet");
-  if (group && !group.joined && !state.draining) {
+  if (group && group.unreachableSince !== null && !state.draining) {
+    reasons.push(
+      `cannot reach the gateway group since ${group.unreachableSince.toISOString()} (${group.lastError}); ` +
+        `serving with the last known view of ${group.members.length} node(s)`,
+    );
+  } else if (group && !group.joined && !state.draining) {
     reasons.push(
       group.lastError
         ? `not in the gateway group (${group.lastError}); serving with the last known view of ${group.members.length} node(s)`

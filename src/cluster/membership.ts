@@ -48,6 +48,11 @@ export interface MembershipView {
   readonly lastSeen: Date | null;
   /** Why the last description or join failed, or null. */
   readonly lastError: string | null;
+  /**
+   * Since when the group has been unreachable, once that has lasted {@link UNREACHABLE_LOG_AFTER_MS} (brief
+   * hiccups are not reported), or null.
+   */
+  readonly unreachableSince: Date | null;
 }
 
 /** The group and topic of a configuration. */
@@ -66,8 +71,8 @@ export interface MembershipOptions {
   onChange?(view: MembershipView): void;
 }
 
-/** A failure to reach the group is logged once it has lasted this long. */
-const UNREACHABLE_LOG_AFTER_MS = 2000;
+/** A failure to reach the group is logged (and shown in the view) once it has lasted this long. */
+export const UNREACHABLE_LOG_AFTER_MS = 2000;
 
 const EMPTY: MembershipView = {
   members: [],
@@ -76,6 +81,7 @@ const EMPTY: MembershipView = {
   joined: false,
   lastSeen: null,
   lastError: null,
+  unreachableSince: null,
 };
 
 /**
@@ -129,6 +135,8 @@ export class GroupMembership {
     this.#kafka = gatewayKafkaClient(config, `kgate-members-${config.nodeId}`, {
       logCreator,
       level: logLevel.DEBUG,
+      // The view is re-read every 500 ms: fail fast and let the next round retry.
+      retries: 1,
     });
   }
 
@@ -355,6 +363,7 @@ export class GroupMembership {
       joined,
       lastSeen: new Date(),
       lastError: null,
+      unreachableSince: null,
     });
     if (changed) {
       log.info("gateway cluster: {count} node(s) {nodes}", {
@@ -380,7 +389,11 @@ export class GroupMembership {
         { group: this.groupId, error: message, count: this.#view.members.length },
       );
     }
-    this.#setView({ ...this.#view, lastError: message });
+    this.#setView({
+      ...this.#view,
+      lastError: message,
+      unreachableSince: this.#unreachableLogged ? new Date(this.#unreachableSince) : null,
+    });
   }
 
   /** kafkajs's own log: the group generation comes from it; errors are passed on. */

@@ -13,6 +13,8 @@ export interface GatewayKafkaClientOptions {
   logCreator?: logCreator;
   /** Most verbose kafkajs level passed to `logCreator`. */
   level?: logLevel;
+  /** How often a failed request is retried before it fails (default 5). */
+  retries?: number;
 }
 
 /** A kafkajs client for the gateway's own use, with the configured credentials. */
@@ -30,6 +32,6 @@ export function gatewayKafkaClient(
     sasl,
     logLevel: options.logCreator ? options.level ?? logLevel.WARN : logLevel.NOTHING,
     logCreator: options.logCreator,
-    retry: { retries: 5, initialRetryTime: 200 },
+    retry: { retries: options.retries ?? 5, initialRetryTime: 200 },
   });
 }

@@ -3,7 +3,7 @@
  * membership through the Kafka group, round-robin and rack-aware mapping, join / SIGTERM / kill -9
  * times, external load balancer mode, and a rolling restart under a kafkajs producer and consumer.
  *
- * Loopback addresses 127.0.0.51-127.0.0.65 belong to this file.
+ * Loopback addresses 127.0.0.51-127.0.0.68 belong to this file.
  */
 import assert from "node:assert/strict";
 import net from "node:net";
@@ -442,5 +442,56 @@ Deno.test("rolling restart: an idempotent kafkajs producer and a consumer lose n
     await producer.disconnect().catch(() => {});
     await Promise.all(nodes.map((n) => n.stop()));
     await kafka.deleteTopic(topic).catch(() => {});
+  }
+});
+
+Deno.test("Kafka unreachable: the nodes keep their last view, say so in log and readiness, and recover", async () => {
+  // The two nodes reach Kafka only through a third gateway ("upstream"), which is stopped for a while.
+  const upstreamHost = "127.0.0.66";
+  const startUpstream = () =>
+    GatewayProcess.start({
+      host: upstreamHost,
+      kafka,
+      portStart: PORT_START,
+      env: { GATEWAY_NODE_ID: "upstream" },
+    });
+  let upstream = await startUpstream();
+  const cluster = clusterId("unreachable");
+  const env = {
+    KAFKA_BOOTSTRAP_SERVERS: `${upstreamHost}:${PORT_START}`,
+    GATEWAY_METADATA_REFRESH_MS: "1000",
+    GATEWAY_UPSTREAM_CONNECT_TIMEOUT_MS: "1000",
+  };
+  const nodes = [await startNode("127.0.0.67", cluster, env), await startNode("127.0.0.68", cluster, env)];
+  const [node] = nodes;
+  const readiness = async () => {
+    const res = await fetch(`${node.httpUrl}/health/ready`, { headers: { Accept: "application/json" } });
+    return {
+      status: res.status,
+      body: await res.json() as { checks: Record<string, boolean>; reasons: string[] },
+    };
+  };
+  try {
+    await untilClusterIs(nodes, nodes.map((n) => n.host));
+    await upstream.stop();
+    await node.waitForLog(
+      /cannot reach the gateway group .*serving with the last known view of 2 node\(s\)/,
+      20_000,
+    );
+    await timeUntil("readiness naming the unreachable group", async () => {
+      const { status, body } = await readiness();
+      return status === 503 && !body.checks.groupJoined &&
+        body.reasons.some((r) => /cannot reach the gateway group since .*last known view of 2 node/.test(r));
+    }, 20_000);
+    // Still running, still listening, and the view kept.
+    assert.ok(await node.running());
+    (await Deno.connect({ hostname: node.host, port: PORT_START })).close();
+    await untilClusterIs(nodes, nodes.map((n) => n.host), 1000);
+    upstream = await startUpstream();
+    await node.waitForLog(/the gateway group .* is reachable again/, 30_000);
+    await node.waitUntilReady(30_000);
+    await untilClusterIs(nodes, nodes.map((n) => n.host), 30_000);
+  } finally {
+    await Promise.all([...nodes.map((n) => n.stop()), upstream.stop()]);
   }
 });

@@ -157,7 +157,13 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     return versions;
   };
   const view: NodeView = {
-    readiness: () => readiness(directory, state, config.internalLoadBalancing ? membership.view() : null),
+    readiness: () =>
+      readiness(
+        directory,
+        state,
+        config.internalLoadBalancing ? membership.view() : null,
+        config.groupSessionTimeoutMs,
+      ),
     brokers: () => directory.brokers(),
     cluster: () => {
       const view = membership.view();
@@ -348,14 +354,19 @@ function readiness(
   directory: BrokerDirectory,
   state: { listening: boolean; draining: boolean },
   group: MembershipView | null,
+  groupSessionTimeoutMs: number,
 ): Readiness {
+  // A coordinator failover (a broker restarting) makes the group unreachable for seconds while the data
+  // path works: only once a whole session has passed has the node lost its place in the group.
+  const groupLost = group?.unreachableSince != null &&
+    Date.now() - group.unreachableSince.getTime() >= groupSessionTimeoutMs;
   const { lastRefresh, lastError } = directory.status;
   const checks: Record<string, boolean> = {
     upstreamReachable: lastRefresh !== null && lastError === null,
     brokersKnown: directory.brokers().length > 0,
     listening: state.listening,
     // In the group as far as the node can tell: joined, and the group not unreachable for a while.
-    ...(group ? { groupJoined: group.joined && group.unreachableSince === null } : {}),
+    ...(group ? { groupJoined: group.joined && !groupLost } : {}),
     notDraining: !state.draining,
   };
   const reasons: string[] = [];
@@ -366,9 +377,9 @@ function readiness(
   }
   if (!checks.brokersKnown) reasons.push("no broker known yet");
   if (!checks.listening) reasons.push("the Kafka ports are not listening yet");
-  if (group && group.unreachableSince !== null && !state.draining) {
+  if (group && groupLost && !state.draining) {
     reasons.push(
-      `cannot reach the gateway group since ${group.unreachableSince.toISOString()} (${group.lastError}); ` +
+      `cannot reach the gateway group since ${group.unreachableSince!.toISOString()} (${group.lastError}); ` +
         `serving with the last known view of ${group.members.length} node(s)`,
     );
   } else if (group && !group.joined && !state.draining) {

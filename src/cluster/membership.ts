@@ -48,10 +48,7 @@ export interface MembershipView {
   readonly lastSeen: Date | null;
   /** Why the last description or join failed, or null. */
   readonly lastError: string | null;
-  /**
-   * Since when the group has been unreachable, once that has lasted {@link UNREACHABLE_LOG_AFTER_MS} (brief
-   * hiccups are not reported), or null.
-   */
+  /** Since when every attempt to describe or join the group has failed, or null. */
   readonly unreachableSince: Date | null;
 }
 
@@ -392,7 +389,7 @@ export class GroupMembership {
     this.#setView({
       ...this.#view,
       lastError: message,
-      unreachableSince: this.#unreachableLogged ? new Date(this.#unreachableSince) : null,
+      unreachableSince: new Date(this.#unreachableSince),
     });
   }
 

@@ -482,7 +482,7 @@ Deno.test("Kafka unreachable: the nodes keep their last view, say so in log and 
       const { status, body } = await readiness();
       return status === 503 && !body.checks.groupJoined &&
         body.reasons.some((r) => /cannot reach the gateway group since .*last known view of 2 node/.test(r));
-    }, 20_000);
+    }, 30_000); // a whole session (10 s) after the first failed attempt
     // Still running, still listening, and the view kept.
     assert.ok(await node.running());
     (await Deno.connect({ hostname: node.host, port: PORT_START })).close();

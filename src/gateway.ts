@@ -6,11 +6,8 @@
  */
 import {
   type BrokerEndpointMapper,
-  type BrokerRef,
   clusterMapping,
-  type Endpoint,
   type GatewayNodeRef,
-  type MappingRequest,
   singleHostMapping,
 } from "./cluster/mapping.ts";
 import { GroupMembership, type MembershipView } from "./cluster/membership.ts";
@@ -19,7 +16,8 @@ import { createHttpApp, startHttpServer } from "./http/mod.ts";
 import type { NodeView, Readiness } from "./http/node_view.ts";
 import { KGATE_VERSION } from "./version.ts";
 import { logger } from "./log.ts";
-import { ProxyServer } from "./proxy/server.ts";
+import { formatAddress, ProxyServer } from "./proxy/server.ts";
+import { sleep } from "./sleep.ts";
 import { AuditLog } from "./audit/audit_log.ts";
 import { auditFields } from "./audit/connection_entries.ts";
 import { GatewayMetrics } from "./metrics.ts";
@@ -96,10 +94,8 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     rack: config.rackId ?? null,
   };
   const membership = new GroupMembership(config, () => ({
-    id: config.nodeId,
-    host: config.advertisedHost,
+    ...self,
     ports: { first: config.portStart, last: config.portStart + Math.max(state.portCount, 1) - 1 },
-    rack: config.rackId ?? null,
     httpUrl: state.httpUrl,
     version: KGATE_VERSION,
     startedAt: startedAt.toISOString(),
@@ -133,21 +129,18 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     portStart: config.portStart,
     minBrokerId: config.minBrokerId,
   });
-  const cluster = clusterMapping({
-    nodes: liveNodes,
-    portStart: config.portStart,
-    minBrokerId: config.minBrokerId,
-    policy: config.loadBalancingPolicy,
-  });
+  // The mapper of rewritten responses, and `peek` for the HTTP API (the same answer, never advancing).
   // External load balancer mode: membership shows the cluster but does not change what is advertised.
-  const mapper: BrokerEndpointMapper = options.mapper ??
-    (config.internalLoadBalancing ? cluster.mapper : single);
-  const peek = (brokers: readonly BrokerRef[], request: MappingRequest): Map<number, Endpoint> =>
-    options.mapper
-      ? options.mapper(brokers, request)
-      : config.internalLoadBalancing
-      ? cluster.peek(brokers, request)
-      : single(brokers, request);
+  const { mapper, peek }: { mapper: BrokerEndpointMapper; peek: BrokerEndpointMapper } = options.mapper
+    ? { mapper: options.mapper, peek: options.mapper }
+    : config.internalLoadBalancing
+    ? clusterMapping({
+      nodes: liveNodes,
+      portStart: config.portStart,
+      minBrokerId: config.minBrokerId,
+      policy: config.loadBalancingPolicy,
+    })
+    : { mapper: single, peek: single };
   const clientVersions = () => {
     const versions = new Map<number, { min: number; max: number }>();
     for (const [apiKey, range] of directory.apiVersions()) {
@@ -169,15 +162,8 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       const view = membership.view();
       return {
         self: config.nodeId,
-        members: view.members.map((m) => ({
-          id: m.id,
-          host: m.host,
-          rack: m.rack,
-          ports: m.ports,
-          httpUrl: m.httpUrl,
-          version: m.version,
-          joinedAt: m.joinedAt,
-        })),
+        // The route's schema keeps the public fields (no member id, no start time).
+        members: [...view.members],
         generation: view.generation,
         lastChange: view.lastChange?.toISOString() ?? null,
       };
@@ -186,9 +172,9 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       const brokers = directory.brokers();
       const endpoints = peek(brokers, {
         clientId: query.clientId ?? null,
-        // A port is appended because the mapping drops the part after the last colon.
+        // Shaped like a connection's client address (the port plays no part in the mapping).
         clientAddress: query.clientHost
-          ? `${query.clientHost.includes(":") ? `[${query.clientHost}]` : query.clientHost}:0`
+          ? formatAddress({ transport: "tcp", hostname: query.clientHost, port: 0 })
           : "",
         ...(query.rack !== undefined ? { clientRack: query.rack } : {}),
       });
@@ -336,7 +322,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       const drainMs = closeOptions.drainMs ?? config.drainMs;
       if (drainMs > 0 && !closeOptions.signal?.aborted) {
         log.info("left the gateway cluster; serving connected clients for {ms} ms", { ms: drainMs });
-        await abortableSleep(drainMs, closeOptions.signal);
+        await sleep(drainMs, closeOptions.signal);
       }
       directory.close();
       await server.close();
@@ -412,16 +398,4 @@ function advertisedUrl(url: string, advertisedHost: string): string {
     parsed.hostname = advertisedHost.includes(":") ? `[${advertisedHost}]` : advertisedHost;
   }
   return parsed.origin;
-}
-
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }

@@ -11,9 +11,8 @@ import { clientRackFromClientId } from "../src/cluster/mapping.ts";
 import { parseConfig } from "../src/config.ts";
 import { type Gateway, startGateway } from "../src/gateway.ts";
 import { setUpLogging } from "../src/log.ts";
-import { MetadataRequest, MetadataResponse } from "../src/protocol/mod.ts";
 import { KafkaCluster } from "./harness/kafka_cluster.ts";
-import { RawClient } from "./harness/kafka_wire.ts";
+import { fetchMetadata } from "./harness/kafka_wire.ts";
 
 const PORT_START = 6969;
 const HTTP_PORT = 8888;
@@ -167,23 +166,13 @@ async function untilEveryNodeSeesAll(): Promise<void> {
   }
 }
 
-/** The brokers as one Metadata request (v12) on a connection of its own returns them. */
+/** The brokers as one Metadata request on a connection of its own returns them. */
 async function metadata(
   bootstrap: string,
   clientId: string,
 ): Promise<{ nodeId: number; host: string; port: number; rack: string | null }[]> {
-  const [host, port] = bootstrap.split(":");
-  const client = await RawClient.connect(host, Number(port), REQUEST_TIMEOUT_MS, clientId);
-  try {
-    const { body } = await client.request(MetadataRequest, MetadataResponse, 12, {
-      topics: [],
-      allowAutoTopicCreation: false,
-      includeTopicAuthorizedOperations: false,
-    }, REQUEST_TIMEOUT_MS);
-    return [...body.brokers].sort((a, b) => a.nodeId - b.nodeId);
-  } finally {
-    client.close();
-  }
+  const { brokers } = await fetchMetadata(bootstrap, [], REQUEST_TIMEOUT_MS, clientId);
+  return brokers.sort((a, b) => a.nodeId - b.nodeId);
 }
 
 /** Why a broker goes where it goes, by the rules of `src/cluster/mapping.ts`. */

@@ -6,7 +6,7 @@
  */
 import type { Admin, Kafka, Producer } from "kafkajs";
 import type { GatewayConfig } from "../config.ts";
-import { gatewayKafkaClient } from "../upstream/gateway_kafka_client.ts";
+import { ensureTopic, gatewayKafkaClient } from "../upstream/gateway_kafka_client.ts";
 import { logger } from "../log.ts";
 import type { AuditSink, ConnectionAuditEvent } from "./audit_log.ts";
 
@@ -60,15 +60,10 @@ export class KafkaAuditSink implements AuditSink {
     const admin: Admin = this.#kafka.admin();
     await admin.connect();
     try {
-      const existing = await admin.listTopics();
-      if (existing.includes(this.topic)) return;
-      const created = await admin.createTopics({
-        waitForLeaders: true,
-        topics: [{
-          topic: this.topic,
-          numPartitions: 3,
-          replicationFactor: this.config.auditTopicReplicationFactor,
-        }],
+      const created = await ensureTopic(admin, {
+        topic: this.topic,
+        numPartitions: 3,
+        replicationFactor: this.config.auditTopicReplicationFactor,
       });
       if (created) log.info("created the audit topic {topic}", { topic: this.topic });
     } finally {

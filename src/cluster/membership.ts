@@ -20,7 +20,8 @@ import {
 } from "kafkajs";
 import type { GatewayConfig } from "../config.ts";
 import { logger } from "../log.ts";
-import { gatewayKafkaClient } from "../upstream/gateway_kafka_client.ts";
+import { ensureTopic, gatewayKafkaClient } from "../upstream/gateway_kafka_client.ts";
+import { sleep } from "../sleep.ts";
 import { decodeMemberIdentity, encodeMemberIdentity, type MemberIdentity } from "./member_identity.ts";
 
 const log = logger("cluster");
@@ -69,7 +70,7 @@ export interface MembershipOptions {
 }
 
 /** A failure to reach the group is logged (and shown in the view) once it has lasted this long. */
-export const UNREACHABLE_LOG_AFTER_MS = 2000;
+const UNREACHABLE_LOG_AFTER_MS = 2000;
 
 const EMPTY: MembershipView = {
   members: [],
@@ -108,6 +109,8 @@ export class GroupMembership {
   #joinedAt: string | null = null;
   #duplicateIds = new Set<string>();
   #stopped = false;
+  /** Aborted by {@link GroupMembership.leave}: ends a backoff pause at once. */
+  readonly #leaving = new AbortController();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #describing: Promise<void> | undefined;
   #unreachableSince: number | null = null;
@@ -151,6 +154,7 @@ export class GroupMembership {
   async leave(timeoutMs = 3000): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#leaving.abort();
     clearTimeout(this.#timer);
     clearTimeout(this.#restartTimer);
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -180,10 +184,8 @@ export class GroupMembership {
         break;
       } catch (error) {
         this.#failed(error);
-        const admin = this.#admin;
-        this.#admin = undefined;
-        await admin?.disconnect().catch(() => {});
-        await sleep(backoffMs);
+        await this.#dropAdmin();
+        await sleep(backoffMs, this.#leaving.signal);
         backoffMs = Math.min(backoffMs * 2, 10_000);
       }
     }
@@ -193,19 +195,20 @@ export class GroupMembership {
   }
 
   async #ensureTopic(): Promise<void> {
-    const admin = await this.#adminClient();
-    const existing = await admin.listTopics();
-    if (existing.includes(this.topic)) return;
-    const created = await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{
-        topic: this.topic,
-        numPartitions: 1,
-        replicationFactor: this.config.membersTopicReplicationFactor,
-        configEntries: [{ name: "cleanup.policy", value: "compact" }],
-      }],
+    const created = await ensureTopic(await this.#adminClient(), {
+      topic: this.topic,
+      numPartitions: 1,
+      replicationFactor: this.config.membersTopicReplicationFactor,
+      configEntries: [{ name: "cleanup.policy", value: "compact" }],
     });
     if (created) log.info("created the members topic {topic}", { topic: this.topic });
+  }
+
+  /** The next attempt starts from a fresh admin client (its connections may point at a restarted broker). */
+  async #dropAdmin(): Promise<void> {
+    const admin = this.#admin;
+    this.#admin = undefined;
+    await admin?.disconnect().catch(() => {});
   }
 
   async #adminClient(): Promise<Admin> {
@@ -306,10 +309,7 @@ export class GroupMembership {
       ({ groups: [group] } = await admin.describeGroups([this.groupId]));
     } catch (error) {
       this.#failed(error);
-      // Start the next attempt from a fresh admin client (its connections may point at a restarted broker).
-      const admin = this.#admin;
-      this.#admin = undefined;
-      await admin?.disconnect().catch(() => {});
+      await this.#dropAdmin();
       return;
     }
     if (this.#stopped) return;
@@ -414,8 +414,4 @@ export class GroupMembership {
 
 function membersKey(members: readonly GatewayMember[]): string {
   return JSON.stringify(members);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -9,6 +9,7 @@ import { logger } from "../log.ts";
 import { MetadataRequest, MetadataResponse, type MetadataResponseData } from "../protocol/mod.ts";
 import { KGATE_VERSION } from "../version.ts";
 import { UpstreamClient } from "./kafka_client.ts";
+import { sleep } from "../sleep.ts";
 
 const log = logger("upstream");
 
@@ -224,17 +225,5 @@ function untilAborted<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> 
     const onAbort = () => reject(new StartAborted());
     signal.addEventListener("abort", onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
   });
 }

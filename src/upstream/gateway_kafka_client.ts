@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Kafka, type logCreator, logLevel } from "kafkajs";
+import { type Admin, type ITopicConfig, Kafka, type logCreator, logLevel } from "kafkajs";
 import { type GatewayConfig, plainCredentials } from "../config.ts";
 
 /** Options of {@link gatewayKafkaClient}. */
@@ -34,4 +34,13 @@ export function gatewayKafkaClient(
     logCreator: options.logCreator,
     retry: { retries: options.retries ?? 5, initialRetryTime: 200 },
   });
+}
+
+/**
+ * Creates `topic` unless it exists; true when this call created it. The gateway's internal topics
+ * (audit, members) are created this way, waiting for their leaders.
+ */
+export async function ensureTopic(admin: Admin, topic: ITopicConfig): Promise<boolean> {
+  if ((await admin.listTopics()).includes(topic.topic)) return false;
+  return await admin.createTopics({ waitForLeaders: true, topics: [topic] });
 }

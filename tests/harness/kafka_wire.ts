@@ -289,12 +289,13 @@ async function kafkaRequest<Req, Res>(
   version: number,
   body: Req,
   timeoutMs: number,
+  clientId = "kgate-test-harness",
 ): Promise<Res> {
   const { host, port } = parseHostPort(hostPort);
   const deadline = Date.now() + timeoutMs;
   let client: RawClient | undefined;
   try {
-    client = await RawClient.connect(host, port, timeoutMs, "kgate-test-harness");
+    client = await RawClient.connect(host, port, timeoutMs, clientId);
     const remaining = Math.max(1, deadline - Date.now());
     return (await client.request(requestSchema, responseSchema, version, body, remaining)).body;
   } catch (e) {
@@ -306,18 +307,27 @@ async function kafkaRequest<Req, Res>(
 }
 
 /**
- * Metadata v4 from one broker. `topics` null = all topics. Never auto-creates topics.
- * Note: Kafka lists only live (unfenced) brokers.
+ * Metadata v4 from one broker (or gateway), one request on a connection of its own. `topics` null = all
+ * topics, [] = brokers only. Never auto-creates topics. Note: Kafka lists only live (unfenced) brokers.
  */
 export async function fetchMetadata(
   hostPort: string,
   topics: string[] | null = null,
   timeoutMs = 10_000,
+  clientId?: string,
 ): Promise<Metadata> {
-  const md = await kafkaRequest(hostPort, MetadataRequest, MetadataResponse, 4, {
-    topics: topics === null ? null : topics.map((name) => ({ name })),
-    allowAutoTopicCreation: false,
-  }, timeoutMs);
+  const md = await kafkaRequest(
+    hostPort,
+    MetadataRequest,
+    MetadataResponse,
+    4,
+    {
+      topics: topics === null ? null : topics.map((name) => ({ name })),
+      allowAutoTopicCreation: false,
+    },
+    timeoutMs,
+    clientId,
+  );
   return {
     brokers: md.brokers.map(({ nodeId, host, port, rack }) => ({ nodeId, host, port, rack })),
     clusterId: md.clusterId,

@@ -17,7 +17,7 @@ import type { NodeView, Readiness } from "./http/node_view.ts";
 import { KGATE_VERSION } from "./version.ts";
 import { logger } from "./log.ts";
 import { formatAddress, ProxyServer } from "./proxy/server.ts";
-import { sleep } from "./sleep.ts";
+import { sleep } from "./lib/deadline.ts";
 import { AuditLog } from "./audit/audit_log.ts";
 import { auditFields } from "./audit/connection_entries.ts";
 import { GatewayMetrics } from "./metrics.ts";

@@ -21,7 +21,7 @@ import {
 import type { GatewayConfig } from "../config.ts";
 import { logger } from "../log.ts";
 import { ensureTopic, gatewayKafkaClient } from "../upstream/gateway_kafka_client.ts";
-import { sleep } from "../sleep.ts";
+import { sleep } from "../lib/deadline.ts";
 import { decodeMemberIdentity, encodeMemberIdentity, type MemberIdentity } from "./member_identity.ts";
 
 const log = logger("cluster");

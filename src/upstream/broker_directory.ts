@@ -9,7 +9,7 @@ import { logger } from "../log.ts";
 import { MetadataRequest, MetadataResponse, type MetadataResponseData } from "../protocol/mod.ts";
 import { KGATE_VERSION } from "../version.ts";
 import { UpstreamClient } from "./kafka_client.ts";
-import { sleep } from "../sleep.ts";
+import { sleep } from "../lib/deadline.ts";
 
 const log = logger("upstream");
 

@@ -12,12 +12,19 @@
  * 2. broker rack: the nodes in the broker's rack;
  * 3. any node.
  *
- * Within the candidates a turn picks the node. With the `round-robin` policy (the default) the turn is
- * a per-node counter advanced by every Metadata response, so successive requests spread over the
- * nodes. With `client-sticky` the turn is a hash of the client's host and client id: every node gives
- * one client the same mapping until the membership changes (clients that reconnect whenever a broker's
- * address changes, such as kafkajs and librdkafka, then keep their connections), and different
- * clients still spread over the nodes.
+ * Within the candidates a policy ({@link MappingPolicy}) picks the node:
+ *
+ * - `round-robin` (the default): a turn, a per-node counter advanced by every Metadata response, so
+ *   successive requests spread over the nodes; broker `i` gets candidate `(turn + i) mod n`.
+ * - `client-sticky`: the turn is a hash of the client's host and client id instead: every node gives
+ *   one client the same mapping until the membership changes (clients that reconnect whenever a
+ *   broker's address changes, such as kafkajs and librdkafka, then keep their connections), and
+ *   different clients still spread over the nodes. But when the node count changes, `(turn + i) mod n`
+ *   moves nearly every broker of every client.
+ * - `client-consistent`: weighted rendezvous (highest-random-weight) hashing of (client, broker, node),
+ *   {@link rendezvousMapping}: one mapping per client, the same on every node and every connection,
+ *   spread over the nodes in proportion to their weights; when a node leaves only the brokers mapped
+ *   to it move, when one joins only its weight share (about 1/(n+1)) moves to it.
  *
  * @module
  */
@@ -121,6 +128,12 @@ export interface GatewayNodeRef {
   host: string;
   /** The node's rack, when it has one. */
   rack: string | null;
+  /**
+   * The node's share weight, a finite number ≥ 0; 1 when absent. Only `client-consistent` reads it: a
+   * node gets a share of each broker proportional to its weight; 0 takes no share (a node being
+   * drained) unless every node has weight 0.
+   */
+  weight?: number;
 }
 
 /** Everything {@link brokerToNodeMapping} depends on; it reads nothing else. */
@@ -223,12 +236,32 @@ export interface ClusterMappingOptions {
   minBrokerId: number;
   /** Starting round-robin counter, a non-negative safe integer; 0 by default. */
   initialCounter?: number;
-  /** How a client's turn is chosen (default `round-robin`); see the module documentation. */
+  /** How a broker's node is chosen among its candidates (default `round-robin`); see {@link MappingPolicy}. */
   policy?: MappingPolicy;
+  /** What identifies a client to `client-consistent` (default `host-and-client-id`); see {@link clientKey}. */
+  clientIdentity?: ClientIdentity;
 }
 
-/** How a client's turn is chosen: a per-request counter, or a hash of the client (host, client id). */
-export type MappingPolicy = "round-robin" | "client-sticky";
+/**
+ * How a broker's node is chosen among its candidates (see the module documentation):
+ *
+ * - `round-robin`: a per-node counter, advanced by every Metadata response;
+ * - `client-sticky`: a hash of the client (host, client id) as the turn, `(turn + i) mod n`;
+ * - `client-consistent`: weighted rendezvous hashing of (client, broker, node), {@link rendezvousMapping}.
+ */
+export type MappingPolicy = "round-robin" | "client-sticky" | "client-consistent";
+
+/**
+ * What identifies a client to the `client-consistent` policy: its host (without the port) and client
+ * id, or the client id alone (clients behind one NAT address, or whose address changes).
+ */
+export type ClientIdentity = "host-and-client-id" | "client-id";
+
+/** The host of a client address `host:port`: everything before the last colon (IPv6 keeps its brackets). */
+function hostOf(clientAddress: string): string {
+  const colon = clientAddress.lastIndexOf(":");
+  return colon < 0 ? clientAddress : clientAddress.slice(0, colon);
+}
 
 /**
  * The `client-sticky` turn of a client: FNV-1a of its host (the address without the port) and client id,
@@ -241,9 +274,7 @@ export type MappingPolicy = "round-robin" | "client-sticky";
  * ```
  */
 export function clientTurn(request: Pick<MappingRequest, "clientId" | "clientAddress">): number {
-  const colon = request.clientAddress.lastIndexOf(":");
-  const host = colon < 0 ? request.clientAddress : request.clientAddress.slice(0, colon);
-  const key = `${host}\u0000${request.clientId ?? ""}`;
+  const key = `${hostOf(request.clientAddress)}\u0000${request.clientId ?? ""}`;
   let hash = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) {
     hash ^= key.charCodeAt(i);
@@ -252,7 +283,208 @@ export function clientTurn(request: Pick<MappingRequest, "clientId" | "clientAdd
   return hash >>> 0;
 }
 
-/** The gateway's stateful mapping: {@link brokerToNodeMapping} with a round-robin counter. */
+/**
+ * The key that identifies a client to `client-consistent`: its host (the address without the port,
+ * so every connection of the client agrees), a NUL and its client id; or, with `client-id`, the client
+ * id alone. A null client id counts as empty.
+ *
+ * @example
+ * ```ts
+ * clientKey({ clientId: "billing", clientAddress: "10.0.0.7:50211" }); // "10.0.0.7\u0000billing"
+ * clientKey({ clientId: "billing", clientAddress: "10.0.0.7:50211" }, "client-id"); // "billing"
+ * ```
+ */
+export function clientKey(
+  request: Pick<MappingRequest, "clientId" | "clientAddress">,
+  identity: ClientIdentity = "host-and-client-id",
+): string {
+  const clientId = request.clientId ?? "";
+  return identity === "client-id" ? clientId : `${hostOf(request.clientAddress)}\u0000${clientId}`;
+}
+
+// Hashing. Every node must compute the same numbers: plain 32-bit integer arithmetic (Math.imul),
+// nothing that depends on the platform, the locale or the order of the view.
+
+/** Two 32-bit lanes of a string: cyrb53 (bryc, public domain) over UTF-16 code units. */
+function hashString(text: string): [number, number] {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ unit, 0x9e3779b1);
+    h2 = Math.imul(h2 ^ unit, 0x5f356495);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 0x85ebca6b);
+  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 0xc2b2ae35);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 0x85ebca6b);
+  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 0xc2b2ae35);
+  return [h1 | 0, h2 | 0];
+}
+
+/** One word into a MurmurHash3 (x86, 32-bit) state. */
+function mixWord(state: number, word: number): number {
+  let k = Math.imul(word, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k, 0x1b873593);
+  const h = state ^ k;
+  return (Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64) | 0;
+}
+
+/** MurmurHash3's finalizer: every input bit flips each output bit with probability about 1/2. */
+function finalize(state: number): number {
+  let h = state ^ (state >>> 16);
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+// Two MurmurHash3 lanes with different seeds give the 52 bits of a draw.
+const SEED_HIGH = 0x6b676174; // "kgat"
+const SEED_LOW = 0x65726476; // "erdv"
+const TWO_POW_32 = 0x1_0000_0000;
+const TWO_POW_52 = 0x10_0000_0000_0000;
+
+/** The state of both lanes after the client and broker words, shared by every node of one broker. */
+function clientBrokerState(client: [number, number], brokerId: number): [number, number] {
+  const high = mixWord(mixWord(mixWord(SEED_HIGH, client[0]), client[1]), brokerId);
+  const low = mixWord(mixWord(mixWord(SEED_LOW, client[0]), client[1]), brokerId);
+  return [high, low];
+}
+
+/** Finishes a draw with the node words: a number strictly between 0 and 1 (52 random bits). */
+function draw(state: [number, number], node: [number, number]): number {
+  const high = finalize(mixWord(mixWord(state[0], node[0]), node[1])) >>> 12; // 20 bits
+  const low = finalize(mixWord(mixWord(state[1], node[0]), node[1])); // 32 bits
+  // (k + 0.5) / 2^52 for k in [0, 2^52): never 0, never 1, exact in a double.
+  return (high * TWO_POW_32 + low + 0.5) / TWO_POW_52;
+}
+
+/**
+ * The rendezvous draw of (client, broker, node): a uniform pseudo-random number strictly between 0
+ * and 1, the same on every node. {@link rendezvousMapping} gives the broker to the candidate with the
+ * highest score `weight / -ln(draw)`.
+ *
+ * @example
+ * ```ts
+ * const u = rendezvousDraw("10.0.0.7\u0000billing", 1, "gw-a");
+ * u > 0 && u < 1; // true
+ * ```
+ */
+export function rendezvousDraw(clientKey: string, brokerId: number, nodeId: string): number {
+  return draw(clientBrokerState(hashString(clientKey), brokerId | 0), hashString(nodeId));
+}
+
+/** The weight of a node: 1 when absent. */
+export function nodeWeight(node: Pick<GatewayNodeRef, "weight">): number {
+  return node.weight ?? 1;
+}
+
+/** Everything {@link rendezvousMapping} depends on; it reads nothing else. */
+export interface RendezvousMappingInput {
+  /** Live brokers. */
+  brokers: readonly BrokerRef[];
+  /** Live gateway nodes, at least one. */
+  nodes: readonly GatewayNodeRef[];
+  /** The client's identity, {@link clientKey}. */
+  clientKey: string;
+  /** The client's rack, or null. */
+  clientRack: string | null;
+  /** Gateway port of broker `minBrokerId`. */
+  portStart: number;
+  /** Lowest broker id; see {@link brokerPort}. */
+  minBrokerId: number;
+}
+
+interface Contender {
+  node: GatewayNodeRef;
+  weight: number;
+  hash: [number, number];
+}
+
+/**
+ * Maps every broker to a node by weighted rendezvous (highest-random-weight) hashing: the policy
+ * `client-consistent`.
+ *
+ * Eligible nodes are those with a weight above 0; when none has, all nodes, as if of weight 1 (a
+ * cluster draining every node still serves its clients). The candidates of a broker are chosen among
+ * the eligible nodes by the precedence of {@link brokerToNodeMapping} (client rack, broker rack, any
+ * node). Each candidate draws `u = rendezvousDraw(clientKey, broker, node id)` and scores
+ * `weight / -ln(u)`; the highest score wins (ties, only possible between duplicate ids, go to the
+ * first in node order). `-ln(u) / weight` is exponentially distributed with rate `weight`, so a node
+ * wins with probability `weight / (sum of the candidates' weights)`.
+ *
+ * So the answer depends on the client key, the set of nodes and their weights, nothing else (not the
+ * order of the view, not the node computing it); removing a node moves only the brokers it won;
+ * adding one moves to it only the brokers it now wins (its weight share); and a client's brokers are
+ * placed independently of one another. Duplicate broker ids: the last one wins.
+ *
+ * @example
+ * ```ts
+ * const nodes = [{ id: "a", host: "gw-a", rack: null }, { id: "b", host: "gw-b", rack: null, weight: 2 }];
+ * const brokers = [{ nodeId: 1, rack: null }, { nodeId: 2, rack: null }];
+ * rendezvousMapping({ brokers, nodes, clientKey: "10.0.0.7\u0000billing", clientRack: null, portStart: 9000, minBrokerId: 1 });
+ * // broker 1 → gw-a or gw-b (b twice as likely), at port 9000; broker 2 at port 9001
+ * ```
+ *
+ * @throws {RangeError} When `nodes` is empty or a weight is not a finite number ≥ 0.
+ */
+export function rendezvousMapping(input: RendezvousMappingInput): Map<number, Endpoint> {
+  const { clientRack, portStart, minBrokerId } = input;
+  if (input.nodes.length === 0) throw new RangeError("no live gateway node");
+  const sorted = [...input.nodes].sort(compareNodes);
+  let anyPositive = false;
+  for (const node of sorted) {
+    const weight = nodeWeight(node);
+    if (!(Number.isFinite(weight) && weight >= 0)) {
+      throw new RangeError(`node ${node.id}: weight must be a finite number >= 0, got ${weight}`);
+    }
+    if (weight > 0) anyPositive = true;
+  }
+  const eligible: Contender[] = [];
+  for (const node of sorted) {
+    const weight = anyPositive ? nodeWeight(node) : 1;
+    if (weight > 0) eligible.push({ node, weight, hash: hashString(node.id) });
+  }
+  const byId = new Map<number, BrokerRef>();
+  for (const broker of input.brokers) byId.set(broker.nodeId, broker);
+
+  const inRack = (rack: string | null): Contender[] | undefined => {
+    if (rack === null) return undefined;
+    const matching = eligible.filter((c) => c.node.rack === rack);
+    return matching.length > 0 ? matching : undefined;
+  };
+  const clientCandidates = inRack(clientRack);
+  const rackCandidates = new Map<string, Contender[] | undefined>();
+  const client = hashString(input.clientKey);
+
+  const endpoints = new Map<number, Endpoint>();
+  for (const broker of [...byId.values()].sort((a, b) => a.nodeId - b.nodeId)) {
+    let candidates = clientCandidates;
+    if (candidates === undefined && broker.rack !== null) {
+      if (!rackCandidates.has(broker.rack)) rackCandidates.set(broker.rack, inRack(broker.rack));
+      candidates = rackCandidates.get(broker.rack);
+    }
+    candidates ??= eligible;
+    const state = clientBrokerState(client, broker.nodeId | 0);
+    let best = candidates[0].node;
+    let bestScore = -1;
+    for (const candidate of candidates) {
+      const score = candidate.weight / -Math.log(draw(state, candidate.hash));
+      if (score > bestScore) {
+        bestScore = score;
+        best = candidate.node;
+      }
+    }
+    endpoints.set(broker.nodeId, {
+      host: best.host,
+      port: brokerPort(portStart, minBrokerId, broker.nodeId),
+    });
+  }
+  return endpoints;
+}
+
+/** The gateway's stateful mapping: its policy, with a round-robin counter (advanced by `round-robin` only). */
 export interface ClusterMapping {
   /** The mapper for rewritten responses: uses the current counter, then advances it when `request.advance`. */
   readonly mapper: BrokerEndpointMapper;
@@ -266,9 +498,10 @@ export interface ClusterMapping {
  * A {@link ClusterMapping} over the live nodes that `options.nodes` reports.
  *
  * The client rack is `request.clientRack` when defined (null meaning none), else the one in the
- * client id ({@link clientRackFromClientId}). Only Metadata answers (`advance: true`) advance the
- * counter, so a client's other responses agree with its last Metadata; it wraps to 0 after
- * `Number.MAX_SAFE_INTEGER`.
+ * client id ({@link clientRackFromClientId}). With `round-robin`, only Metadata answers
+ * (`advance: true`) advance the counter, so a client's other responses agree with its last Metadata;
+ * it wraps to 0 after `Number.MAX_SAFE_INTEGER`. `client-sticky` and `client-consistent` never
+ * advance it: their answer is a function of the client and the live nodes.
  *
  * @example
  * ```ts
@@ -289,23 +522,40 @@ export function clusterMapping(options: ClusterMappingOptions): ClusterMapping {
   if (!Number.isSafeInteger(counter) || counter < 0) {
     throw new RangeError(`round-robin counter must be a non-negative safe integer, got ${counter}`);
   }
-  const sticky = options.policy === "client-sticky";
-  const compute = (brokers: readonly BrokerRef[], request: MappingRequest) =>
-    brokerToNodeMapping({
+  const policy = options.policy ?? "round-robin";
+  const identity = options.clientIdentity ?? "host-and-client-id";
+  const sticky = policy === "client-sticky";
+  const advances = policy !== "client-sticky" && policy !== "client-consistent";
+  const compute = (brokers: readonly BrokerRef[], request: MappingRequest) => {
+    const clientRack = request.clientRack !== undefined
+      ? request.clientRack
+      : clientRackFromClientId(request.clientId);
+    if (policy === "client-consistent") {
+      return rendezvousMapping({
+        brokers,
+        nodes: options.nodes(),
+        clientKey: clientKey(request, identity),
+        clientRack,
+        portStart,
+        minBrokerId,
+      });
+    }
+    return brokerToNodeMapping({
       brokers,
       nodes: options.nodes(),
       counter: sticky ? clientTurn(request) : counter,
-      clientRack: request.clientRack !== undefined
-        ? request.clientRack
-        : clientRackFromClientId(request.clientId),
+      clientRack,
       portStart,
       minBrokerId,
     });
+  };
   return {
     mapper: (brokers, request) => {
       const endpoints = compute(brokers, request);
       // Advance only after a successful mapping: a failed response must not skip a position.
-      if (request.advance === true && !sticky) counter = counter >= Number.MAX_SAFE_INTEGER ? 0 : counter + 1;
+      if (request.advance === true && advances) {
+        counter = counter >= Number.MAX_SAFE_INTEGER ? 0 : counter + 1;
+      }
       return endpoints;
     },
     peek: compute,

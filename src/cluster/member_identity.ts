@@ -25,6 +25,11 @@ export interface MemberIdentity {
   startedAt: string;
   /** When the node first asked to join the group, ISO 8601. */
   joinedAt: string;
+  /**
+   * Share weight in the broker mapping, a finite number ≥ 0. Absent (as from nodes that predate it)
+   * counts as 1; 0 takes no new share (a node being drained).
+   */
+  weight?: number;
 }
 
 /** The format version written in front of the identity (lets later versions add fields). */
@@ -44,7 +49,8 @@ export function encodeMemberIdentity(identity: MemberIdentity): Uint8Array {
 }
 
 /**
- * Decodes what {@link encodeMemberIdentity} wrote; unknown extra fields are ignored.
+ * Decodes what {@link encodeMemberIdentity} wrote; unknown extra fields are ignored. A missing weight
+ * stays missing (it counts as 1); a present one must be a finite number ≥ 0.
  *
  * @throws {Error} naming what is wrong when the bytes are not a kgate identity (another client in the group)
  */
@@ -72,6 +78,10 @@ export function decodeMemberIdentity(bytes: Uint8Array): MemberIdentity {
     throw new Error("member metadata: bad ports");
   }
   if (v.rack !== null && typeof v.rack !== "string") throw new Error("member metadata: bad rack");
+  const weight = v.weight;
+  if (weight !== undefined && !(typeof weight === "number" && Number.isFinite(weight) && weight >= 0)) {
+    throw new Error("member metadata: bad weight");
+  }
   return {
     id: str("id"),
     host: str("host"),
@@ -81,5 +91,6 @@ export function decodeMemberIdentity(bytes: Uint8Array): MemberIdentity {
     version: str("version"),
     startedAt: str("startedAt"),
     joinedAt: str("joinedAt"),
+    ...(weight !== undefined ? { weight } : {}),
   };
 }

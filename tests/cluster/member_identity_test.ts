@@ -92,7 +92,10 @@ Deno.test("member identity: decoding is lenient where it may be", async (t) => {
 
   await t.step("property: any extra fields are ignored", () => {
     const extras = fc.dictionary(
-      fc.string({ maxLength: 10 }).filter((k) => !(k in IDENTITY) && k !== "kgate" && k !== "__proto__"),
+      // `weight` is a known optional field now: its own tests are below.
+      fc.string({ maxLength: 10 }).filter((k) =>
+        !(k in IDENTITY) && k !== "kgate" && k !== "weight" && k !== "__proto__"
+      ),
       fc.jsonValue(),
       { maxKeys: 5 },
     );
@@ -212,5 +215,44 @@ Deno.test("member identity: malformed metadata is refused, naming what is wrong"
         message: `member metadata: bad ${key}`,
       });
     }));
+  });
+});
+
+Deno.test("member identity: the optional weight", async (t) => {
+  await t.step("absent: not written, not read, so nodes that predate it interoperate", () => {
+    const text = new TextDecoder().decode(encodeMemberIdentity(IDENTITY));
+    assert.ok(!text.includes("weight"), text);
+    const decoded = decodeMemberIdentity(written({}));
+    assert.deepEqual(decoded, IDENTITY);
+    assert.ok(!("weight" in decoded));
+  });
+
+  await t.step("present: round trip of 0, fractions and integers", () => {
+    for (const weight of [0, 0.25, 1, 2, 3, 1000]) {
+      const identity = { ...IDENTITY, weight };
+      assert.deepEqual(decodeMemberIdentity(encodeMemberIdentity(identity)), identity, String(weight));
+      assert.deepEqual(decodeMemberIdentity(written({ weight })), identity, String(weight));
+    }
+  });
+
+  await t.step("property: decode(encode(identity with a weight)) is the identity", () => {
+    const weightArb = fc.oneof(fc.nat(100), fc.double({ min: 0, max: 1e6, noNaN: true }));
+    fc.assert(fc.property(identityArb, weightArb, (identity, weight) => {
+      const weighted = { ...identity, weight: Object.is(weight, -0) ? 0 : weight };
+      assert.deepEqual(decodeMemberIdentity(encodeMemberIdentity(weighted)), weighted);
+    }));
+  });
+
+  await t.step("a weight that is not a finite number >= 0 is refused, naming it", () => {
+    for (const weight of [-1, -0.5, "2", "", null, true, [1], { w: 1 }]) {
+      assertRefused(written({ weight }), "member metadata: bad weight", `weight=${JSON.stringify(weight)}`);
+    }
+    // What JSON.stringify makes of NaN and Infinity.
+    const text = new TextDecoder().decode(encodeMemberIdentity({ ...IDENTITY, weight: Infinity }));
+    assertRefused(new TextEncoder().encode(text), "member metadata: bad weight", "Infinity");
+    // 1e999 parses as Infinity.
+    const huge = text.replace('"weight":null', '"weight":1e999');
+    assert.notEqual(huge, text);
+    assertRefused(new TextEncoder().encode(huge), "member metadata: bad weight", "1e999");
   });
 });

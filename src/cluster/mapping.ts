@@ -345,19 +345,21 @@ const SEED_LOW = 0x65726476; // "erdv"
 const TWO_POW_32 = 0x1_0000_0000;
 const TWO_POW_52 = 0x10_0000_0000_0000;
 
-/** The state of both lanes after the client and broker words, shared by every node of one broker. */
-function clientBrokerState(client: [number, number], brokerId: number): [number, number] {
-  const high = mixWord(mixWord(mixWord(SEED_HIGH, client[0]), client[1]), brokerId);
-  const low = mixWord(mixWord(mixWord(SEED_LOW, client[0]), client[1]), brokerId);
-  return [high, low];
+/** A lane's state after the client and broker words, shared by every node of one broker. */
+function clientBrokerLane(seed: number, client: readonly [number, number], brokerId: number): number {
+  return mixWord(mixWord(mixWord(seed, client[0]), client[1]), brokerId);
 }
 
-/** Finishes a draw with the node words: a number strictly between 0 and 1 (52 random bits). */
-function draw(state: [number, number], node: [number, number]): number {
-  const high = finalize(mixWord(mixWord(state[0], node[0]), node[1])) >>> 12; // 20 bits
-  const low = finalize(mixWord(mixWord(state[1], node[0]), node[1])); // 32 bits
+/**
+ * Finishes a draw with the node's words: a number strictly between 0 and 1 (52 random bits).
+ *
+ * `high` and `low` are the two lanes' states from {@link clientBrokerLane}.
+ */
+function draw(high: number, low: number, node: readonly [number, number]): number {
+  const top = finalize(mixWord(mixWord(high, node[0]), node[1])) >>> 12; // 20 bits
+  const bottom = finalize(mixWord(mixWord(low, node[0]), node[1])); // 32 bits
   // (k + 0.5) / 2^52 for k in [0, 2^52): never 0, never 1, exact in a double.
-  return (high * TWO_POW_32 + low + 0.5) / TWO_POW_52;
+  return (top * TWO_POW_32 + bottom + 0.5) / TWO_POW_52;
 }
 
 /**
@@ -372,7 +374,12 @@ function draw(state: [number, number], node: [number, number]): number {
  * ```
  */
 export function rendezvousDraw(clientKey: string, brokerId: number, nodeId: string): number {
-  return draw(clientBrokerState(hashString(clientKey), brokerId | 0), hashString(nodeId));
+  const client = hashString(clientKey);
+  return draw(
+    clientBrokerLane(SEED_HIGH, client, brokerId | 0),
+    clientBrokerLane(SEED_LOW, client, brokerId | 0),
+    hashString(nodeId),
+  );
 }
 
 /** The weight of a node: 1 when absent. */
@@ -446,6 +453,9 @@ export function rendezvousMapping(input: RendezvousMappingInput): Map<number, En
     const weight = anyPositive ? nodeWeight(node) : 1;
     if (weight > 0) eligible.push({ node, weight, hash: hashString(node.id) });
   }
+  // With one weight for all (the usual case), the highest score is the highest draw: -ln is
+  // decreasing and the weight a common factor. Comparing draws saves a logarithm per pair.
+  const uniform = eligible.every((c) => c.weight === eligible[0].weight);
   const byId = new Map<number, BrokerRef>();
   for (const broker of input.brokers) byId.set(broker.nodeId, broker);
 
@@ -466,11 +476,13 @@ export function rendezvousMapping(input: RendezvousMappingInput): Map<number, En
       candidates = rackCandidates.get(broker.rack);
     }
     candidates ??= eligible;
-    const state = clientBrokerState(client, broker.nodeId | 0);
+    const high = clientBrokerLane(SEED_HIGH, client, broker.nodeId | 0);
+    const low = clientBrokerLane(SEED_LOW, client, broker.nodeId | 0);
     let best = candidates[0].node;
     let bestScore = -1;
     for (const candidate of candidates) {
-      const score = candidate.weight / -Math.log(draw(state, candidate.hash));
+      const u = draw(high, low, candidate.hash);
+      const score = uniform ? u : candidate.weight / -Math.log(u);
       if (score > bestScore) {
         bestScore = score;
         best = candidate.node;

@@ -32,13 +32,15 @@ export {
   type SettingSpec,
   type UpstreamSecurityProtocol,
 } from "./src/config.ts";
-/** The broker-to-node mapping: the pure rack-aware round-robin function, its stateful form, the single-host mapping. */
+/** The broker-to-node mapping: the pure rack-aware round-robin and rendezvous functions, their stateful form, the single-host mapping. */
 export {
   type BrokerEndpointMapper,
   brokerPort,
   type BrokerRef,
   brokerToNodeMapping,
   CLIENT_RACK_KEY,
+  type ClientIdentity,
+  clientKey,
   clientRackFromClientId,
   clientTurn,
   type ClusterMapping,
@@ -49,6 +51,9 @@ export {
   type MappingPolicy,
   type MappingRequest,
   type NodeMappingInput,
+  rendezvousDraw,
+  rendezvousMapping,
+  type RendezvousMappingInput,
   singleHostMapping,
 } from "./src/cluster/mapping.ts";
 /** Cluster membership through a Kafka consumer group. */

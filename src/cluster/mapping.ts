@@ -416,9 +416,11 @@ interface Contender {
  * Eligible nodes are those with a weight above 0; when none has, all nodes, as if of weight 1 (a
  * cluster draining every node still serves its clients). The candidates of a broker are chosen among
  * the eligible nodes by the precedence of {@link brokerToNodeMapping} (client rack, broker rack, any
- * node). Each candidate draws `u = rendezvousDraw(clientKey, broker, node id)` and scores
- * `weight / -ln(u)`; the highest score wins (ties, only possible between duplicate ids, go to the
- * first in node order). `-ln(u) / weight` is exponentially distributed with rate `weight`, so a node
+ * node): a weight of 0 is an operator's instruction (drain this node) and beats the rack preference,
+ * so draining a rack's last node sends that rack's clients to the next level. With every weight
+ * above 0 the candidates are exactly those of {@link brokerToNodeMapping}. Each candidate draws
+ * `u = rendezvousDraw(clientKey, broker, node id)` and scores `weight / -ln(u)`; the highest score
+ * wins (ties, in practice only between duplicate ids, go to the first in node order). `-ln(u) / weight` is exponentially distributed with rate `weight`, so a node
  * wins with probability `weight / (sum of the candidates' weights)`.
  *
  * So the answer depends on the client key, the set of nodes and their weights, nothing else (not the

@@ -6,6 +6,7 @@
  * @module
  */
 import { createRoute, type OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import { ErrorBodySchema } from "./schemas.ts";
 
 /** Realm announced in `WWW-Authenticate`. */
@@ -28,11 +29,26 @@ export interface RouteModule {
   register(app: OpenAPIHono): void;
 }
 
+/**
+ * Makes the query validator see the values `URLSearchParams` decodes, as the API always has: Hono keeps an
+ * invalid UTF-8 escape (`%FF`) as its three characters where `URLSearchParams` gives U+FFFD, so the query
+ * is re-encoded by `URLSearchParams` first (valid escapes decode the same either way).
+ */
+const urlSearchParamsDecoding: MiddlewareHandler = async (c, next) => {
+  const url = new URL(c.req.url);
+  if (url.search.includes("%")) {
+    url.search = new URLSearchParams(url.search).toString();
+    c.req.raw = new Request(url, c.req.raw);
+  }
+  await next();
+};
+
 const errorContent = { "application/json": { schema: ErrorBodySchema } };
 
 /**
  * Declares a route of `module`: its tag, its security and the error responses every such route may
- * give (400 when it has query parameters, 401 when it is authenticated, 500 always) are added to it.
+ * give (400 when it has query parameters, 401 when it is authenticated, 500 always) are added to it, and
+ * its query is decoded as `URLSearchParams` does.
  *
  * @example
  * ```ts ignore
@@ -54,6 +70,7 @@ export function moduleRoute<R extends RouteConfig>(
   // Typed as declared: the handler answers the route's own responses; the errors are answered elsewhere.
   return createRoute({
     ...route,
+    ...(route.request?.query ? { middleware: [urlSearchParamsDecoding] } : {}),
     tags: [module.tag],
     security: secured ? [{ [SECURITY_SCHEME]: [] }] : [],
     responses: {

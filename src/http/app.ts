@@ -1,15 +1,18 @@
 /**
- * The HTTP API app: Hono, assembled from the route modules. Pure (no sockets): serve it with
- * `startHttpServer`, or test it with `app.request(...)`.
+ * The HTTP API app: an `OpenAPIHono` app assembled from the route modules. Pure (no sockets): serve it
+ * with `startHttpServer`, or test it with `app.request(...)`.
  *
  * @module
  */
-import { type Context, Hono } from "hono";
+import { type Hook, OpenAPIHono } from "@hono/zod-openapi";
+import type { Context, Env } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { NodeView } from "./node_view.ts";
 import { basicAuth, type BasicAuthUser } from "./auth.ts";
-import { sendError } from "./errors.ts";
-import { parseQuery, type RouteModule, type RouteSpec } from "./route.ts";
-import type { ApiInfo } from "./openapi.ts";
+import { type RouteModule, SECURITY_SCHEME } from "./route.ts";
+import type { ErrorBody } from "./schemas.ts";
+import type { OpenApiDocument } from "./docs_page.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { apiRoutes } from "./routes/api.ts";
@@ -20,7 +23,7 @@ import { logger } from "../log.ts";
 
 /**
  * The HTTP API app as `createHttpApp` returns it: a Hono app (typed as what callers use, so the public API
- * does not expose Hono's generics; `createHonoApp` returns the same app typed as `Hono`).
+ * does not expose Hono's generics; `createHonoApp` returns the same app typed as `OpenAPIHono`).
  */
 export interface HttpApp {
   /** Answers one request (what `Deno.serve` calls); `env` is passed to Hono as `c.env`. */
@@ -39,9 +42,26 @@ export interface HttpAppOptions {
   versions: VersionsSource;
 }
 
+/** Title, version and description of the API (the OpenAPI document's `info`). */
+export type ApiInfo = {
+  /** API title. */
+  title: string;
+  /** API (kgate) version. */
+  version: string;
+  /** Markdown description. */
+  description: string;
+};
+
 const log = logger("http");
 
-/** Title and version of the OpenAPI document and the docs page. */
+/**
+ * Title and version of the OpenAPI document and the docs page.
+ *
+ * @example
+ * ```ts
+ * apiInfo("1.2.3").title; // "kgate HTTP API"
+ * ```
+ */
 export function apiInfo(version: string = KGATE_VERSION): ApiInfo {
   return {
     title: "kgate HTTP API",
@@ -53,32 +73,33 @@ export function apiInfo(version: string = KGATE_VERSION): ApiInfo {
   };
 }
 
-/** The route modules of the app, in the order they are served and documented. */
-export function httpRouteModules(view: NodeView, options: HttpAppOptions): RouteModule[] {
-  const modules: RouteModule[] = [
-    healthRoutes(view),
-    metricsRoutes(view, { secured: options.securedMetrics }),
-    versionsRoutes(options.versions),
-    apiRoutes(view),
-  ];
-  modules.push(docsRoutes(() => modules, apiInfo(options.versions.kgate)));
-  return modules;
+/** Sends an error body (every error status has this one JSON shape). */
+function sendError(
+  c: Context,
+  status: ContentfulStatusCode,
+  body: ErrorBody,
+  headers?: Record<string, string>,
+) {
+  return c.json(body, status, headers);
 }
 
-/** Wraps a route handler: validates the declared query parameters (400 naming the parameter) first. */
-function serve(route: RouteSpec) {
-  return async (c: Context): Promise<Response> => {
-    const parsed = parseQuery(new URL(c.req.url), route.query);
-    if (!parsed.ok) {
-      return sendError(c, 400, {
-        error: "bad request",
-        parameter: parsed.error.parameter,
-        message: parsed.error.message,
-      });
-    }
-    return await route.handler(c, { query: parsed.query });
-  };
-}
+/**
+ * A query that fails its route's schema: 400 naming the first parameter at fault (in declared order),
+ * repeated or invalid.
+ */
+const badQuery: Hook<unknown, Env, string, Response | undefined> = (result, c) => {
+  if (result.success) return undefined;
+  const issue = result.error.issues[0];
+  const parameter = String(issue.path[0]);
+  const repeated = Array.isArray((result as { data?: Record<string, unknown> }).data?.[parameter]);
+  return sendError(c, 400, {
+    error: "bad request",
+    parameter,
+    message: repeated
+      ? `query parameter ${parameter} must be given at most once`
+      : `invalid query parameter ${parameter}: expected ${issue.message}`,
+  });
+};
 
 /**
  * Builds the HTTP API app over a node view.
@@ -86,16 +107,35 @@ function serve(route: RouteSpec) {
  * Authentication: `/api/*` always, `/metrics` when `securedMetrics`; `/health/*`, `/versions`,
  * `/openapi.json` and `/docs` never. Unknown path: 404 JSON; known path with another method: 405 JSON
  * with `Allow`; a thrown error: 500 JSON with a generic message, logged.
+ *
+ * @example
+ * ```ts ignore
+ * const app = createHttpApp(view, { users, securedMetrics: false, versions });
+ * const res = await app.request("/health/live");
+ * ```
  */
 export function createHttpApp(view: NodeView, options: HttpAppOptions): HttpApp {
   return createHonoApp(view, options);
 }
 
-/** {@link createHttpApp} typed as the Hono app it is, e.g. to mount it into another Hono app. */
-export function createHonoApp(view: NodeView, options: HttpAppOptions): Hono {
-  const app = new Hono();
+/** {@link createHttpApp} typed as the `OpenAPIHono` app it is, e.g. to mount it into another Hono app. */
+export function createHonoApp(view: NodeView, options: HttpAppOptions): OpenAPIHono {
+  const app = new OpenAPIHono({ defaultHook: badQuery });
   const auth = basicAuth(options.users);
-  const modules = httpRouteModules(view, options);
+  const info = apiInfo(options.versions.kgate);
+  const modules: RouteModule[] = [
+    healthRoutes(view),
+    metricsRoutes(view, { secured: options.securedMetrics }),
+    versionsRoutes(options.versions),
+    apiRoutes(view),
+    docsRoutes((): OpenApiDocument =>
+      app.getOpenAPI31Document({
+        openapi: "3.1.0",
+        info,
+        tags: modules.map(({ tag, description }) => ({ name: tag, description })),
+      })
+    ),
+  ];
 
   app.use("*", async (c, next) => {
     const started = performance.now();
@@ -109,26 +149,24 @@ export function createHonoApp(view: NodeView, options: HttpAppOptions): Hono {
       ms: Math.round((performance.now() - started) * 10) / 10,
     });
   });
-
-  const allowed = new Map<string, Set<string>>();
-  const operationIds = new Set<string>();
+  app.openAPIRegistry.registerComponent("securitySchemes", SECURITY_SCHEME, {
+    type: "http",
+    scheme: "basic",
+    description: "GATEWAY_ADMIN_API_USERS",
+  });
   for (const module of modules) {
-    if (module.auth) {
-      for (const pattern of module.guard ? [module.guard] : module.routes.map((r) => r.path)) {
-        app.use(pattern, auth);
-      }
-    }
-    for (const route of module.routes) {
-      const methods = allowed.get(route.path) ?? new Set<string>();
-      if (methods.has(route.method) || operationIds.has(route.operationId)) {
-        throw new Error(`duplicate route ${route.method} ${route.path} (${route.operationId})`);
-      }
-      methods.add(route.method);
-      if (route.method === "GET") methods.add("HEAD");
-      allowed.set(route.path, methods);
-      operationIds.add(route.operationId);
-      app.on(route.method, route.path, serve(route));
-    }
+    for (const guard of module.guards) app.use(guard, auth);
+    module.register(app);
+  }
+
+  // Methods by path, from the routes served (HEAD is answered for every GET).
+  const allowed = new Map<string, Set<string>>();
+  for (const { method, path } of app.routes) {
+    if (method === "ALL") continue;
+    const methods = allowed.get(path) ?? new Set<string>();
+    methods.add(method);
+    if (method === "GET") methods.add("HEAD");
+    allowed.set(path, methods);
   }
 
   app.notFound((c) => {
@@ -144,6 +182,8 @@ export function createHonoApp(view: NodeView, options: HttpAppOptions): Hono {
   });
 
   app.onError((error, c) => {
+    // Hono's basic auth answers 401 by throwing its response.
+    if (error instanceof HTTPException) return error.getResponse();
     log.error("{method} {path} failed: {error}", { method: c.req.method, path: c.req.path, error });
     return sendError(c, 500, {
       error: "internal server error",

@@ -1,15 +1,20 @@
 /**
- * HTTP basic authentication (RFC 7617) with constant-time credential checks.
+ * HTTP basic authentication (RFC 7617): Hono's `basicAuth` middleware, with kgate's own credential check.
  *
- * Usernames and passwords are never compared directly: each is reduced to an HMAC-SHA-256 digest under a
- * random per-process key, and the fixed-length digests are compared with a loop that always visits every
- * byte. Every configured user is checked, whatever matched first, and the username and password checks
- * are combined without short-circuit, so response time does not reveal which part was wrong.
+ * Hono's built-in check compares users one by one and returns at the first match, and compares the raw
+ * strings in time that grows with the longer one (so with the secret's length). kgate's verifier instead
+ * reduces every username and password to an HMAC-SHA-256 digest under a random per-process key, compares
+ * the fixed-length digests with a loop that visits every byte, checks every configured user whatever
+ * matched, and combines the username and password checks without short-circuit: response time reveals
+ * neither which part was wrong nor which user matched.
  *
  * @module
  */
 import type { MiddlewareHandler } from "hono";
-import { sendError } from "./errors.ts";
+import { basicAuth as honoBasicAuth } from "hono/basic-auth";
+import { auth as parseAuthorization } from "hono/utils/basic-auth";
+import { AUTH_REALM } from "./route.ts";
+import type { ErrorBody } from "./schemas.ts";
 import { logger } from "../log.ts";
 
 /** One user of the HTTP API. */
@@ -20,17 +25,17 @@ export interface BasicAuthUser {
   password: string;
 }
 
-/** Realm announced in `WWW-Authenticate`. */
-export const AUTH_REALM = "kgate";
-/** Longest `Authorization` header considered; longer ones are refused without decoding. */
-const MAX_AUTHORIZATION_LENGTH = 8192;
-
 const encoder = new TextEncoder();
 const log = logger("http");
 
 /**
  * Compares two byte arrays in time that depends only on their lengths (never on where they differ).
  * Arrays of different lengths are unequal; callers compare fixed-length digests.
+ *
+ * @example
+ * ```ts
+ * timingSafeEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2])); // true
+ * ```
  */
 export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
   const length = Math.max(a.length, b.length);
@@ -39,31 +44,18 @@ export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
-/**
- * Parses an `Authorization: Basic <base64(user:password)>` header. Anything else (another scheme, bad
- * base64, no colon, too long) is undefined, never an exception.
- */
-export function parseBasicAuthorization(header: string | undefined | null): BasicAuthUser | undefined {
-  if (!header || header.length > MAX_AUTHORIZATION_LENGTH) return undefined;
-  const match = /^basic +([A-Za-z0-9+/]+={0,2}) *$/i.exec(header);
-  if (!match) return undefined;
-  let binary: string;
-  try {
-    binary = atob(match[1]);
-  } catch {
-    return undefined;
-  }
-  const bytes = Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
-  const text = new TextDecoder().decode(bytes);
-  const colon = text.indexOf(":");
-  if (colon < 0) return undefined;
-  return { username: text.slice(0, colon), password: text.slice(colon + 1) };
-}
-
 /** Checks credentials against a fixed list of users in constant time. */
 export type CredentialVerifier = (username: string, password: string) => Promise<boolean>;
 
-/** Builds a {@link CredentialVerifier} for these users (an empty list refuses everyone). */
+/**
+ * Builds a {@link CredentialVerifier} for these users (an empty list refuses everyone).
+ *
+ * @example
+ * ```ts
+ * const verify = credentialVerifier([{ username: "admin", password: "kgate" }]);
+ * await verify("admin", "kgate"); // true
+ * ```
+ */
 export function credentialVerifier(users: readonly BasicAuthUser[]): CredentialVerifier {
   const keyPromise = crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const digest = async (value: string) =>
@@ -83,28 +75,37 @@ export function credentialVerifier(users: readonly BasicAuthUser[]): CredentialV
   };
 }
 
+const UNAUTHORIZED: ErrorBody = {
+  error: "unauthorized",
+  message: "valid HTTP basic credentials are required",
+};
+
 /**
- * Hono middleware requiring HTTP basic auth: missing, malformed or wrong credentials answer 401 JSON with
- * `WWW-Authenticate: Basic realm="kgate"`.
+ * Middleware requiring HTTP basic auth of one of `users`: missing, malformed or wrong credentials answer
+ * 401 JSON with `WWW-Authenticate: Basic realm="kgate"` (and an info log line without the credentials).
+ *
+ * @example
+ * ```ts ignore
+ * app.use("/api/*", basicAuth([{ username: "admin", password: "kgate" }]));
+ * ```
  */
 export function basicAuth(users: readonly BasicAuthUser[]): MiddlewareHandler {
-  const verify = credentialVerifier(users);
-  return async (c, next) => {
-    const header = c.req.header("Authorization");
-    const credentials = parseBasicAuthorization(header);
-    const ok = credentials !== undefined && await verify(credentials.username, credentials.password);
-    if (!ok) {
-      const reason = header === undefined ? "missing" : credentials === undefined ? "malformed" : "wrong";
+  return honoBasicAuth({
+    verifyUser: credentialVerifier(users),
+    realm: AUTH_REALM,
+    invalidUserMessage: (c) => {
+      const header = c.req.header("Authorization");
+      const reason = header === undefined
+        ? "missing"
+        : parseAuthorization(c.req.raw) === undefined
+        ? "malformed"
+        : "wrong";
       log.info("refused {method} {path}: {reason} credentials", {
         method: c.req.method,
         path: c.req.path,
         reason,
       });
-      return sendError(c, 401, {
-        error: "unauthorized",
-        message: "valid HTTP basic credentials are required",
-      }, { "WWW-Authenticate": `Basic realm="${AUTH_REALM}"` });
-    }
-    await next();
-  };
+      return UNAUTHORIZED;
+    },
+  });
 }

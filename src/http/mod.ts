@@ -4,7 +4,8 @@
  * from a {@link NodeView}.
  *
  * {@link createHttpApp} builds a pure Hono app (test it with `app.request(...)`);
- * {@link startHttpServer} serves it with `Deno.serve`, over HTTPS when a certificate and key are given.
+ * {@link startHttpServer} serves it over HTTP/1.1 (HTTPS when a certificate and key are given) with the
+ * request-head deadline and size limits of `http1.ts`.
  *
  * @example
  * ```ts ignore
@@ -28,7 +29,7 @@
  *
  * @module
  */
-export { apiInfo, createHttpApp, type HttpApp, type HttpAppOptions } from "./app.ts";
+export { type ApiInfo, apiInfo, createHttpApp, type HttpApp, type HttpAppOptions } from "./app.ts";
 export {
   type FetchApp,
   HttpServerError,
@@ -36,15 +37,9 @@ export {
   type HttpServerOptions,
   startHttpServer,
 } from "./server.ts";
-export {
-  type BasicAuthUser,
-  type CredentialVerifier,
-  credentialVerifier,
-  parseBasicAuthorization,
-  timingSafeEqual,
-} from "./auth.ts";
-export type { ApiVersionRange, VersionsSource } from "./routes/versions.ts";
-export type { ApiInfo } from "./openapi.ts";
-export type { ErrorBody } from "./errors.ts";
+export { type BasicAuthUser, type CredentialVerifier, credentialVerifier, timingSafeEqual } from "./auth.ts";
+export type { VersionsSource } from "./routes/versions.ts";
+export type { ErrorBody, ReadinessBody } from "./schemas.ts";
+export type { VersionRange } from "../lib/version_range.ts";
 export type { ClusterMember, ClusterView, MappedBroker, NodeView, Readiness } from "./node_view.ts";
 export type { UpstreamBrokerInfo } from "../upstream/broker_directory.ts";

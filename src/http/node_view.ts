@@ -1,62 +1,21 @@
 /**
  * What the HTTP API reads from its node. The gateway implements it; the routes never touch sockets
- * or the Kafka data path, and tests can serve a fixed view.
+ * or the Kafka data path, and tests can serve a fixed view. The shapes it returns are those of the
+ * API's schemas (src/http/schemas.ts).
  *
  * @module
  */
 import type { UpstreamBrokerInfo } from "../upstream/broker_directory.ts";
+import type { ClusterView, MappedBroker, ReadinessBody } from "./schemas.ts";
 
-/** Readiness: ready only when every check passes. */
-export interface Readiness {
-  /** True when the node can serve clients. */
-  ready: boolean;
-  /** Each check and whether it passes, e.g. `{ upstreamReachable: true, brokersKnown: true, listening: true, draining: false }`. */
-  checks: Record<string, boolean>;
-  /** Why the node is not ready (empty when ready). */
-  reasons: string[];
-}
+export type { ClusterMember, ClusterView, MappedBroker } from "./schemas.ts";
 
-/** A live gateway node as the cluster view shows it. */
-export interface ClusterMember {
-  /** Node id. */
-  id: string;
-  /** Advertised host. */
-  host: string;
-  /** Rack (zone), or null. */
-  rack: string | null;
-  /** Kafka port range, inclusive. */
-  ports: { first: number; last: number };
-  /** HTTP API URL. */
-  httpUrl: string;
-  /** kgate version. */
-  version: string;
-  /** When it joined, ISO 8601. */
-  joinedAt: string;
-}
-
-/** The gateway cluster as this node sees it. */
-export interface ClusterView {
-  /** The id of this node. */
-  self: string;
-  /** Live members. */
-  members: ClusterMember[];
-  /** Membership group generation, or null before the first join. */
-  generation: number | null;
-  /** When the view last changed, ISO 8601, or null. */
-  lastChange: string | null;
-}
-
-/** One broker's advertised endpoint in a mapping. */
-export interface MappedBroker {
-  /** Broker id. */
-  brokerId: number;
-  /** Advertised host. */
-  host: string;
-  /** Advertised port. */
-  port: number;
-  /** Broker rack, or null. */
-  rack: string | null;
-}
+/**
+ * Readiness: ready only when every check passes; `checks` maps each check to whether it passes (e.g.
+ * `{ upstreamReachable: true, brokersKnown: true, listening: true, notDraining: true }`), `reasons` says
+ * why the node is not ready (empty when ready).
+ */
+export type Readiness = { ready: boolean } & Pick<ReadinessBody, "checks" | "reasons">;
 
 /** Everything the HTTP API shows. */
 export interface NodeView {

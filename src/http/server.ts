@@ -1,6 +1,6 @@
 /**
- * The runtime edge: serves an app over HTTP/1.1 (HTTPS when a PEM certificate and key are given) with
- * the limits of `http1.ts`.
+ * Serves an app over HTTP/1.1 (HTTPS when a PEM certificate and key are given) on the edge of
+ * `http1.ts`, whose request-head deadline `Deno.serve` lacks (see there).
  *
  * @module
  */
@@ -19,7 +19,7 @@ export interface HttpServerOptions {
   hostname: string;
   /** Port; 0 picks a free one. */
   port: number;
-  /** PEM certificate file (`GATEWAY_HTTPS_CERT_FILE`); with `keyFile`, serve HTTPS. */
+  /** PEM certificate file (`GATEWAY_HTTPS_CERT_FILE`); with `keyFile`, serve HTTPS (config gives both or neither). */
   certFile?: string;
   /** PEM private key file (`GATEWAY_HTTPS_KEY_FILE`). */
   keyFile?: string;
@@ -68,9 +68,9 @@ async function readPem(setting: string, path: string): Promise<string> {
 }
 
 /**
- * Starts serving `app`. With both `certFile` and `keyFile` it serves HTTPS; one without the other, an
- * unreadable or non-PEM file, a certificate the TLS stack refuses, or a port that cannot be bound is an
- * {@link HttpServerError} naming the setting.
+ * Starts serving `app`. With `certFile` and `keyFile` it serves HTTPS (the configuration gives both or
+ * neither); an unreadable or non-PEM file, a certificate the TLS stack refuses, or a port that cannot be
+ * bound is an {@link HttpServerError} naming the setting.
  *
  * @example
  * ```ts ignore
@@ -81,13 +81,6 @@ async function readPem(setting: string, path: string): Promise<string> {
  */
 export async function startHttpServer(app: FetchApp, options: HttpServerOptions): Promise<HttpServerHandle> {
   const { certFile, keyFile } = options;
-  if ((certFile === undefined) !== (keyFile === undefined)) {
-    const missing = certFile === undefined ? "GATEWAY_HTTPS_CERT_FILE" : "GATEWAY_HTTPS_KEY_FILE";
-    throw new HttpServerError(
-      missing,
-      `${missing} is required: HTTPS needs both the certificate and the key`,
-    );
-  }
   const tls = certFile !== undefined && keyFile !== undefined
     ? {
       cert: await readPem("GATEWAY_HTTPS_CERT_FILE", certFile),
@@ -117,8 +110,7 @@ export async function startHttpServer(app: FetchApp, options: HttpServerOptions)
       `cannot listen on ${options.hostname}:${options.port} (GATEWAY_HTTP_PORT): ${reason}`,
     );
   }
-  // Our own HTTP/1.1 edge rather than Deno.serve: it bounds how long a request head may take.
-  const server = serveHttp1(listener, tls ? "https" : "http", async (request, remoteAddr) => {
+  const server = serveHttp1(listener, scheme, async (request, remoteAddr) => {
     try {
       return await app.fetch(request, { remoteAddr, completed: Promise.resolve() });
     } catch (error) {

@@ -67,6 +67,17 @@ Deno.test("GET /api/v1/mapping accepts 255 characters, counted as code points", 
   assert.deepEqual(view.mappingQueries, [{ rack: "r".repeat(255), clientId: emoji }]);
 });
 
+Deno.test("GET /api/v1/mapping decodes invalid UTF-8 escapes as URLSearchParams does (U+FFFD)", async () => {
+  const { app, view } = makeApp();
+  const res = await get(app, `/api/v1/mapping?rack=%FF&clientId=${"%C3".repeat(255)}`);
+  assert.equal(res.status, 200);
+  assert.deepEqual((await json(res)).rack, "\uFFFD");
+  assert.deepEqual(view.mappingQueries, [{ rack: "\uFFFD", clientId: "\uFFFD".repeat(255) }]);
+  const tooLong = await get(app, `/api/v1/mapping?rack=${"%FF".repeat(256)}`);
+  assert.equal(tooLong.status, 400);
+  await tooLong.body?.cancel();
+});
+
 Deno.test("GET /api/v1/mapping ignores undeclared parameters", async () => {
   const { app, view } = makeApp();
   const res = await get(app, "/api/v1/mapping?rack=a&cacheBuster=1&x=%00");

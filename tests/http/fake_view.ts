@@ -6,7 +6,7 @@
 import type { ClusterView, MappedBroker, NodeView, Readiness } from "../../src/http/node_view.ts";
 import type { UpstreamBrokerInfo } from "../../src/upstream/broker_directory.ts";
 import { createHonoApp, type HttpAppOptions } from "../../src/http/app.ts";
-import type { Hono } from "hono";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 
 /** A node view whose answers the test sets, recording mapping queries; `fail` makes a method throw. */
 export class FakeView implements NodeView {
@@ -105,7 +105,7 @@ export const KAFKA_VERSIONS: ReadonlyMap<number, { min: number; max: number }> =
 export function makeApp(
   options: Partial<HttpAppOptions> = {},
   view: FakeView = new FakeView(),
-): { app: Hono; view: FakeView } {
+): { app: OpenAPIHono; view: FakeView } {
   const app = createHonoApp(view, {
     users: [ADMIN, VIEWER],
     securedMetrics: false,

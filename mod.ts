@@ -17,7 +17,7 @@
 
 /** Start a gateway node; see {@link startGateway}. */
 export { type Gateway, startGateway, type StartOptions } from "./src/gateway.ts";
-/** Configuration: the settings table, parsing and validation. */
+/** Configuration: the settings schema, parsing and validation, `--help` and masking. */
 export {
   ConfigError,
   flagName,
@@ -35,7 +35,7 @@ export {
   SETTINGS,
   type SettingSpec,
   type UpstreamSecurityProtocol,
-} from "./src/config.ts";
+} from "./src/config/mod.ts";
 /** The broker-to-node mapping: the pure rack-aware round-robin function, its stateful form, the single-host mapping. */
 export {
   type BrokerEndpointMapper,

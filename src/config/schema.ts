@@ -318,12 +318,11 @@ export const GatewayConfigSchema = settings
     }
   })
   .superRefine((config, ctx) => {
-    if (config.groupHeartbeatIntervalMs >= config.groupSessionTimeoutMs) {
+    const session = config.groupSessionTimeoutMs;
+    if (config.groupHeartbeatIntervalMs >= session) {
       breaks(ctx, "groupHeartbeatIntervalMs", {
         value: String(config.groupHeartbeatIntervalMs),
-        allowed: `an interval below ${
-          settingOf("groupSessionTimeoutMs").env
-        } (${config.groupSessionTimeoutMs})`,
+        allowed: `an interval below ${settingOf("groupSessionTimeoutMs").env} (${session})`,
       });
     }
   })

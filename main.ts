@@ -4,45 +4,23 @@
  * @module
  */
 import process from "node:process";
-import { parseArgs } from "node:util";
-import { ConfigError, flagName, helpText, parseConfig, rawSettings, SETTINGS } from "./src/config.ts";
+import { readCommandLine } from "./src/config/mod.ts";
 import { startGateway } from "./src/gateway.ts";
 import { logger, setUpLogging } from "./src/log.ts";
 import { StartAborted } from "./src/upstream/broker_directory.ts";
 import { KGATE_VERSION } from "./src/version.ts";
 
 async function main(args: string[]): Promise<number> {
-  const options: Record<string, { type: "string" | "boolean" }> = {
-    help: { type: "boolean" },
-    version: { type: "boolean" },
-  };
-  for (const setting of SETTINGS) options[flagName(setting.env)] = { type: "string" };
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options, strict: true, allowPositionals: false });
-  } catch (error) {
-    console.error(`kgate: ${(error as Error).message} (see --help)`);
+  const command = readCommandLine(args, () => Deno.env.toObject(), KGATE_VERSION);
+  if (command.kind === "refuse") {
+    console.error(`kgate: ${command.message}`);
     return 2;
   }
-  const values = parsed.values as Record<string, string | boolean | undefined>;
-  if (values.help) {
-    console.log(helpText(KGATE_VERSION));
+  if (command.kind === "print") {
+    console.log(command.text);
     return 0;
   }
-  if (values.version) {
-    console.log(`kgate ${KGATE_VERSION}`);
-    return 0;
-  }
-  let config;
-  try {
-    config = parseConfig(rawSettings(Deno.env.toObject(), values as Record<string, string | undefined>));
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`kgate: ${error.message}`);
-      return 2;
-    }
-    throw error;
-  }
+  const { config } = command;
   await setUpLogging(config.logLevel, config.logFormat);
   const log = logger("main");
   routeNodeWarnings(log);

@@ -17,21 +17,25 @@
 
 /** Start a gateway node; see {@link startGateway}. */
 export { type Gateway, startGateway, type StartOptions } from "./src/gateway.ts";
-/** Configuration: the settings table, parsing and validation. */
+/** Configuration: the settings schema, parsing and validation, `--help` and masking. */
 export {
   ConfigError,
   flagName,
   type GatewayConfig,
+  GatewayConfigSchema,
   helpText,
   type LogFormat,
   type LogLevelName,
   parseConfig,
   rawSettings,
   redactedConfig,
+  type SettingDoc,
+  type SettingKey,
+  type SettingMeta,
   SETTINGS,
   type SettingSpec,
   type UpstreamSecurityProtocol,
-} from "./src/config.ts";
+} from "./src/config/mod.ts";
 /** The broker-to-node mapping: the pure rack-aware round-robin and rendezvous functions, their stateful form, the single-host mapping. */
 export {
   type BrokerEndpointMapper,

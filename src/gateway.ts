@@ -22,7 +22,7 @@ import { AuditLog } from "./audit/audit_log.ts";
 import { auditFields } from "./audit/connection_entries.ts";
 import { GatewayMetrics } from "./metrics.ts";
 import { auditTopicName, KafkaAuditSink } from "./audit/kafka_sink.ts";
-import { parseCidr } from "./proxy/cidr.ts";
+import { parseCidr } from "./lib/cidr.ts";
 import { proxyProtocolParser } from "./proxy/proxy_header.ts";
 import { supportedVersionRange } from "./proxy/rewrite.ts";
 import { BrokerDirectory } from "./upstream/broker_directory.ts";

@@ -8,7 +8,7 @@ import { logger } from "../log.ts";
 import { connectWithTimeout } from "../upstream/connect.ts";
 import { type ConnectionEnd, proxyConnection, type RequestPolicyContext } from "./connection.ts";
 import type { RewriteContext } from "./rewrite.ts";
-import { type Cidr, inCidrs } from "./cidr.ts";
+import { type Cidr, inCidrs } from "../lib/cidr.ts";
 import type { ByteSource } from "./frame_pump.ts";
 import {
   prefixedSource,

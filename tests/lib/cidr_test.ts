@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { inCidrs, parseCidr, parseIp } from "../../src/proxy/cidr.ts";
+import { inCidrs, parseCidr, parseIp } from "../../src/lib/cidr.ts";
 
 Deno.test("parseIp reads IPv4, IPv6 and IPv4-mapped IPv6", () => {
   assert.deepEqual(parseIp("10.1.2.3"), new Uint8Array([10, 1, 2, 3]));

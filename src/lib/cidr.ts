@@ -1,5 +1,5 @@
 /**
- * IPv4/IPv6 addresses and CIDR ranges, for trusted PROXY protocol peers.
+ * IPv4/IPv6 addresses and CIDR ranges (trusted PROXY protocol peers, and the setting that lists them).
  *
  * @module
  */

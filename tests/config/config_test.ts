@@ -8,7 +8,7 @@ import {
   parseConfig,
   rawSettings,
   redactedConfig,
-} from "../src/config.ts";
+} from "../../src/config/mod.ts";
 
 const BASE = { KAFKA_BOOTSTRAP_SERVERS: "127.0.0.1:9092" };
 

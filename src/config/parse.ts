@@ -1,0 +1,81 @@
+/**
+ * Raw settings (keyed by environment variable) to a validated {@link GatewayConfig}, or a
+ * {@link ConfigError} naming the first setting at fault.
+ *
+ * @module
+ */
+import type { z } from "zod";
+import {
+  type GatewayConfig,
+  GatewayConfigSchema,
+  type RuleParams,
+  SETTINGS,
+  type SettingSpec,
+} from "./schema.ts";
+
+/** A configuration value that is missing or not allowed. */
+export class ConfigError extends Error {
+  /**
+   * An error naming the setting at fault.
+   *
+   * @param variable the environment variable at fault
+   * @param value the raw value given (undefined when missing; secrets are masked)
+   * @param allowed what is allowed
+   */
+  constructor(readonly variable: string, readonly value: string | undefined, readonly allowed: string) {
+    super(
+      value === undefined
+        ? `${variable} is required: ${allowed}`
+        : `invalid ${variable}=${JSON.stringify(value)}: expected ${allowed}`,
+    );
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Builds a validated configuration from raw values keyed by environment variable name; an empty value is
+ * an absent one.
+ *
+ * @example
+ * ```ts
+ * const config = parseConfig({ KAFKA_BOOTSTRAP_SERVERS: "127.0.0.1:9092" });
+ * console.log(config.portStart); // 6969
+ * ```
+ * @throws {ConfigError} naming the first variable (in `--help` order) that is missing or not allowed,
+ *   else the first rule between settings that is broken
+ */
+export function parseConfig(raw: Record<string, string | undefined>): GatewayConfig {
+  const input = Object.fromEntries(SETTINGS.map((s) => [s.key, raw[s.env] || undefined]));
+  const result = GatewayConfigSchema.safeParse(input);
+  if (result.success) return result.data;
+  throw configError(firstIssue(result.error.issues), raw);
+}
+
+/**
+ * The earliest setting in `--help` order whose value is not allowed; when every value is, the first broken
+ * rule between settings. (zod may run the rules after a value failed a check: such issues are ignored.)
+ */
+function firstIssue(issues: z.core.$ZodIssue[]): z.core.$ZodIssue {
+  const values = issues.filter((issue) => ruleParams(issue) === undefined);
+  if (values.length === 0) return issues[0];
+  const position = (issue: z.core.$ZodIssue) => SETTINGS.findIndex((s) => s.key === issue.path[0]);
+  return values.reduce((first, issue) => position(issue) < position(first) ? issue : first);
+}
+
+function configError(issue: z.core.$ZodIssue, raw: Record<string, string | undefined>): ConfigError {
+  const setting = SETTINGS.find((s) => s.key === issue.path[0]);
+  if (!setting) throw new Error(`configuration issue outside the settings: ${issue.message}`);
+  const rule = ruleParams(issue);
+  if (rule) return new ConfigError(setting.env, masked(setting, rule.value), rule.allowed);
+  return new ConfigError(setting.env, masked(setting, raw[setting.env] || undefined), setting.allowed);
+}
+
+function ruleParams(issue: z.core.$ZodIssue): RuleParams | undefined {
+  if (issue.code !== "custom" || typeof issue.params?.allowed !== "string") return undefined;
+  const { allowed, value } = issue.params;
+  return { allowed, value: typeof value === "string" ? value : undefined };
+}
+
+function masked(setting: SettingSpec, value: string | undefined): string | undefined {
+  return setting.secret && value !== undefined ? "<redacted>" : value;
+}

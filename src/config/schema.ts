@@ -1,0 +1,338 @@
+/**
+ * The gateway's settings: one zod schema. Each field is a setting (value type, environment variable,
+ * description, default, secrecy); the object's refinements are the rules between settings. The
+ * {@link GatewayConfig} type, {@link SETTINGS} (flags, `--help`, the README table, masking) all derive from it.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { plainJaas } from "./jaas.ts";
+import {
+  computedDefault,
+  optional,
+  required,
+  settingDocs,
+  type SettingMeta,
+  withDefault,
+} from "./setting.ts";
+import {
+  bool,
+  cidrList,
+  hostPortList,
+  integer,
+  KAFKA_NAME,
+  matching,
+  nonEmpty,
+  oneOf,
+  port,
+  replicationFactor,
+  userList,
+} from "./values.ts";
+
+function defaultHostname(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "localhost";
+  }
+}
+
+/** The default user of the HTTP API (fine on a laptop; the gateway warns about it at start). */
+export const DEFAULT_ADMIN_USER: { readonly username: string; readonly password: string } = Object.freeze({
+  username: "admin",
+  password: "kgate",
+});
+
+const NODE_ID = /^[A-Za-z0-9.:_-]{1,200}$/;
+const nodeIdChars = "letters, digits, '.', ':', '_' and '-'";
+const kafkaName = matching(KAFKA_NAME, "letters, digits, '.', '_' and '-'");
+const topicName = matching(KAFKA_NAME, "a Kafka topic name (letters, digits, '.', '_', '-')");
+
+/** Every setting, in `--help` order. */
+const settings = z.object({
+  kafkaBootstrapServers: required(hostPortList, {
+    env: "KAFKA_BOOTSTRAP_SERVERS",
+    description: "Upstream Kafka bootstrap servers",
+  }),
+  kafkaSecurityProtocol: withDefault(oneOf(["PLAINTEXT", "SASL_PLAINTEXT"]), "PLAINTEXT", {
+    env: "KAFKA_SECURITY_PROTOCOL",
+    description: "Security protocol of the gateway's own upstream connections",
+    details: "used for broker discovery",
+  }),
+  kafkaSaslMechanism: withDefault(oneOf(["PLAIN"]), "PLAIN", {
+    env: "KAFKA_SASL_MECHANISM",
+    description: "SASL mechanism of the gateway's own upstream connections",
+  }),
+  kafkaSaslJaasConfig: optional(plainJaas, {
+    env: "KAFKA_SASL_JAAS_CONFIG",
+    description: "JAAS config with the gateway's own credentials (PlainLoginModule username/password)",
+    secret: true,
+  }),
+  bindHost: withDefault(nonEmpty("an IP address or host name"), "0.0.0.0", {
+    env: "GATEWAY_BIND_HOST",
+    description: "Address the Kafka listeners bind to",
+  }),
+  advertisedHost: computedDefault(
+    matching(/^[^\s:]+$|^[0-9a-fA-F:]+$/, "a host name or IP address"),
+    defaultHostname,
+    {
+      env: "GATEWAY_ADVERTISED_HOST",
+      description: "Host advertised to clients",
+      defaultNote: "the machine's hostname",
+    },
+  ),
+  portStart: withDefault(port, 6969, {
+    env: "GATEWAY_PORT_START",
+    description: "First Kafka port; port start + (brokerId - min) serves that broker",
+  }),
+  portCount: optional(integer(1, 10000), {
+    env: "GATEWAY_PORT_COUNT",
+    description: "Number of Kafka ports",
+    defaultNote: "max broker id - min broker id + 3",
+    details: "the default is computed from the discovered brokers",
+  }),
+  minBrokerId: withDefault(integer(0, 2147483647), 0, {
+    env: "GATEWAY_MIN_BROKERID",
+    description: "Broker id served by the first port",
+  }),
+  httpPort: withDefault(port, 8888, {
+    env: "GATEWAY_HTTP_PORT",
+    description: "HTTP API port",
+    details: "bound on `GATEWAY_BIND_HOST`",
+  }),
+  clusterId: withDefault(
+    matching(/^[A-Za-z0-9._-]{1,200}$/, "letters, digits, '.', '_' and '-'"),
+    "gateway",
+    {
+      env: "GATEWAY_CLUSTER_ID",
+      description: "Gateway cluster id; nodes with the same id form one cluster",
+    },
+  ),
+  rackId: optional(nonEmpty("a non-empty string"), {
+    env: "GATEWAY_RACK_ID",
+    description: "Rack (zone) of this node",
+  }),
+  internalLoadBalancing: withDefault(bool, true, {
+    env: "GATEWAY_FEATURE_FLAGS_INTERNAL_LOAD_BALANCING",
+    description: "Map brokers to live gateway nodes; false = advertise GATEWAY_ADVERTISED_HOST",
+    details: "see [Gateway cluster](#gateway-cluster); false suits an external load balancer",
+  }),
+  loadBalancingPolicy: withDefault(oneOf(["round-robin", "client-sticky"]), "round-robin", {
+    env: "GATEWAY_LOAD_BALANCING_POLICY",
+    description:
+      "Internal load balancing: round-robin = every Metadata request takes the next turn; client-sticky = one turn per client host and client id, the same on every node",
+  }),
+  groupId: optional(kafkaName, {
+    env: "GATEWAY_GROUP_ID",
+    description: "Kafka consumer group through which the gateway nodes know each other",
+    defaultNote: "_kgate_<cluster id>",
+  }),
+  membersTopic: optional(topicName, {
+    env: "GATEWAY_MEMBERS_TOPIC",
+    description: "Internal topic of the membership group (compacted, 1 partition), created if missing",
+    defaultNote: "_kgate_<cluster id>_members",
+  }),
+  membersTopicReplicationFactor: withDefault(replicationFactor, -1, {
+    env: "GATEWAY_MEMBERS_TOPIC_REPLICATION_FACTOR",
+    description: "Replication factor of a created members topic",
+    defaultNote: "the cluster's default",
+  }),
+  groupSessionTimeoutMs: withDefault(
+    integer(1000, 600000, " (within the brokers' group.min/max.session.timeout.ms)"),
+    10000,
+    {
+      env: "GATEWAY_GROUP_SESSION_TIMEOUT_MS",
+      description:
+        "Session timeout of the membership group: a node that stops heartbeating is dropped after it",
+      details: "e.g. after kill -9 or a network cut",
+    },
+  ),
+  groupHeartbeatIntervalMs: withDefault(integer(100, 600000, ", below the session timeout"), 3000, {
+    env: "GATEWAY_GROUP_HEARTBEAT_INTERVAL_MS",
+    description: "Heartbeat interval of the membership group",
+  }),
+  drainMs: withDefault(integer(0, 3600000), 5000, {
+    env: "GATEWAY_DRAIN_MS",
+    description:
+      "On SIGTERM/SIGINT: how long the node keeps serving connected clients after leaving the group",
+    details: "a second signal skips it",
+  }),
+  haproxyProtocol: withDefault(bool, false, {
+    env: "GATEWAY_FEATURE_FLAGS_HAPROXY_PROTOCOL",
+    description: "Require a PROXY protocol v1/v2 header on every Kafka connection",
+    details: "as its first bytes; never guessed",
+  }),
+  maxFrameBytes: withDefault(integer(1024, 2147483647), 104857600, {
+    env: "GATEWAY_MAX_FRAME_BYTES",
+    description: "Largest request frame a client may send (as Kafka's socket.request.max.bytes)",
+  }),
+  metadataRefreshMs: withDefault(integer(100, 86400000), 30000, {
+    env: "GATEWAY_METADATA_REFRESH_MS",
+    description: "How often the upstream broker list is refreshed",
+    details: "also refreshed when a response names an unknown broker",
+  }),
+  upstreamConnectTimeoutMs: withDefault(integer(100, 600000), 10000, {
+    env: "GATEWAY_UPSTREAM_CONNECT_TIMEOUT_MS",
+    description: "Timeout for connecting to a broker",
+  }),
+  // Unset here; the default is filled in from other settings below.
+  nodeId: optional(matching(NODE_ID, nodeIdChars), {
+    env: "GATEWAY_NODE_ID",
+    description: "This node's id, unique in the gateway cluster",
+    defaultNote: "<advertised host>:<port start> (external load balancing: <hostname>:<port start>)",
+    details: "used by the membership and in audit entries; behind an external load balancer every node " +
+      "advertises the same host, so the default takes the hostname",
+  }),
+  proxyProtocolTimeoutMs: withDefault(integer(100, 600000), 3000, {
+    env: "GATEWAY_PROXY_PROTOCOL_TIMEOUT_MS",
+    description: "How long a client may take to send its PROXY protocol header",
+  }),
+  proxyProtocolTrustedCidrs: optional(cidrList, {
+    env: "GATEWAY_PROXY_PROTOCOL_TRUSTED_CIDRS",
+    description: "Peers allowed to send a PROXY protocol header; a header from any other peer is refused",
+    defaultNote: "any peer",
+  }),
+  auditKafkaEnabled: withDefault(bool, true, {
+    env: "GATEWAY_AUDIT_KAFKA_ENABLED",
+    description: "Produce audit events to the audit topic (they are always logged)",
+  }),
+  auditTopic: optional(topicName, {
+    env: "GATEWAY_AUDIT_TOPIC",
+    description: "Audit topic, created if missing",
+    defaultNote: "_kgate_<cluster id>_auditlogs",
+    details: "with 3 partitions",
+  }),
+  auditTopicReplicationFactor: withDefault(replicationFactor, -1, {
+    env: "GATEWAY_AUDIT_TOPIC_REPLICATION_FACTOR",
+    description: "Replication factor of a created audit topic",
+    defaultNote: "the cluster's default",
+  }),
+  auditQueueSize: withDefault(integer(1, 10000000), 10000, {
+    env: "GATEWAY_AUDIT_QUEUE_SIZE",
+    description: "Most audit events waiting to be produced; beyond it events are dropped and counted",
+    details: "the drops are reported in the log every 10 s",
+  }),
+  adminApiUsers: withDefault(userList, [DEFAULT_ADMIN_USER], {
+    env: "GATEWAY_ADMIN_API_USERS",
+    description: "Users of the HTTP API, as a JSON list (basic auth on /api/* and, when secured, /metrics)",
+    details: "change the default in production",
+    secret: true,
+  }),
+  securedMetrics: withDefault(bool, false, {
+    env: "GATEWAY_SECURED_METRICS",
+    description: "Require HTTP basic auth on /metrics",
+  }),
+  httpsCertFile: optional(nonEmpty("a file path"), {
+    env: "GATEWAY_HTTPS_CERT_FILE",
+    description: "PEM certificate file; with GATEWAY_HTTPS_KEY_FILE the HTTP API serves HTTPS",
+  }),
+  httpsKeyFile: optional(nonEmpty("a file path"), {
+    env: "GATEWAY_HTTPS_KEY_FILE",
+    description: "PEM private key file of the HTTPS certificate",
+  }),
+  logLevel: withDefault(oneOf(["trace", "debug", "info", "warning", "error", "fatal"]), "info", {
+    env: "GATEWAY_LOG_LEVEL",
+    description: "Log level",
+  }),
+  logFormat: withDefault(oneOf(["text", "json"]), "text", {
+    env: "GATEWAY_LOG_FORMAT",
+    description: "Log format",
+    details: "json = JSON lines",
+  }),
+});
+
+/** The settings as the object schema parses them, before the defaults that depend on other settings. */
+type Settings = z.output<typeof settings>;
+/** A key of a setting: a field of {@link GatewayConfig}. */
+export type SettingKey = keyof GatewayConfig;
+
+/** One setting with its key, as `--help`, the README table and masking read it. */
+export interface SettingSpec extends SettingMeta {
+  /** Key in {@link GatewayConfig}. */
+  key: SettingKey;
+}
+
+/** Every setting, in `--help` order. */
+export const SETTINGS: readonly SettingSpec[] = Object.entries(settings.shape).map(([key, schema]) => {
+  const meta = settingDocs.get(schema);
+  if (!meta || !isSettingKey(key)) throw new Error(`setting ${key} has no documentation`);
+  return { key, ...meta };
+});
+
+function isSettingKey(key: string): key is SettingKey {
+  return key in settings.shape;
+}
+
+/** The setting stored under `key`. */
+export function settingOf(key: SettingKey): SettingSpec {
+  const setting = SETTINGS.find((s) => s.key === key);
+  if (!setting) throw new Error(`no setting ${key}`);
+  return setting;
+}
+
+/**
+ * A rule between settings was broken: the issue names the setting at fault (its path), the value and
+ * what is allowed, carried in the issue's params.
+ */
+export interface RuleParams {
+  /** The raw value at fault; undefined reads "is required". */
+  value: string | undefined;
+  /** What is allowed. */
+  allowed: string;
+}
+
+function breaks(ctx: z.RefinementCtx, key: SettingKey, params: RuleParams): void {
+  ctx.addIssue({ code: "custom", path: [key], message: params.allowed, params });
+}
+
+/** The default node id: behind an external load balancer every node advertises the same host. */
+function defaultNodeId(config: Settings): string {
+  const host = config.internalLoadBalancing ? config.advertisedHost : defaultHostname();
+  return `${host}:${config.portStart}`;
+}
+
+/**
+ * The settings with the rules between them and the defaults that depend on other settings; the first
+ * broken rule is the one reported.
+ *
+ * Hidden from the docs (`@ignore`): its type is inferred, and documented as {@link GatewayConfig}.
+ *
+ * @ignore
+ */
+export const GatewayConfigSchema = settings
+  .superRefine((config, ctx) => {
+    const nodeId = config.nodeId ?? defaultNodeId(config);
+    if (!NODE_ID.test(nodeId)) {
+      breaks(ctx, "nodeId", {
+        value: undefined,
+        allowed: `${nodeIdChars} (the default ${JSON.stringify(nodeId)} has others)`,
+      });
+    }
+  })
+  .superRefine((config, ctx) => {
+    if ((config.httpsCertFile === undefined) !== (config.httpsKeyFile === undefined)) {
+      breaks(ctx, config.httpsCertFile === undefined ? "httpsCertFile" : "httpsKeyFile", {
+        value: undefined,
+        allowed: "a file path (HTTPS needs both the certificate and the key)",
+      });
+    }
+  })
+  .superRefine((config, ctx) => {
+    const session = config.groupSessionTimeoutMs;
+    if (config.groupHeartbeatIntervalMs >= session) {
+      breaks(ctx, "groupHeartbeatIntervalMs", {
+        value: String(config.groupHeartbeatIntervalMs),
+        allowed: `an interval below ${settingOf("groupSessionTimeoutMs").env} (${session})`,
+      });
+    }
+  })
+  .transform((config) => ({ ...config, nodeId: config.nodeId ?? defaultNodeId(config) }));
+
+/** The validated configuration of one gateway node. */
+export type GatewayConfig = ReturnType<typeof GatewayConfigSchema.parse>;
+/** Log output formats. */
+export type LogFormat = GatewayConfig["logFormat"];
+/** Log levels accepted by `GATEWAY_LOG_LEVEL`. */
+export type LogLevelName = GatewayConfig["logLevel"];
+/** Security protocols the gateway's own upstream connections support. */
+export type UpstreamSecurityProtocol = GatewayConfig["kafkaSecurityProtocol"];

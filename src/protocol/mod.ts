@@ -12,6 +12,8 @@ export { ProtocolError } from "./errors.ts";
 export { ByteReader, ByteWriter, uuidFromString, uuidToString, ZERO_UUID } from "./bytes.ts";
 export {
   type DefaultValue,
+  type EncodeInput,
+  type EncodeValue,
   type FieldMode,
   type FieldPlan,
   type FieldSpec,
@@ -24,12 +26,13 @@ export {
   parseVersionRange,
   propName,
   type RawTaggedField,
+  specVersions,
   type Struct,
   type StructPlan,
   type TypePlan,
   versionList,
-  type VersionRange,
 } from "./schema.ts";
+export type { VersionRange } from "../lib/version_range.ts";
 export {
   type Decoded,
   decodeMessage,
@@ -39,9 +42,11 @@ export {
   encodeTaggedField,
 } from "./codec.ts";
 export {
+  API_KEY_TABLE,
   API_KEYS,
   ApiKey,
   type ApiKeyInfo,
+  type ApiKeyNumber,
   apiName,
   isFlexibleApiVersion,
   isKnownApiKey,
@@ -56,6 +61,7 @@ export {
   encodeTaggedSection,
   locateTopLevelTaggedFields,
   NODE_ENDPOINTS_TAG,
+  type NodeEndpoint,
   replaceTopLevelTaggedFields,
   type TopLevelTaggedFields,
 } from "./tagged_tail.ts";

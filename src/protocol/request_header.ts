@@ -5,7 +5,7 @@
  * @module
  */
 
-import { requestHeaderVersion } from "./api_keys.ts";
+import { ApiKey, requestHeaderVersion } from "./api_keys.ts";
 import { ByteReader } from "./bytes.ts";
 import { ProtocolError } from "./errors.ts";
 
@@ -48,7 +48,9 @@ export function readRequestHeader(frame: Uint8Array): RequestHeaderInfo {
  * NULLABLE_STRING in v3-8, COMPACT_NULLABLE_STRING in v9+) without decoding anything else.
  */
 export function produceRequestAcks(frame: Uint8Array, header: RequestHeaderInfo): number {
-  if (header.apiKey !== 0) throw new ProtocolError(`not a Produce request (api key ${header.apiKey})`);
+  if (header.apiKey !== ApiKey.Produce) {
+    throw new ProtocolError(`not a Produce request (api key ${header.apiKey})`);
+  }
   const r = new ByteReader(frame, header.headerLength);
   const v = header.apiVersion;
   if (v >= 9) {

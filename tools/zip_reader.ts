@@ -79,6 +79,6 @@ export async function readZipEntry(zip: Uint8Array, entry: ZipEntry): Promise<Ui
   const data = zip.subarray(start, start + entry.compressedSize);
   if (entry.method === 0) return data.slice();
   if (entry.method !== 8) throw new Error(`${entry.name}: unsupported compression method ${entry.method}`);
-  const stream = new Blob([data]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
+  const stream = new Blob([data.slice()]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }

@@ -20,6 +20,7 @@ export {
   inVersions,
   isFlexible,
   type Kind,
+  makeDefaultStruct,
   MAX_VERSION,
   messagePlan,
   type MessageSpec,

@@ -402,7 +402,7 @@ function structTypeName(m: KafkaMessage, struct: string): string {
   return m.name + struct;
 }
 
-function emitTypes(messages: KafkaMessage[], HEADER: string): string {
+function emitTypes(messages: KafkaMessage[], header: string): string {
   const out: string[] = [];
   const seen = new Map<string, string>();
   const claim = (name: string, owner: string) => {
@@ -448,7 +448,7 @@ function emitTypes(messages: KafkaMessage[], HEADER: string): string {
     emitStruct(`${m.name}Data`, `Decoded \`${m.name}\` (${versions}).`, m.fields, m.name);
     out.push(...structs.reverse());
   }
-  return HEADER +
+  return header +
     `/**\n * The decoded type of every Kafka message and struct (Kafka field names in lowerCamelCase; a field\n` +
     ` * absent from a version holds its default). Object type aliases rather than interfaces, so that a\n` +
     ` * decoded struct is also a \`Struct\`.\n *\n * @module\n */\n\nimport type { RawTaggedField } from "../schema.ts";\n\n` +
@@ -459,7 +459,7 @@ function propName(name: string): string {
   return name.charAt(0).toLowerCase() + name.slice(1);
 }
 
-function emitMessages(messages: KafkaMessage[], HEADER: string): string {
+function emitMessages(messages: KafkaMessage[], header: string): string {
   const out: string[] = [];
   const typeNames: string[] = [];
   for (const m of messages) {
@@ -484,7 +484,7 @@ function emitMessages(messages: KafkaMessage[], HEADER: string): string {
     `/** Every message above. */\nexport const GENERATED_MESSAGES: readonly MessageSpec<unknown>[] = [${
       messages.map((m) => m.name).join(", ")
     }];`;
-  return HEADER +
+  return header +
     `/**\n * The spec of every Kafka message, in the shape of Kafka's message JSON.\n *\n * @module\n */\n\n` +
     `import type { EncodeInput, MessageSpec } from "../schema.ts";\n` +
     `import type { ${typeNames.join(", ")} } from "./types.ts";\n\n` + out.join("\n\n") + "\n\n" + all + "\n";
@@ -501,7 +501,7 @@ export interface ExtraApiKey {
 function emitApiKeys(
   messages: KafkaMessage[],
   extra: readonly ExtraApiKey[],
-  HEADER: string,
+  header: string,
   version: string,
 ): string {
   const requests = new Map<number, KafkaMessage>();
@@ -540,7 +540,7 @@ function emitApiKeys(
     }
   }
   const imports = [...requests.values(), ...responses.values()].map((m) => m.name).sort();
-  return HEADER +
+  return header +
     `/**\n * Every Kafka API key with its name, versions, first flexible version and message specs.\n *\n * @module\n */\n\n` +
     `import { ${imports.join(", ")} } from "./messages.ts";\n\n` +
     `/** The Kafka release whose kafka-clients jar these files were generated from. */\n` +
@@ -568,7 +568,7 @@ export const EXTRA_API_KEYS: readonly ExtraApiKey[] = [
     apiKey: 93,
     name: "GetReplicaLogInfo",
     firstFlexible: 0,
-    note: "93: in Apache Kafka trunk (KIP-966), not in 4.3.1; known so the request guard forwards it.",
+    note: "93: in Apache Kafka trunk, not in a release read here; known so the request guard forwards it.",
   },
 ];
 

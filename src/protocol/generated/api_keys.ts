@@ -1036,7 +1036,7 @@ export const API_KEY_TABLE = [
     request: DeleteShareGroupOffsetsRequest,
     response: DeleteShareGroupOffsetsResponse,
   },
-  // 93: in Apache Kafka trunk (KIP-966), not in 4.3.1; known so the request guard forwards it.
+  // 93: in Apache Kafka trunk, not in a release read here; known so the request guard forwards it.
   {
     key: 93,
     name: "GetReplicaLogInfo",

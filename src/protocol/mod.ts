@@ -1,7 +1,9 @@
 /**
  * kgate's Kafka protocol codec: pure functions over bytes, no I/O.
  *
- * The message schemas and header versions are checked against the ones of Kafka 3.9.1 and 4.3.1
+ * The spec and decoded type of every Kafka message and the API key table are generated from Kafka's own
+ * message JSON (`generated/`, by `tools/generate_protocol.ts`; Kafka 4.3.1 merged with the 3.9.1
+ * versions Kafka 4 dropped). The message schemas and header versions are checked against the ones of Kafka 3.9.1 and 4.3.1
  * (dumped from their jars), and frames captured from real 3.9.1 and 4.3.1 brokers decode and re-encode
  * byte for byte (`tests/protocol/fixtures/`, `tests/protocol/capture_fixtures.ts`).
  *

@@ -18,6 +18,7 @@ import type { FetchResponseNodeEndpoint } from "./generated/types.ts";
 import {
   messagePlan,
   type MessageSpec,
+  parseVersionRange,
   type RawTaggedField,
   type StructPlan,
   type TypePlan,
@@ -160,8 +161,16 @@ export const NODE_ENDPOINTS_TAG = 0;
 export type NodeEndpoint = FetchResponseNodeEndpoint;
 
 // NodeEndpoints has the same layout wherever it is a top-level tagged field (Produce v10+, Fetch v16+):
-// Fetch v16's definition serves both.
-const CARRIER_VERSION = 16;
+// Fetch's definition, at its first version with the field, serves both.
+const CARRIER_VERSION = ((): number => {
+  const field = FetchResponse.fields.find((f) => f.name === "NodeEndpoints");
+  const tagged = field?.taggedVersions === undefined ? undefined : parseVersionRange(field.taggedVersions);
+  if (field?.tag !== NODE_ENDPOINTS_TAG || tagged === undefined) {
+    throw new Error("FetchResponse has no tagged NodeEndpoints field");
+  }
+  return tagged.min;
+})();
+
 /** Decode the raw value of a `NodeEndpoints` tagged field. */
 export function decodeNodeEndpoints(data: Uint8Array): NodeEndpoint[] {
   return decodeTaggedField(FetchResponse, CARRIER_VERSION, NODE_ENDPOINTS_TAG, data) as NodeEndpoint[];

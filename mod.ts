@@ -87,7 +87,7 @@ export {
 export * from "./src/proxy_protocol/mod.ts";
 /** The upstream broker directory a node keeps. */
 export { BrokerDirectory, StartAborted, type UpstreamBrokerInfo } from "./src/upstream/broker_directory.ts";
-/** The Kafka protocol codec (pure, no I/O). */
+/** The Kafka protocol codec (pure, no I/O), with every Kafka message's spec and type (generated). */
 export * from "./src/protocol/mod.ts";
 /** The kgate version. */
 export { KGATE_VERSION } from "./src/version.ts";

@@ -8,7 +8,8 @@
 import { ByteReader } from "./bytes.ts";
 import { decodeMessage, encodeMessage } from "./codec.ts";
 import { ProtocolError } from "./errors.ts";
-import { ApiVersionsResponse, type ApiVersionsResponseData } from "./messages/api_versions.ts";
+import { ApiVersionsResponse } from "./generated/messages.ts";
+import type { ApiVersionsResponseData } from "./generated/types.ts";
 
 /** Kafka error code UNSUPPORTED_VERSION. */
 export const UNSUPPORTED_VERSION = 35;

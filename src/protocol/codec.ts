@@ -18,6 +18,7 @@
 import { ByteReader, ByteWriter } from "./bytes.ts";
 import { ProtocolError } from "./errors.ts";
 import {
+  type EncodeValue,
   messagePlan,
   type MessageSpec,
   type RawTaggedField,
@@ -268,7 +269,12 @@ export function writeTaggedFields(
 }
 
 /** Encode `value` as a message body of `schema` at `version` into an existing writer. */
-export function encodeMessageInto<T>(w: ByteWriter, schema: MessageSpec<T>, version: number, value: T): void {
+export function encodeMessageInto<T>(
+  w: ByteWriter,
+  schema: MessageSpec<T>,
+  version: number,
+  value: EncodeValue<T>,
+): void {
   if (value === null || typeof value !== "object") {
     throw new ProtocolError(`${schema.name}: expected an object`);
   }
@@ -276,7 +282,7 @@ export function encodeMessageInto<T>(w: ByteWriter, schema: MessageSpec<T>, vers
 }
 
 /** Encode `value` as a message body of `schema` at `version`. Fields absent in the version are ignored. */
-export function encodeMessage<T>(schema: MessageSpec<T>, version: number, value: T): Uint8Array {
+export function encodeMessage<T>(schema: MessageSpec<T>, version: number, value: EncodeValue<T>): Uint8Array {
   const w = new ByteWriter(256);
   encodeMessageInto(w, schema, version, value);
   return w.finish();

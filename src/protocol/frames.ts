@@ -9,8 +9,8 @@ import { requestHeaderVersion, responseHeaderVersion } from "./api_keys.ts";
 import { ByteReader, ByteWriter } from "./bytes.ts";
 import { decodeMessage, encodeMessageInto } from "./codec.ts";
 import { ProtocolError } from "./errors.ts";
-import { RequestHeader, ResponseHeader } from "./messages/headers.ts";
-import type { MessageSpec, RawTaggedField } from "./schema.ts";
+import { RequestHeader, ResponseHeader } from "./generated/messages.ts";
+import type { EncodeValue, MessageSpec, RawTaggedField } from "./schema.ts";
 
 /** Request header fields for {@link encodeRequestFrame}. */
 export interface RequestFrameHeader {
@@ -47,7 +47,7 @@ export function encodeRequestFrame<T>(
   header: RequestFrameHeader,
   schema: MessageSpec<T>,
   version: number,
-  body: T,
+  body: EncodeValue<T>,
 ): Uint8Array {
   const apiKey = header.apiKey ?? schema.apiKey;
   if (apiKey === undefined) throw new ProtocolError(`${schema.name} has no api key`);
@@ -75,7 +75,7 @@ export function encodeResponseFrame<T>(
   headerVersion: 0 | 1,
   schema: MessageSpec<T>,
   version: number,
-  body: T,
+  body: EncodeValue<T>,
   headerTaggedFields?: RawTaggedField[],
 ): Uint8Array {
   const w = new ByteWriter(256);

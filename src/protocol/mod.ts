@@ -1,7 +1,9 @@
 /**
  * kgate's Kafka protocol codec: pure functions over bytes, no I/O.
  *
- * The message schemas and header versions are checked against the ones of Kafka 3.9.1 and 4.3.1
+ * The spec and decoded type of every Kafka message and the API key table are generated from Kafka's own
+ * message JSON (`generated/`, by `tools/generate_protocol.ts`; Kafka 4.3.1 merged with the 3.9.1
+ * versions Kafka 4 dropped). The message schemas and header versions are checked against the ones of Kafka 3.9.1 and 4.3.1
  * (dumped from their jars), and frames captured from real 3.9.1 and 4.3.1 brokers decode and re-encode
  * byte for byte (`tests/protocol/fixtures/`, `tests/protocol/capture_fixtures.ts`).
  *
@@ -12,24 +14,28 @@ export { ProtocolError } from "./errors.ts";
 export { ByteReader, ByteWriter, uuidFromString, uuidToString, ZERO_UUID } from "./bytes.ts";
 export {
   type DefaultValue,
+  type EncodeInput,
+  type EncodeValue,
   type FieldMode,
   type FieldPlan,
   type FieldSpec,
   inVersions,
   isFlexible,
   type Kind,
+  makeDefaultStruct,
   MAX_VERSION,
   messagePlan,
   type MessageSpec,
   parseVersionRange,
   propName,
   type RawTaggedField,
+  specVersions,
   type Struct,
   type StructPlan,
   type TypePlan,
   versionList,
-  type VersionRange,
 } from "./schema.ts";
+export type { VersionRange } from "../lib/version_range.ts";
 export {
   type Decoded,
   decodeMessage,
@@ -39,9 +45,11 @@ export {
   encodeTaggedField,
 } from "./codec.ts";
 export {
+  API_KEY_TABLE,
   API_KEYS,
   ApiKey,
   type ApiKeyInfo,
+  type ApiKeyNumber,
   apiName,
   isFlexibleApiVersion,
   isKnownApiKey,
@@ -56,6 +64,7 @@ export {
   encodeTaggedSection,
   locateTopLevelTaggedFields,
   NODE_ENDPOINTS_TAG,
+  type NodeEndpoint,
   replaceTopLevelTaggedFields,
   type TopLevelTaggedFields,
 } from "./tagged_tail.ts";

@@ -5,9 +5,11 @@
  * @module
  */
 
-import { requestHeaderVersion } from "./api_keys.ts";
+import { ApiKey, requestHeaderVersion } from "./api_keys.ts";
 import { ByteReader } from "./bytes.ts";
 import { ProtocolError } from "./errors.ts";
+import { ProduceRequest } from "./generated/messages.ts";
+import { parseVersionRange } from "./schema.ts";
 
 /** The parsed request header of a frame. */
 export interface RequestHeaderInfo {
@@ -43,18 +45,33 @@ export function readRequestHeader(frame: Uint8Array): RequestHeaderInfo {
   return { apiKey, apiVersion, correlationId, clientId, headerVersion, headerLength: r.offset };
 }
 
+// Where ProduceRequest's leading TransactionalId starts existing and turns compact, from its spec.
+const PRODUCE_FLEXIBLE_FROM = firstVersion(ProduceRequest.flexibleVersions);
+const TRANSACTIONAL_ID_FROM = firstVersion(ProduceRequest.fields[0].versions);
+if (ProduceRequest.fields[0].name !== "TransactionalId" || ProduceRequest.fields[1].name !== "Acks") {
+  throw new Error("ProduceRequest no longer starts with TransactionalId, Acks");
+}
+
+function firstVersion(versions: string): number {
+  const r = parseVersionRange(versions);
+  if (r === undefined) throw new Error(`no version in ${versions}`);
+  return r.min;
+}
+
 /**
  * Read only the `acks` (int16) of a Produce request: skips `transactional_id` (absent in v0-2,
  * NULLABLE_STRING in v3-8, COMPACT_NULLABLE_STRING in v9+) without decoding anything else.
  */
 export function produceRequestAcks(frame: Uint8Array, header: RequestHeaderInfo): number {
-  if (header.apiKey !== 0) throw new ProtocolError(`not a Produce request (api key ${header.apiKey})`);
+  if (header.apiKey !== ApiKey.Produce) {
+    throw new ProtocolError(`not a Produce request (api key ${header.apiKey})`);
+  }
   const r = new ByteReader(frame, header.headerLength);
   const v = header.apiVersion;
-  if (v >= 9) {
+  if (v >= PRODUCE_FLEXIBLE_FROM) {
     const n = r.uvarint();
     if (n > 0) r.skip(n - 1);
-  } else if (v >= 3) {
+  } else if (v >= TRANSACTIONAL_ID_FROM) {
     const n = r.int16();
     if (n < -1) throw new ProtocolError(`invalid transactional id length ${n}`);
     if (n > 0) r.skip(n);

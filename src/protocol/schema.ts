@@ -6,6 +6,7 @@
  * @module
  */
 
+import { inRange, type VersionRange } from "../lib/version_range.ts";
 import { ZERO_UUID } from "./bytes.ts";
 import { ProtocolError } from "./errors.ts";
 
@@ -22,6 +23,20 @@ export interface RawTaggedField {
  * to the schema are kept in `_unknownTaggedFields` (present only when there are some).
  */
 export type Struct = { [field: string]: unknown; _unknownTaggedFields?: RawTaggedField[] };
+
+/**
+ * What the encoder accepts for a message of decoded type `T`: any field may be left out, at any depth
+ * (it encodes as its default, as in Kafka's generated code).
+ */
+export type EncodeInput<T> = T extends Uint8Array | bigint | string | number | boolean | null | undefined ? T
+  : T extends readonly (infer E)[] ? EncodeInput<E>[]
+  : { [K in keyof T]?: EncodeInput<T[K]> };
+
+/**
+ * The value parameter of the encoders for a spec of decoded type `T`: a whole `T`, or any part of it
+ * (see {@link EncodeInput}). `T` is taken from the spec only.
+ */
+export type EncodeValue<T> = NoInfer<T> | EncodeInput<NoInfer<T>>;
 
 /** A Kafka JSON `default` value. */
 export type DefaultValue = string | number | boolean | null;
@@ -53,6 +68,8 @@ export interface FieldSpec {
   readonly fields?: readonly FieldSpec[];
   /** Documentation. */
   readonly about?: string;
+  /** Kafka's `entityType` (`topicName`, `groupId`, `brokerId`, ...): what the value names. */
+  readonly entityType?: string;
 }
 
 /** A message schema, as in Kafka's message JSON. `T` is the decoded value's TypeScript type. */
@@ -67,6 +84,8 @@ export interface MessageSpec<T = Struct> {
   readonly validVersions: string;
   /** Versions that use the flexible (compact + tagged fields) encoding, e.g. `"9+"` or `"none"`. */
   readonly flexibleVersions: string;
+  /** True when the highest version is still unstable in Kafka (brokers enable it only on request). */
+  readonly latestVersionUnstable?: boolean;
   /** Top-level fields. */
   readonly fields: readonly FieldSpec[];
   /** Phantom marker carrying the decoded type; never set. */
@@ -76,26 +95,24 @@ export interface MessageSpec<T = Struct> {
 /** Largest version number a `"N+"` range reaches. */
 export const MAX_VERSION = 32767;
 
-/** An inclusive version range; empty when `lo > hi`. */
-export interface VersionRange {
-  /** Lowest version in the range. */
-  readonly lo: number;
-  /** Highest version in the range ({@link MAX_VERSION} for `"N+"`). */
-  readonly hi: number;
-}
+const rangeCache = new Map<string, VersionRange | undefined>();
 
-const rangeCache = new Map<string, VersionRange>();
-
-/** Parse a Kafka version range: `"none"`, `"N"`, `"N+"` or `"N-M"`. */
-export function parseVersionRange(s: string): VersionRange {
-  const cached = rangeCache.get(s);
-  if (cached) return cached;
-  let r: VersionRange;
+/**
+ * Parse a Kafka version range: `"none"` (undefined), `"N"`, `"N+"` (up to {@link MAX_VERSION}) or `"N-M"`.
+ *
+ * @example
+ * ```ts
+ * parseVersionRange("9+"); // { min: 9, max: 32767 }
+ * ```
+ */
+export function parseVersionRange(s: string): VersionRange | undefined {
+  if (rangeCache.has(s)) return rangeCache.get(s);
+  let r: VersionRange | undefined;
   let m: RegExpMatchArray | null;
-  if (s === "none") r = { lo: 1, hi: 0 };
-  else if ((m = s.match(/^(\d+)\+$/))) r = { lo: Number(m[1]), hi: MAX_VERSION };
-  else if ((m = s.match(/^(\d+)-(\d+)$/))) r = { lo: Number(m[1]), hi: Number(m[2]) };
-  else if ((m = s.match(/^(\d+)$/))) r = { lo: Number(m[1]), hi: Number(m[1]) };
+  if (s === "none") r = undefined;
+  else if ((m = s.match(/^(\d+)\+$/))) r = { min: Number(m[1]), max: MAX_VERSION };
+  else if ((m = s.match(/^(\d+)-(\d+)$/))) r = { min: Number(m[1]), max: Number(m[2]) };
+  else if ((m = s.match(/^(\d+)$/))) r = { min: Number(m[1]), max: Number(m[1]) };
   else throw new Error(`invalid version range: ${JSON.stringify(s)}`);
   rangeCache.set(s, r);
   return r;
@@ -105,14 +122,30 @@ export function parseVersionRange(s: string): VersionRange {
 export function inVersions(s: string | undefined, version: number): boolean {
   if (s === undefined) return false;
   const r = parseVersionRange(s);
-  return version >= r.lo && version <= r.hi;
+  return r !== undefined && inRange(version, r);
+}
+
+/**
+ * The versions a message spec declares (its `validVersions`), e.g. for deriving which versions a
+ * data-path filter can handle.
+ *
+ * @example
+ * ```ts
+ * specVersions(MetadataResponse); // { min: 0, max: 13 }
+ * ```
+ */
+export function specVersions(spec: MessageSpec<unknown>): VersionRange {
+  const r = parseVersionRange(spec.validVersions);
+  if (r === undefined) throw new Error(`${spec.name} declares no version`);
+  return r;
 }
 
 /** All versions of `validVersions`, ascending. */
 export function versionList(spec: MessageSpec<unknown>): number[] {
   const r = parseVersionRange(spec.validVersions);
   const out: number[] = [];
-  for (let v = r.lo; v <= r.hi; v++) out.push(v);
+  if (r === undefined) return out;
+  for (let v = r.min; v <= r.max; v++) out.push(v);
   return out;
 }
 

@@ -13,11 +13,12 @@
 import { ByteReader, ByteWriter } from "./bytes.ts";
 import { decodeTaggedField, encodeTaggedField, writeTaggedFields } from "./codec.ts";
 import { ProtocolError } from "./errors.ts";
-import type { NodeEndpoint } from "./messages/common.ts";
-import { nodeEndpointFields } from "./messages/common.ts";
+import { FetchResponse } from "./generated/messages.ts";
+import type { FetchResponseNodeEndpoint } from "./generated/types.ts";
 import {
   messagePlan,
   type MessageSpec,
+  parseVersionRange,
   type RawTaggedField,
   type StructPlan,
   type TypePlan,
@@ -156,30 +157,26 @@ export function replaceTopLevelTaggedFields(
 /** Tag of `NodeEndpoints` in Produce v10+ and Fetch v16+ responses. */
 export const NODE_ENDPOINTS_TAG = 0;
 
-/** A minimal flexible schema whose only top-level tagged field is `NodeEndpoints` (tag 0). */
-const NodeEndpointsCarrier: MessageSpec<unknown> = {
-  name: "NodeEndpointsCarrier",
-  type: "data",
-  validVersions: "0",
-  flexibleVersions: "0+",
-  fields: [
-    {
-      name: "NodeEndpoints",
-      type: "[]NodeEndpoint",
-      versions: "0+",
-      taggedVersions: "0+",
-      tag: NODE_ENDPOINTS_TAG,
-      fields: nodeEndpointFields("0+"),
-    },
-  ],
-};
+/** A broker endpoint as carried by `NodeEndpoints` in Produce, Fetch, ShareFetch and ShareAcknowledge. */
+export type NodeEndpoint = FetchResponseNodeEndpoint;
+
+// NodeEndpoints has the same layout wherever it is a top-level tagged field (Produce v10+, Fetch v16+):
+// Fetch's definition, at its first version with the field, serves both.
+const CARRIER_VERSION = ((): number => {
+  const field = FetchResponse.fields.find((f) => f.name === "NodeEndpoints");
+  const tagged = field?.taggedVersions === undefined ? undefined : parseVersionRange(field.taggedVersions);
+  if (field?.tag !== NODE_ENDPOINTS_TAG || tagged === undefined) {
+    throw new Error("FetchResponse has no tagged NodeEndpoints field");
+  }
+  return tagged.min;
+})();
 
 /** Decode the raw value of a `NodeEndpoints` tagged field. */
 export function decodeNodeEndpoints(data: Uint8Array): NodeEndpoint[] {
-  return decodeTaggedField(NodeEndpointsCarrier, 0, NODE_ENDPOINTS_TAG, data) as NodeEndpoint[];
+  return decodeTaggedField(FetchResponse, CARRIER_VERSION, NODE_ENDPOINTS_TAG, data) as NodeEndpoint[];
 }
 
 /** Encode a `NodeEndpoints` tagged field value. */
 export function encodeNodeEndpoints(endpoints: readonly NodeEndpoint[]): Uint8Array {
-  return encodeTaggedField(NodeEndpointsCarrier, 0, NODE_ENDPOINTS_TAG, endpoints);
+  return encodeTaggedField(FetchResponse, CARRIER_VERSION, NODE_ENDPOINTS_TAG, endpoints);
 }

@@ -4,9 +4,11 @@ import {
   decodeMessage,
   encodeMessage,
   FetchResponse,
+  type MessageSpec,
   MetadataResponse,
   ProduceRequest,
   ProtocolError,
+  type Struct,
 } from "../../src/protocol/mod.ts";
 import { hex } from "./hex.ts";
 
@@ -95,11 +97,13 @@ Deno.test("malformed tagged sections are rejected", () => {
 
 Deno.test("encoding invalid values throws ProtocolError naming the field", () => {
   const base = { transactionalId: null, acks: 1, timeoutMs: 1, topicData: [] };
+  // Values of the wrong type, as an untyped caller could pass them.
+  const untyped = ProduceRequest as MessageSpec<Struct>;
   assert.throws(() => encodeMessage(ProduceRequest, 3, { ...base, acks: 40000 }), /ProduceRequest\.acks/);
-  assert.throws(() => encodeMessage(ProduceRequest, 3, { ...base, timeoutMs: "1" }), ProtocolError);
-  assert.throws(() => encodeMessage(ProduceRequest, 3, { ...base, topicData: {} }), /expected an array/);
+  assert.throws(() => encodeMessage(untyped, 3, { ...base, timeoutMs: "1" }), ProtocolError);
+  assert.throws(() => encodeMessage(untyped, 3, { ...base, topicData: {} }), /expected an array/);
   assert.throws(
-    () => encodeMessage(ProduceRequest, 3, { ...base, topicData: [{ name: null, partitionData: [] }] }),
+    () => encodeMessage(untyped, 3, { ...base, topicData: [{ name: null, partitionData: [] }] }),
     /topicData\[0\]\.name: null is not allowed/,
   );
   assert.throws(

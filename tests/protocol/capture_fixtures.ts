@@ -65,6 +65,8 @@ import {
   ShareAcknowledgeResponse,
   ShareFetchRequest,
   ShareFetchResponse,
+  ShareGroupHeartbeatRequest,
+  ShareGroupHeartbeatResponse,
   type Struct,
   ZERO_UUID,
 } from "../../src/protocol/mod.ts";
@@ -880,60 +882,6 @@ async function captureOnce(cluster: KafkaCluster, outRoot: string): Promise<void
     for (const c of conns.values()) c.close();
   }
 }
-
-/** ShareGroupHeartbeat (API key 76) v1, only for joining a share group here (not part of the codec). */
-const ShareGroupHeartbeatRequest: MessageSpec<Struct> = {
-  name: "ShareGroupHeartbeatRequest",
-  apiKey: 76,
-  type: "request",
-  validVersions: "1",
-  flexibleVersions: "0+",
-  fields: [
-    { name: "GroupId", type: "string", versions: "0+" },
-    { name: "MemberId", type: "string", versions: "0+" },
-    { name: "MemberEpoch", type: "int32", versions: "0+" },
-    { name: "RackId", type: "string", versions: "0+", nullableVersions: "0+", default: "null" },
-    {
-      name: "SubscribedTopicNames",
-      type: "[]string",
-      versions: "0+",
-      nullableVersions: "0+",
-      default: "null",
-    },
-  ],
-};
-
-const ShareGroupHeartbeatResponse: MessageSpec<Struct> = {
-  name: "ShareGroupHeartbeatResponse",
-  apiKey: 76,
-  type: "response",
-  validVersions: "1",
-  flexibleVersions: "0+",
-  fields: [
-    { name: "ThrottleTimeMs", type: "int32", versions: "0+" },
-    { name: "ErrorCode", type: "int16", versions: "0+" },
-    { name: "ErrorMessage", type: "string", versions: "0+", nullableVersions: "0+", default: "null" },
-    { name: "MemberId", type: "string", versions: "0+", nullableVersions: "0+", default: "null" },
-    { name: "MemberEpoch", type: "int32", versions: "0+" },
-    { name: "HeartbeatIntervalMs", type: "int32", versions: "0+" },
-    {
-      name: "Assignment",
-      type: "Assignment",
-      versions: "0+",
-      nullableVersions: "0+",
-      default: "null",
-      fields: [{
-        name: "TopicPartitions",
-        type: "[]TopicPartitions",
-        versions: "0+",
-        fields: [
-          { name: "TopicId", type: "uuid", versions: "0+" },
-          { name: "Partitions", type: "[]int32", versions: "0+" },
-        ],
-      }],
-    },
-  ],
-};
 
 function randomUuid(): string {
   const b = crypto.getRandomValues(new Uint8Array(16));

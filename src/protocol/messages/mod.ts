@@ -1,32 +1,58 @@
 /**
- * Message schemas covered by the codec.
+ * Every Kafka message spec and decoded type (generated from Kafka's message JSON by
+ * `tools/generate_protocol.ts`, see `../generated/`), the messages kgate's data path reads, and the
+ * struct names kgate used before the types were generated.
  *
  * @module
  */
 
+import {
+  ApiVersionsRequest,
+  ApiVersionsResponse,
+  DescribeClusterRequest,
+  DescribeClusterResponse,
+  FetchRequest,
+  FetchResponse,
+  FindCoordinatorRequest,
+  FindCoordinatorResponse,
+  MetadataRequest,
+  MetadataResponse,
+  ProduceRequest,
+  ProduceResponse,
+  RequestHeader,
+  ResponseHeader,
+  ShareAcknowledgeRequest,
+  ShareAcknowledgeResponse,
+  ShareFetchRequest,
+  ShareFetchResponse,
+} from "../generated/messages.ts";
+import type {
+  ApiVersionsResponseApiVersion,
+  ApiVersionsResponseFinalizedFeatureKey,
+  ApiVersionsResponseSupportedFeatureKey,
+  DescribeClusterResponseBroker,
+  FetchResponseLeaderIdAndEpoch,
+} from "../generated/types.ts";
 import type { MessageSpec } from "../schema.ts";
-import { ApiVersionsRequest, ApiVersionsResponse } from "./api_versions.ts";
-import { DescribeClusterRequest, DescribeClusterResponse } from "./describe_cluster.ts";
-import { FetchRequest, FetchResponse } from "./fetch.ts";
-import { FindCoordinatorRequest, FindCoordinatorResponse } from "./find_coordinator.ts";
-import { RequestHeader, ResponseHeader } from "./headers.ts";
-import { MetadataRequest, MetadataResponse } from "./metadata.ts";
-import { ProduceRequest, ProduceResponse } from "./produce.ts";
-import { ShareAcknowledgeRequest, ShareAcknowledgeResponse } from "./share_acknowledge.ts";
-import { ShareFetchRequest, ShareFetchResponse } from "./share_fetch.ts";
 
-export * from "./api_versions.ts";
-export * from "./common.ts";
-export * from "./describe_cluster.ts";
-export * from "./fetch.ts";
-export * from "./find_coordinator.ts";
-export * from "./headers.ts";
-export * from "./metadata.ts";
-export * from "./produce.ts";
-export * from "./share_acknowledge.ts";
-export * from "./share_fetch.ts";
+export * from "../generated/messages.ts";
+export type * from "../generated/types.ts";
 
-/** Every message schema defined here (headers included). */
+/** One supported API in an ApiVersions response. */
+export type ApiVersionsResponseKey = ApiVersionsResponseApiVersion;
+/** A supported feature of an ApiVersions response (tagged field 0). */
+export type SupportedFeatureKey = ApiVersionsResponseSupportedFeatureKey;
+/** A finalized feature of an ApiVersions response (tagged field 2); clients read e.g. `transaction.version`. */
+export type FinalizedFeatureKey = ApiVersionsResponseFinalizedFeatureKey;
+/** A broker in a DescribeCluster response. */
+export type DescribeClusterBroker = DescribeClusterResponseBroker;
+/** Leader id and epoch, as in the `CurrentLeader` fields of Produce, Fetch, ShareFetch and ShareAcknowledge. */
+export type LeaderIdAndEpoch = FetchResponseLeaderIdAndEpoch;
+
+/**
+ * The messages kgate's data path reads or writes (headers included): every version of these is checked
+ * against frames captured from real brokers (tests/protocol/fixtures/).
+ */
 export const ALL_MESSAGES: readonly MessageSpec<unknown>[] = [
   RequestHeader,
   ResponseHeader,

@@ -21,7 +21,7 @@ import {
 import type { GatewayConfig } from "../config.ts";
 import { logger } from "../log.ts";
 import { ensureTopic, gatewayKafkaClient } from "../upstream/gateway_kafka_client.ts";
-import { sleep } from "../lib/deadline.ts";
+import { settleWithin, sleep } from "../lib/deadline.ts";
 import { decodeMemberIdentity, encodeMemberIdentity, type MemberIdentity } from "./member_identity.ts";
 
 const log = logger("cluster");
@@ -157,23 +157,18 @@ export class GroupMembership {
     this.#leaving.abort();
     clearTimeout(this.#timer);
     clearTimeout(this.#restartTimer);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<void>((resolve) => timer = setTimeout(resolve, timeoutMs));
-    const consumer = this.#consumer;
-    await Promise.race([
-      (async () => {
-        // kafkajs sends LeaveGroup on disconnect.
-        await consumer?.disconnect().catch((error) =>
-          log.warn("leaving the group failed: {error}", { error })
-        );
-        await this.#describing?.catch(() => {});
-        await this.#admin?.disconnect().catch(() => {});
-      })(),
-      deadline,
-    ]);
-    clearTimeout(timer);
+    await settleWithin(this.#disconnect(), AbortSignal.timeout(timeoutMs));
     this.#setView({ ...this.#view, joined: false });
     log.info("left the gateway group {group}", { group: this.groupId });
+  }
+
+  /** Leaves the group (kafkajs sends LeaveGroup on disconnect) and drops the admin client. */
+  async #disconnect(): Promise<void> {
+    await this.#consumer?.disconnect().catch((error) =>
+      log.warn("leaving the group failed: {error}", { error })
+    );
+    await this.#describing?.catch(() => {});
+    await this.#admin?.disconnect().catch(() => {});
   }
 
   async #run(): Promise<void> {

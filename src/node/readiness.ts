@@ -17,7 +17,7 @@ import type { BrokerDirectory } from "../upstream/broker_directory.ts";
  * ```
  */
 export function readiness(
-  directory: BrokerDirectory,
+  directory: Pick<BrokerDirectory, "status" | "brokers">,
   state: { readonly listening: boolean; readonly draining: boolean },
   group: MembershipView | null,
   groupSessionTimeoutMs: number,

@@ -87,7 +87,8 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   await directory.start(options.signal);
   resources.defer(() => directory.close());
 
-  // The listeners write the audit log: it is flushed once they have closed, with their CLOSE entries.
+  // The audit log holds nothing until the listeners write to it: flushed once they have closed, their
+  // CLOSE entries included.
   resources.defer(() => audit.close());
   node.portCount = kafkaPortCount(config, directory.brokers().map((b) => b.nodeId));
   const listeners = kafkaListeners({ config, portCount: node.portCount, directory, mapper, metrics, audit });

@@ -5,7 +5,7 @@
  */
 import process from "node:process";
 import { readCommandLine } from "./src/config/mod.ts";
-import { startGateway } from "./src/gateway.ts";
+import { startGateway } from "./src/node/start.ts";
 import { logger, setUpLogging } from "./src/log.ts";
 import { StartAborted } from "./src/upstream/broker_directory.ts";
 import { KGATE_VERSION } from "./src/version.ts";

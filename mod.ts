@@ -16,7 +16,7 @@
  */
 
 /** Start a gateway node; see {@link startGateway}. */
-export { type Gateway, startGateway, type StartOptions } from "./src/gateway.ts";
+export { type Gateway, startGateway, type StartOptions } from "./src/node/start.ts";
 /** Configuration: the settings schema, parsing and validation, `--help` and masking. */
 export {
   ConfigError,

@@ -12,6 +12,13 @@ import { apiName } from "./protocol/mod.ts";
 /** Why a connection was refused or closed on bad input. */
 export type RejectionReason = "frame-size" | "protocol" | "proxy-header" | "untrusted-source" | "upstream";
 
+/** The audit queue's counters as the `kgate_audit_events` gauge shows them. */
+interface AuditCounts {
+  queued: number;
+  sent: number;
+  dropped: number;
+}
+
 /** Latency buckets in seconds: 0.1 ms to 10 s. */
 const LATENCY_BUCKETS = [
   0.0001,
@@ -63,7 +70,7 @@ export class GatewayMetrics {
   readonly mappingRequests: Counter;
 
   /** Registers every metric; `audit` and the memory gauge are read when scraped. */
-  constructor(options: { auditStats?: () => { queued: number; sent: number; dropped: number } } = {}) {
+  constructor(options: { auditStats?: () => AuditCounts } = {}) {
     const registers = [this.registry];
     this.#connectionsOpen = new Gauge({
       name: "kgate_client_connections_open",
@@ -133,32 +140,8 @@ export class GatewayMetrics {
       help: "Broker-to-node mappings computed",
       registers,
     });
-    const auditStats = options.auditStats;
-    new Gauge({
-      name: "kgate_audit_events",
-      help: "Audit entries: state=queued (waiting), sent (produced), dropped (queue full)",
-      labelNames: ["state"],
-      registers,
-      collect() {
-        const stats = auditStats?.() ?? { queued: 0, sent: 0, dropped: 0 };
-        this.set({ state: "queued" }, stats.queued);
-        this.set({ state: "sent" }, stats.sent);
-        this.set({ state: "dropped" }, stats.dropped);
-      },
-    });
-    new Gauge({
-      name: "kgate_process_memory_bytes",
-      help: "Process memory: kind=rss, heap_total, heap_used, external",
-      labelNames: ["kind"],
-      registers,
-      collect() {
-        const memory = Deno.memoryUsage();
-        this.set({ kind: "rss" }, memory.rss);
-        this.set({ kind: "heap_total" }, memory.heapTotal);
-        this.set({ kind: "heap_used" }, memory.heapUsed);
-        this.set({ kind: "external" }, memory.external);
-      },
-    });
+    registerAuditGauge(registers, options.auditStats);
+    registerMemoryGauge(registers);
   }
 
   /** A client connection was accepted. */
@@ -213,4 +196,37 @@ export class GatewayMetrics {
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
+}
+
+/** The audit queue's counters, read when scraped (zeros without an audit log). */
+function registerAuditGauge(registers: Registry[], auditStats?: () => AuditCounts): void {
+  new Gauge({
+    name: "kgate_audit_events",
+    help: "Audit entries: state=queued (waiting), sent (produced), dropped (queue full)",
+    labelNames: ["state"],
+    registers,
+    collect() {
+      const stats = auditStats?.() ?? { queued: 0, sent: 0, dropped: 0 };
+      this.set({ state: "queued" }, stats.queued);
+      this.set({ state: "sent" }, stats.sent);
+      this.set({ state: "dropped" }, stats.dropped);
+    },
+  });
+}
+
+/** The process's memory, read when scraped. */
+function registerMemoryGauge(registers: Registry[]): void {
+  new Gauge({
+    name: "kgate_process_memory_bytes",
+    help: "Process memory: kind=rss, heap_total, heap_used, external",
+    labelNames: ["kind"],
+    registers,
+    collect() {
+      const memory = Deno.memoryUsage();
+      this.set({ kind: "rss" }, memory.rss);
+      this.set({ kind: "heap_total" }, memory.heapTotal);
+      this.set({ kind: "heap_used" }, memory.heapUsed);
+      this.set({ kind: "external" }, memory.external);
+    },
+  });
 }

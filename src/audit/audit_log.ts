@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { settleWithin, sleep } from "../lib/deadline.ts";
 import { logger } from "../log.ts";
 
 const log = logger("audit");
@@ -79,7 +80,17 @@ export interface AuditLogOptions {
   batchSize?: number;
 }
 
-/** Writes audit events to the log and, through a bounded queue, to a sink. */
+/**
+ * Writes audit events to the log and, through a bounded queue, to a sink. Holds nothing (no timer, no
+ * send loop) until the first event for the sink: a node that never served has nothing to flush.
+ *
+ * @example
+ * ```ts
+ * const audit = new AuditLog({ nodeId: "n1", clusterId: "c1", queueSize: 1000, sink });
+ * audit.record({ action: "OPEN", connection: { localAddress: "10.0.0.1:6969", remoteAddress: "10.0.0.9:50000" } });
+ * await audit.close();
+ * ```
+ */
 export class AuditLog {
   readonly #options: AuditLogOptions;
   #queue: ConnectionAuditEvent[] = [];
@@ -90,12 +101,9 @@ export class AuditLog {
   #loop: Promise<void> | undefined;
   #reportTimer: ReturnType<typeof setInterval> | undefined;
 
-  /** Starts the send loop when there is a sink. */
+  /** An audit log; its send loop starts with the first event queued for the sink. */
   constructor(options: AuditLogOptions) {
     this.#options = options;
-    if (options.sink) this.#loop = this.#sendLoop(options.sink);
-    this.#reportTimer = setInterval(() => this.#reportDrops(), options.dropReportIntervalMs ?? 10_000);
-    Deno.unrefTimer(this.#reportTimer);
   }
 
   /** Counters since start. */
@@ -117,6 +125,7 @@ export class AuditLog {
     };
     auditLine.info("{audit}", { audit: full });
     if (!this.#options.sink || this.#closed) return full;
+    this.#loop ??= this.#start(this.#options.sink);
     if (this.#queue.length >= this.#options.queueSize) {
       this.#stats.dropped++;
       this.#droppedSinceReport++;
@@ -132,13 +141,16 @@ export class AuditLog {
     this.#closed = true;
     clearInterval(this.#reportTimer);
     this.#wake?.();
-    if (this.#loop) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([this.#loop, new Promise((r) => timer = setTimeout(r, timeoutMs))]);
-      clearTimeout(timer);
-    }
+    if (this.#loop) await settleWithin(this.#loop, AbortSignal.timeout(timeoutMs));
     this.#reportDrops();
     await this.#options.sink?.close().catch(() => {});
+  }
+
+  /** Drops are reported periodically; the loop sends what is queued. */
+  #start(sink: AuditSink): Promise<void> {
+    this.#reportTimer = setInterval(() => this.#reportDrops(), this.#options.dropReportIntervalMs ?? 10_000);
+    Deno.unrefTimer(this.#reportTimer);
+    return this.#sendLoop(sink);
   }
 
   #reportDrops(): void {
@@ -181,7 +193,7 @@ export class AuditLog {
           lastError = message;
         }
         if (this.#closed) return;
-        await new Promise((resolve) => setTimeout(resolve, backoff));
+        await sleep(backoff);
         backoff = Math.min(backoff * 2, 10_000);
       }
     }

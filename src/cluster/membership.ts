@@ -16,12 +16,13 @@ import {
   type Kafka,
   type LogEntry,
   logLevel,
+  type MemberDescription,
   type PartitionAssigner,
 } from "kafkajs";
 import type { GatewayConfig } from "../config.ts";
 import { logger } from "../log.ts";
 import { ensureTopic, gatewayKafkaClient } from "../upstream/gateway_kafka_client.ts";
-import { sleep } from "../lib/deadline.ts";
+import { settleWithin, sleep } from "../lib/deadline.ts";
 import { decodeMemberIdentity, encodeMemberIdentity, type MemberIdentity } from "./member_identity.ts";
 
 const log = logger("cluster");
@@ -157,23 +158,18 @@ export class GroupMembership {
     this.#leaving.abort();
     clearTimeout(this.#timer);
     clearTimeout(this.#restartTimer);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<void>((resolve) => timer = setTimeout(resolve, timeoutMs));
-    const consumer = this.#consumer;
-    await Promise.race([
-      (async () => {
-        // kafkajs sends LeaveGroup on disconnect.
-        await consumer?.disconnect().catch((error) =>
-          log.warn("leaving the group failed: {error}", { error })
-        );
-        await this.#describing?.catch(() => {});
-        await this.#admin?.disconnect().catch(() => {});
-      })(),
-      deadline,
-    ]);
-    clearTimeout(timer);
+    await settleWithin(this.#disconnect(), AbortSignal.timeout(timeoutMs));
     this.#setView({ ...this.#view, joined: false });
     log.info("left the gateway group {group}", { group: this.groupId });
+  }
+
+  /** Leaves the group (kafkajs sends LeaveGroup on disconnect) and drops the admin client. */
+  async #disconnect(): Promise<void> {
+    await this.#consumer?.disconnect().catch((error) =>
+      log.warn("leaving the group failed: {error}", { error })
+    );
+    await this.#describing?.catch(() => {});
+    await this.#admin?.disconnect().catch(() => {});
   }
 
   async #run(): Promise<void> {
@@ -318,39 +314,8 @@ export class GroupMembership {
     }
     this.#unreachableSince = null;
     this.#unreachableLogged = false;
-    const present = new Set<string>();
-    for (const member of group.members) {
-      present.add(member.memberId);
-      // Only a stable group's description carries metadata; during a rebalance the ids alone still
-      // tell who left.
-      if (member.memberMetadata && member.memberMetadata.length > 0 && !this.#known.has(member.memberId)) {
-        try {
-          const { userData } = AssignerProtocol.MemberMetadata.decode(member.memberMetadata)!;
-          this.#known.set(member.memberId, { ...decodeMemberIdentity(userData), memberId: member.memberId });
-        } catch (error) {
-          log.warn("ignoring group member {member} ({client}): {error}", {
-            member: member.memberId,
-            client: member.clientId,
-            error: (error as Error).message,
-          });
-        }
-      }
-    }
-    for (const memberId of [...this.#known.keys()]) if (!present.has(memberId)) this.#known.delete(memberId);
-    // A node restarted with the same id may overlap its old, not yet expired member: keep the newest.
-    const byNode = new Map<string, GatewayMember>();
-    for (const member of this.#known.values()) {
-      const seen = byNode.get(member.id);
-      if (seen && !this.#duplicateIds.has(member.id)) {
-        this.#duplicateIds.add(member.id);
-        log.info(
-          "node id {id} is in the group twice (a restarted node whose old member has not expired yet, or two nodes with the same GATEWAY_NODE_ID): counting the newest",
-          { id: member.id },
-        );
-      }
-      if (!seen || seen.joinedAt < member.joinedAt) byNode.set(member.id, member);
-    }
-    const members = [...byNode.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const present = this.#learnMembers(group.members);
+    const members = this.#newestPerNode();
     const joined = this.#memberId !== null && present.has(this.#memberId);
     const changed = membersKey(members) !== membersKey(this.#view.members);
     this.#setView({
@@ -368,6 +333,52 @@ export class GroupMembership {
         nodes: members.map((m) => m.id).join(", "),
       });
     }
+  }
+
+  /**
+   * Decodes the identities of members not seen before and forgets those gone; returns the member ids
+   * present. Only a stable group's description carries metadata; during a rebalance the ids alone
+   * still tell who left.
+   */
+  #learnMembers(described: readonly MemberDescription[]): Set<string> {
+    const present = new Set<string>();
+    for (const member of described) {
+      present.add(member.memberId);
+      if (member.memberMetadata && member.memberMetadata.length > 0 && !this.#known.has(member.memberId)) {
+        try {
+          const { userData } = AssignerProtocol.MemberMetadata.decode(member.memberMetadata)!;
+          this.#known.set(member.memberId, { ...decodeMemberIdentity(userData), memberId: member.memberId });
+        } catch (error) {
+          log.warn("ignoring group member {member} ({client}): {error}", {
+            member: member.memberId,
+            client: member.clientId,
+            error: (error as Error).message,
+          });
+        }
+      }
+    }
+    for (const memberId of [...this.#known.keys()]) if (!present.has(memberId)) this.#known.delete(memberId);
+    return present;
+  }
+
+  /**
+   * The known members, one per node id, sorted by id. A node restarted with the same id may overlap its
+   * old, not yet expired member: the newest counts.
+   */
+  #newestPerNode(): GatewayMember[] {
+    const byNode = new Map<string, GatewayMember>();
+    for (const member of this.#known.values()) {
+      const seen = byNode.get(member.id);
+      if (seen && !this.#duplicateIds.has(member.id)) {
+        this.#duplicateIds.add(member.id);
+        log.info(
+          "node id {id} is in the group twice (a restarted node whose old member has not expired yet, or two nodes with the same GATEWAY_NODE_ID): counting the newest",
+          { id: member.id },
+        );
+      }
+      if (!seen || seen.joinedAt < member.joinedAt) byNode.set(member.id, member);
+    }
+    return [...byNode.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   #setView(view: MembershipView): void {

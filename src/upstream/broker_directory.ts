@@ -9,7 +9,7 @@ import { logger } from "../log.ts";
 import { MetadataRequest, MetadataResponse, type MetadataResponseData } from "../protocol/mod.ts";
 import { KGATE_VERSION } from "../version.ts";
 import { UpstreamClient } from "./kafka_client.ts";
-import { sleep } from "../lib/deadline.ts";
+import { settleWithin, sleep } from "../lib/deadline.ts";
 
 const log = logger("upstream");
 
@@ -97,7 +97,7 @@ export class BrokerDirectory {
       if (signal?.aborted || this.#closed) throw new StartAborted();
       try {
         // A bootstrap server that accepts but never answers must not hold up a shutdown.
-        await untilAborted(this.refresh(), signal);
+        await unlessAborted(this.refresh(), signal);
         break;
       } catch (error) {
         if (error instanceof StartAborted) throw error;
@@ -217,13 +217,9 @@ export class BrokerDirectory {
   }
 }
 
-/** `promise`, or a {@link StartAborted} rejection as soon as `signal` aborts. */
-function untilAborted<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(new StartAborted());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new StartAborted());
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
+/** Waits for `work`; throws {@link StartAborted} as soon as `signal` aborts. */
+async function unlessAborted(work: Promise<void>, signal?: AbortSignal): Promise<void> {
+  if (!signal) return await work;
+  const done = await settleWithin(work.then(() => true), signal);
+  if (!done) throw new StartAborted();
 }

@@ -1,0 +1,92 @@
+/**
+ * The Kafka listeners of a node: the proxy server over its broker directory, mapping, metrics and
+ * audit log.
+ *
+ * @module
+ */
+import type { AuditLog } from "../audit/audit_log.ts";
+import type { BrokerEndpointMapper } from "../cluster/mapping.ts";
+import type { GatewayConfig } from "../config.ts";
+import { settleWithin } from "../lib/deadline.ts";
+import type { GatewayMetrics } from "../metrics.ts";
+import { parseCidr } from "../lib/cidr.ts";
+import { proxyProtocolParser } from "../proxy/proxy_header.ts";
+import { supportedVersionRange } from "../proxy/rewrite.ts";
+import { ProxyServer } from "../proxy/server.ts";
+import type { BrokerDirectory } from "../upstream/broker_directory.ts";
+import { proxyEventsToMetricsAndAudit } from "./proxy_events.ts";
+import { requestObserver } from "./request_observer.ts";
+
+/** A connection to an unknown broker's port refreshes the broker list at most this often. */
+const UNKNOWN_BROKER_REFRESH_MS = 1000;
+/** The longest a connection waits for that refresh before it is routed with what the node knows. */
+const UNKNOWN_BROKER_REFRESH_WAIT_MS = 2000;
+
+/** What the listeners are assembled from. */
+export interface KafkaListenerParts {
+  /** The node's configuration (bind address, ports, limits, PROXY protocol). */
+  readonly config: GatewayConfig;
+  /** How many ports to listen on (see `kafkaPortCount`). */
+  readonly portCount: number;
+  /** The upstream brokers, their API versions, and refreshes. */
+  readonly directory: BrokerDirectory;
+  /** Advertised endpoints of the brokers in rewritten responses. */
+  readonly mapper: BrokerEndpointMapper;
+  /** Connection, byte, request and mapping metrics. */
+  readonly metrics: GatewayMetrics;
+  /** CONNECTION entries. */
+  readonly audit: AuditLog;
+}
+
+/**
+ * The listeners of a node, not yet listening (`listen()` binds every port, `close()` stops).
+ *
+ * @example
+ * ```ts
+ * const listeners = kafkaListeners({ config, portCount, directory, mapper, metrics, audit });
+ * listeners.listen();
+ * ```
+ */
+export function kafkaListeners(
+  { config, portCount, directory, mapper, metrics, audit }: KafkaListenerParts,
+): ProxyServer {
+  return new ProxyServer({
+    bindHost: config.bindHost,
+    portStart: config.portStart,
+    portCount,
+    minBrokerId: config.minBrokerId,
+    maxFrameBytes: config.maxFrameBytes,
+    upstreamConnectTimeoutMs: config.upstreamConnectTimeoutMs,
+    broker: (id) => directory.broker(id),
+    anyBroker: () => directory.anyBroker(),
+    // The broker may be back (or new) since the last refresh: look before routing elsewhere. At most
+    // one refresh a second for all such connections, and none waits longer than a bounded time.
+    refreshBrokers: async () => {
+      await settleWithin(
+        directory.refreshIfOlderThan(UNKNOWN_BROKER_REFRESH_MS),
+        AbortSignal.timeout(UNKNOWN_BROKER_REFRESH_WAIT_MS),
+      );
+    },
+    requestContext: {
+      supportedVersions: (apiKey) => supportedVersionRange(apiKey, directory.apiVersions().get(apiKey)),
+      observer: requestObserver(metrics),
+    },
+    proxyProtocol: config.haproxyProtocol
+      ? {
+        parse: proxyProtocolParser,
+        timeoutMs: config.proxyProtocolTimeoutMs,
+        trusted: config.proxyProtocolTrustedCidrs?.map((cidr) => parseCidr(cidr)!),
+      }
+      : undefined,
+    events: proxyEventsToMetricsAndAudit(metrics, audit),
+    rewriteContext: (clientAddress) => ({
+      clientAddress,
+      mapper: (brokers, request) => {
+        metrics.mappingRequests.inc();
+        return mapper(brokers, request);
+      },
+      knownBrokers: () => directory.brokers(),
+      onUnknownBroker: () => directory.requestRefresh(),
+    }),
+  });
+}

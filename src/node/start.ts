@@ -1,0 +1,122 @@
+/**
+ * The composition root: one gateway node assembled from its parts (HTTP API, upstream broker
+ * directory, cluster membership and mapping, audit log, metrics, Kafka listeners), each registered for
+ * cleanup as it is acquired, so a failed start and {@link Gateway.close} tear down in one order.
+ *
+ * @module
+ */
+import type { BrokerEndpointMapper } from "../cluster/mapping.ts";
+import type { GroupMembership } from "../cluster/membership.ts";
+import type { AuditLog } from "../audit/audit_log.ts";
+import type { GatewayConfig } from "../config.ts";
+import { GatewayMetrics } from "../metrics.ts";
+import { BrokerDirectory } from "../upstream/broker_directory.ts";
+import { brokerMapping } from "./broker_mapping.ts";
+import { clusterPresence } from "./cluster_presence.ts";
+import { drainConnectedClients } from "./drain.ts";
+import { advertisedUrl, startHttpApi } from "./http_api.ts";
+import { kafkaListeners } from "./kafka_listeners.ts";
+import { nodeAuditLog } from "./node_audit_log.ts";
+import { NodeState } from "./node_state.ts";
+import { nodeView } from "./node_view.ts";
+import { kafkaPortCount } from "./port_count.ts";
+import { warnAboutRiskyDefaults } from "./startup_warnings.ts";
+
+/** A running gateway node. */
+export interface Gateway {
+  /** The configuration it runs with. */
+  readonly config: GatewayConfig;
+  /** The upstream brokers as last seen. */
+  readonly directory: BrokerDirectory;
+  /** The Kafka ports listened on. */
+  readonly ports: number[];
+  /** The HTTP API's base URL. */
+  readonly httpUrl: string;
+  /** The audit log (CONNECTION events). */
+  readonly audit: AuditLog;
+  /** The node's metrics, as `/metrics` renders them. */
+  readonly metrics: { render(): Promise<{ contentType: string; body: string }> };
+  /** The node's membership in its gateway cluster. */
+  readonly membership: GroupMembership;
+  /**
+   * Stops the node: turns NOTREADY, leaves the gateway group (the other nodes stop advertising this
+   * one), keeps serving connected clients for the drain period (`GATEWAY_DRAIN_MS`, cut short when
+   * `signal` aborts), then closes every connection, the upstream refresh and the HTTP API.
+   */
+  close(options?: { drainMs?: number; signal?: AbortSignal }): Promise<void>;
+}
+
+/** Options of {@link startGateway}. */
+export interface StartOptions {
+  /** Aborts the start (e.g. SIGTERM while the upstream cluster is still unreachable). */
+  signal?: AbortSignal;
+  /** Replaces the broker-to-endpoint choice (the cluster mapping). */
+  mapper?: BrokerEndpointMapper;
+}
+
+/**
+ * Starts a gateway node: the HTTP API first (NOTREADY until the rest is up), then waits (retrying
+ * with backoff) until the upstream cluster answers, then listens on every Kafka port and joins the
+ * gateway group.
+ *
+ * Stopping undoes the start in reverse: leave the group, drain, close the listeners, flush the audit
+ * log (their CLOSE entries included), stop the broker refresh, and shut the HTTP API last (readiness
+ * stays observable throughout). A start that fails undoes the steps it got through, in the same order.
+ *
+ * @example
+ * ```ts
+ * const gateway = await startGateway(parseConfig({ KAFKA_BOOTSTRAP_SERVERS: "127.0.0.1:9092" }));
+ * await gateway.close();
+ * ```
+ */
+export async function startGateway(config: GatewayConfig, options: StartOptions = {}): Promise<Gateway> {
+  warnAboutRiskyDefaults(config);
+  await using resources = new AsyncDisposableStack();
+  const node = new NodeState();
+  const directory = new BrokerDirectory(config);
+  const audit = nodeAuditLog(config);
+  const metrics = new GatewayMetrics({ auditStats: () => audit.stats });
+  const { membership, liveNodes } = clusterPresence(config, node, metrics);
+  const { mapper, peek } = brokerMapping(config, liveNodes, options.mapper);
+
+  const view = nodeView({ config, node, directory, membership, peek, metrics });
+  const http = await startHttpApi(config, view, directory);
+  resources.defer(() => http.shutdown());
+  node.httpUrl = advertisedUrl(http.url, config.advertisedHost);
+
+  await directory.start(options.signal);
+  resources.defer(() => directory.close());
+
+  // The audit log holds nothing until the listeners write to it: flushed once they have closed, their
+  // CLOSE entries included.
+  resources.defer(() => audit.close());
+  node.portCount = kafkaPortCount(config, directory.brokers().map((b) => b.nodeId));
+  const listeners = kafkaListeners({ config, portCount: node.portCount, directory, mapper, metrics, audit });
+  listeners.listen();
+  resources.defer(() => listeners.close());
+  node.listening = true;
+
+  // Stopping a serving node: leave the group, then serve connected clients for the drain period.
+  resources.defer(() => drainConnectedClients(node.stopping));
+  membership.start();
+  resources.defer(() => membership.leave());
+
+  const teardown = resources.move();
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    directory,
+    audit,
+    metrics,
+    membership,
+    httpUrl: http.url,
+    get ports() {
+      return listeners.ports;
+    },
+    close(closeOptions = {}) {
+      node.stopping ??= { drainMs: closeOptions.drainMs ?? config.drainMs, signal: closeOptions.signal };
+      closing ??= teardown.disposeAsync();
+      return closing;
+    },
+  };
+}

@@ -321,17 +321,7 @@ sharedTest(
     const stormTopic = uniqueTopic("bad-input-storm");
     await createTopic(stormTopic, 3, 3);
     // A kcat consumer streaming through the storm.
-    const consumer = KcatStream.start([
-      "-C",
-      "-b",
-      gateway.bootstrap,
-      "-t",
-      stormTopic,
-      "-o",
-      "beginning",
-      "-q",
-      "-u",
-    ]);
+    const consumer = KcatStream.consume(gateway.bootstrap, stormTopic);
     try {
       // The kafkajs producer (connected before the storm) produces until the storm is over.
       let stormOver = false;

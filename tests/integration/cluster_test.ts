@@ -15,6 +15,7 @@ import { GatewayProcess } from "../support/gateway_process.ts";
 import { kcatMetadata } from "../support/faults_gateway.ts";
 import { type FileFixture, fileFixture, sharedTest } from "../support/fixture.ts";
 import { loopbackHosts } from "../support/loopback.ts";
+import { waitUntil } from "../support/wait.ts";
 
 const kafka = await testKafka();
 const PORT_START = 6969;
@@ -73,29 +74,23 @@ async function startNode(
   return node;
 }
 
-/** Polls (every 100 ms, bounded) until `check` passes; returns the milliseconds it took. */
-async function timeUntil(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
-  const started = performance.now();
-  for (;;) {
-    if (await check().catch(() => false)) return performance.now() - started;
-    if (performance.now() - started > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** Until every node's /api/v1/cluster lists exactly `hosts`. */
 async function untilClusterIs(nodes: GatewayProcess[], hosts: string[], timeoutMs = 20_000): Promise<void> {
-  await timeUntil(`cluster of ${hosts.join(",")}`, async () => {
-    for (const node of nodes) {
-      const res = await fetch(`${node.httpUrl}/api/v1/cluster`, {
-        headers: { Authorization: `Basic ${btoa("admin:kgate")}` },
-      });
-      const body = await res.json() as { members: { host: string }[] };
-      const seen = body.members.map((m) => m.host).sort();
-      if (JSON.stringify(seen) !== JSON.stringify([...hosts].sort())) return false;
-    }
-    return true;
-  }, timeoutMs);
+  await waitUntil(
+    async () => {
+      for (const node of nodes) {
+        const res = await fetch(`${node.httpUrl}/api/v1/cluster`, {
+          headers: { Authorization: `Basic ${btoa("admin:kgate")}` },
+        });
+        const body = await res.json() as { members: { host: string }[] };
+        const seen = body.members.map((m) => m.host).sort();
+        if (JSON.stringify(seen) !== JSON.stringify([...hosts].sort())) return false;
+      }
+      return true;
+    },
+    timeoutMs,
+    `cluster of ${hosts.join(",")}`,
+  );
 }
 
 /** Every broker's endpoint keeps its port; the two mappings differ and together use both hosts per broker. */
@@ -283,8 +278,8 @@ sharedTest(lifeTest("join: the new node appears in both nodes' mappings"), async
   const joiner = await startJoiner(stack, cluster);
   const listening = performance.now();
   // Three nodes, three brokers, no racks: every response names every node.
-  await timeUntil("joiner in A's mapping", inMappingOf(a, JOINER), 30_000);
-  await timeUntil("joiner in B's mapping", inMappingOf(b, JOINER), 30_000);
+  await waitUntil(inMappingOf(a, JOINER), 30_000, "joiner in A's mapping");
+  await waitUntil(inMappingOf(b, JOINER), 30_000, "joiner in B's mapping");
   const seen = performance.now();
   console.log(
     `cluster timing: join seen by both nodes ${((seen - listening) / 1000).toFixed(2)} s after the ` +
@@ -300,21 +295,25 @@ sharedTest(lifeTest("SIGTERM: gone from both nodes' mappings, NOTREADY while dra
   const { cluster, nodes: [a, b] } = await lifePair.get();
   await using stack = new AsyncDisposableStack();
   const node = await startJoiner(stack, cluster, { GATEWAY_DRAIN_MS: "5000" });
-  await timeUntil("joiner in A's mapping", inMappingOf(a, JOINER), 30_000);
-  await timeUntil("joiner in B's mapping", inMappingOf(b, JOINER), 30_000);
+  await waitUntil(inMappingOf(a, JOINER), 30_000, "joiner in A's mapping");
+  await waitUntil(inMappingOf(b, JOINER), 30_000, "joiner in B's mapping");
   const signalled = performance.now();
   node.child.kill("SIGTERM");
   let body: { status: string; reasons: string[] } | undefined;
-  await timeUntil("NOTREADY after SIGTERM", async () => {
-    const ready = await fetch(`${node.httpUrl}/health/ready`, {
-      headers: { Accept: "application/json" },
-    });
-    body = await ready.json();
-    return ready.status === 503;
-  }, 2000);
+  await waitUntil(
+    async () => {
+      const ready = await fetch(`${node.httpUrl}/health/ready`, {
+        headers: { Accept: "application/json" },
+      });
+      body = await ready.json();
+      return ready.status === 503;
+    },
+    2000,
+    "NOTREADY after SIGTERM",
+  );
   assert.ok(body!.reasons.some((r) => /draining/.test(r)), JSON.stringify(body));
-  await timeUntil("left A's mapping", async () => !(await inMappingOf(a, JOINER)()), 10_000);
-  await timeUntil("left B's mapping", async () => !(await inMappingOf(b, JOINER)()), 10_000);
+  await waitUntil(async () => !(await inMappingOf(a, JOINER)()), 10_000, "left A's mapping");
+  await waitUntil(async () => !(await inMappingOf(b, JOINER)()), 10_000, "left B's mapping");
   const gone = performance.now() - signalled;
   console.log(`cluster timing: SIGTERM to gone from both nodes' mappings ${(gone / 1000).toFixed(2)} s`);
   assert.ok(gone <= 2000, `leaving took ${gone} ms`);
@@ -329,20 +328,12 @@ sharedTest(lifeTest("kill -9: gone once the session (10 s) times out"), async ()
   await using stack = new AsyncDisposableStack();
   const joiner = await startJoiner(stack, cluster);
   await joiner.waitUntilReady();
-  await timeUntil("back in A's mapping", inMappingOf(a, JOINER), 10_000);
-  await timeUntil("back in B's mapping", inMappingOf(b, JOINER), 10_000);
+  await waitUntil(inMappingOf(a, JOINER), 10_000, "back in A's mapping");
+  await waitUntil(inMappingOf(b, JOINER), 10_000, "back in B's mapping");
   const killed = performance.now();
   await joiner.kill();
-  await timeUntil(
-    "dead node left A's mapping",
-    async () => !(await inMappingOf(a, JOINER)()),
-    30_000,
-  );
-  await timeUntil(
-    "dead node left B's mapping",
-    async () => !(await inMappingOf(b, JOINER)()),
-    30_000,
-  );
+  await waitUntil(async () => !(await inMappingOf(a, JOINER)()), 30_000, "dead node left A's mapping");
+  await waitUntil(async () => !(await inMappingOf(b, JOINER)()), 30_000, "dead node left B's mapping");
   const gone = performance.now() - killed;
   console.log(`cluster timing: kill -9 to gone from both nodes' mappings ${(gone / 1000).toFixed(2)} s`);
   assert.ok(gone <= 12_000, `a killed node stayed ${gone} ms`);
@@ -360,12 +351,16 @@ Deno.test("external load balancer mode: every broker advertised at GATEWAY_ADVER
   const a = await startNode(lb, cluster, env("node-a"));
   const b = await startNode(EXT_B, cluster, env("node-b"));
   try {
-    await timeUntil("both nodes in the cluster view", async () => {
-      const body = await (await fetch(`${b.httpUrl}/api/v1/cluster`, {
-        headers: { Authorization: `Basic ${btoa("admin:kgate")}` },
-      })).json() as { members: { id: string }[] };
-      return body.members.map((m) => m.id).join() === "node-a,node-b";
-    }, 20_000);
+    await waitUntil(
+      async () => {
+        const body = await (await fetch(`${b.httpUrl}/api/v1/cluster`, {
+          headers: { Authorization: `Basic ${btoa("admin:kgate")}` },
+        })).json() as { members: { id: string }[] };
+        return body.members.map((m) => m.id).join() === "node-a,node-b";
+      },
+      20_000,
+      "both nodes in the cluster view",
+    );
     const expected = new Map([[1, `${lb}:6970`], [2, `${lb}:6971`], [3, `${lb}:6972`]]);
     for (const node of [a, b]) {
       for (let i = 0; i < 3; i++) assert.deepEqual(await metadataMapping(node.bootstrap), expected);
@@ -461,10 +456,10 @@ Deno.test("rolling restart: an idempotent kafkajs producer and a consumer lose n
     stopProducing = true;
     await producing;
     assert.ok(acked.length > 500, `only ${acked.length} records acknowledged`);
-    await timeUntil(
-      "every acknowledged record consumed",
+    await waitUntil(
       () => Promise.resolve(acked.every((v) => consumed.has(v))),
       60_000,
+      "every acknowledged record consumed",
     ).catch((error) => {
       const missing = acked.filter((v) => !consumed.has(v));
       throw new Error(
@@ -528,11 +523,17 @@ Deno.test("Kafka unreachable: the nodes keep their last view, say so in log and 
       /cannot reach the gateway group .*serving with the last known view of 2 node\(s\)/,
       20_000,
     );
-    await timeUntil("readiness naming the unreachable group", async () => {
-      const { status, body } = await readiness();
-      return status === 503 && !body.checks.groupJoined &&
-        body.reasons.some((r) => /cannot reach the gateway group since .*last known view of 2 node/.test(r));
-    }, 30_000); // a whole session (10 s) after the first failed attempt
+    await waitUntil(
+      async () => {
+        const { status, body } = await readiness();
+        return status === 503 && !body.checks.groupJoined &&
+          body.reasons.some((r) =>
+            /cannot reach the gateway group since .*last known view of 2 node/.test(r)
+          );
+      },
+      30_000,
+      "readiness naming the unreachable group",
+    ); // a whole session (10 s) after the first failed attempt
     // Still running, still listening, and the view kept.
     assert.ok(await node.running());
     (await Deno.connect({ hostname: node.host, port: PORT_START })).close();

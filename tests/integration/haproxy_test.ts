@@ -340,17 +340,7 @@ const steady = fileFixture(async (stack) => {
   let stopProducing = false;
   const values: string[] = [];
   const from = main.logs.length;
-  const consumer = KcatStream.start([
-    "-C",
-    "-b",
-    LB_BOOTSTRAP,
-    "-t",
-    steadyTopic,
-    "-o",
-    "beginning",
-    "-q",
-    "-u",
-  ]);
+  const consumer = KcatStream.consume(LB_BOOTSTRAP, steadyTopic);
   stack.defer(() => consumer.stop());
   const kafkajs = boundKafkajs(LB_BOOTSTRAP, KAFKAJS_HOST, "kgate-haproxy-steady");
   const producer = kafkajs.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });

@@ -17,7 +17,6 @@
  * SIGTERM test stops it, so a later test gets a new one. Every wait is bounded.
  */
 import assert from "node:assert/strict";
-import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
 import {
   createTopic,
   fetchMetadata,
@@ -32,7 +31,7 @@ import {
   withDeadline,
 } from "../harness/mod.ts";
 import { apiName } from "../../src/protocol/mod.ts";
-import { GatewayProcess } from "../support/gateway_process.ts";
+import { GatewayProcess, projectVersion } from "../support/gateway_process.ts";
 import { assertServes, kcatMetadata, KcatStream } from "../support/faults_gateway.ts";
 import { TcpRelay } from "../support/faults_relay.ts";
 import { pseudoRandomBytes, tlsClientHello } from "../support/faults_wire.ts";
@@ -46,7 +45,9 @@ import {
   sendUntilClosed,
 } from "../support/http_api.ts";
 import { fileFixture, sharedTest } from "../support/fixture.ts";
+import { waitUntil } from "../support/wait.ts";
 import { loopbackHosts } from "../support/loopback.ts";
+import { kafkajsProducer } from "../support/kafkajs.ts";
 
 /** HOST_PEER: node A's peer in its gateway cluster (rack-c). */
 const [HOST_A, HOST_B, HOST_PEER] = loopbackHosts("http_api", 3);
@@ -144,12 +145,6 @@ interface OpenApiBody {
   components: { securitySchemes: Record<string, { type: string; scheme: string }> };
 }
 
-/** The version in deno.json. */
-async function projectVersion(): Promise<string> {
-  const denoJson = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
-  return denoJson.version as string;
-}
-
 /** Asserts a 401 asking for basic credentials of realm kgate, with a JSON error body. */
 function assertUnauthorized(result: { status: number; headers: Headers; body: string }, what: string): void {
   assert.equal(result.status, 401, `${what}: ${result.status} ${result.body}`);
@@ -183,38 +178,6 @@ async function scrape(api: HttpApi, auth?: Credentials): Promise<Exposition> {
 /** `sampleValue`, 0 when the labelled series does not exist yet (prom-client creates it on first use). */
 function counter(exposition: Exposition, name: string, labels: Record<string, string> = {}): number {
   return sampleValue(exposition, name, labels) ?? 0;
-}
-
-/** Polls `probe` until it returns a value (undefined = not yet), bounded. */
-async function pollUntil<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = "";
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    if (Date.now() > deadline) assert.fail(`${what}: not within ${timeoutMs} ms (last error: ${last})`);
-    await sleep(100);
-  }
-}
-
-function kafkajsProducer(bootstrap: string): Producer {
-  return new Kafka({
-    // In node A's rack: with two nodes every broker is still mapped to A, so A's counters see it all.
-    clientId: CLIENT_IN_RACK_B,
-    brokers: [bootstrap],
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 3_000,
-    requestTimeout: 10_000,
-    retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 2_000 },
-  }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
 }
 
 /** kcat -P of `lines` through `bootstrap`, then a bounded consume proving they were stored. */
@@ -593,7 +556,8 @@ sharedTest(
     ) assert.ok(before.types.has(family), `/metrics lacks # TYPE ${family}`);
 
     const value = "v".repeat(10_000);
-    const producer = kafkajsProducer(`${HOST_A}:${PORT_START}`);
+    // In node A's rack: with two nodes every broker is still mapped to A, so A's counters see it all.
+    const producer = kafkajsProducer(`${HOST_A}:${PORT_START}`, CLIENT_IN_RACK_B, 5);
     try {
       await withDeadline(producer.connect(), 20_000, "kafkajs connect");
       await withDeadline(
@@ -758,17 +722,7 @@ sharedTest("HTTP API node A: 200 concurrent HTTP requests do not disturb a kcat 
 
   const topic = uniqueTopic("http-load");
   await createTopic(topic, 3, 3);
-  const consumer = KcatStream.start([
-    "-C",
-    "-b",
-    gateway.bootstrap,
-    "-t",
-    topic,
-    "-o",
-    "beginning",
-    "-q",
-    "-u",
-  ]);
+  const consumer = KcatStream.consume(gateway.bootstrap, topic);
   try {
     const first = Array.from({ length: 100 }, (_, i) => `first-${i}`);
     const produced = await runKcat(["-P", "-b", gateway.bootstrap, "-t", topic], {
@@ -1013,17 +967,25 @@ Deno.test({
   let relay: TcpRelay | undefined;
   try {
     // The HTTP API comes up before the node reaches the cluster.
-    const first = await pollUntil("the HTTP API answering", 15_000, async () => {
-      assert.ok(await gateway.running(), `the node exited:\n${gateway.logs}`);
-      return await api.get("/health/ready");
-    });
+    const first = await waitUntil(
+      async () => {
+        assert.ok(await gateway.running(), `the node exited:\n${gateway.logs}`);
+        return await api.get("/health/ready");
+      },
+      15_000,
+      "the HTTP API answering",
+    );
     assert.equal(first.status, 503, first.body);
     assert.equal(first.body, "NOTREADY");
 
-    const notReady = await pollUntil("reasons naming the unreachable cluster", 10_000, async () => {
-      const res = await api.json<Readiness>("/health/ready", { accept: "application/json" });
-      return res.json.reasons.some((r) => r.includes("unreachable")) ? res : undefined;
-    });
+    const notReady = await waitUntil(
+      async () => {
+        const res = await api.json<Readiness>("/health/ready", { accept: "application/json" });
+        return res.json.reasons.some((r) => r.includes("unreachable")) ? res : undefined;
+      },
+      10_000,
+      "reasons naming the unreachable cluster",
+    );
     assert.equal(notReady.status, 503);
     assert.equal(notReady.json.status, "NOTREADY");
     assert.deepEqual(notReady.json.checks, {
@@ -1051,10 +1013,14 @@ Deno.test({
 
     const broker = kafka.brokers[0];
     relay = TcpRelay.start({ hostname: "127.0.0.1", port }, { hostname: broker.host, port: broker.port });
-    const ready = await pollUntil("READY once the cluster is reachable", 15_000, async () => {
-      const res = await api.get("/health/ready");
-      return res.status === 200 ? res : undefined;
-    });
+    const ready = await waitUntil(
+      async () => {
+        const res = await api.get("/health/ready");
+        return res.status === 200 ? res : undefined;
+      },
+      15_000,
+      "READY once the cluster is reachable",
+    );
     assert.equal(ready.body, "READY");
     const json = await api.json<Readiness>("/health/ready", { accept: "application/json" });
     assert.deepEqual(json.json, READY_BODY);

@@ -5,26 +5,18 @@
  * kafkajs client are a file fixture shared by every test.
  */
 import assert from "node:assert/strict";
-import process from "node:process";
 import { AssignerProtocol, type Consumer, type EachBatchPayload, Kafka, logLevel } from "kafkajs";
 import { createTopic, deleteTopic, testKafka, uniqueTopic, withDeadline } from "../harness/mod.ts";
 import { GatewayProcess } from "../support/gateway_process.ts";
-import {
-  gatewayEndpoints,
-  gatewayProblems,
-  recordingSocketFactory,
-  waitUntil,
-} from "../support/clients_util.ts";
+import { gatewayEndpoints, gatewayProblems, recordingSocketFactory } from "../support/clients_util.ts";
 import { fileFixture, sharedTest } from "../support/fixture.ts";
+import { waitUntil } from "../support/wait.ts";
 import { loopbackHost } from "../support/loopback.ts";
+import { quietKafkajsTimerWarnings } from "../support/kafkajs.ts";
 
 const HOST = loopbackHost("kafkajs");
 
-// kafkajs 2.2.4 arms timers with negative delays (harmless, clamped to 1 ms); keep the output quiet.
-process.removeAllListeners("warning");
-process.on("warning", (warning) => {
-  if (warning.name !== "TimeoutNegativeWarning") console.error(warning);
-});
+quietKafkajsTimerWarnings();
 
 interface Received {
   partition: number;

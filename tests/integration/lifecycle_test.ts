@@ -14,7 +14,6 @@
  * their tests.
  */
 import assert from "node:assert/strict";
-import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
 import {
   createTopic,
   freePort,
@@ -25,7 +24,7 @@ import {
   uniqueTopic,
 } from "../harness/mod.ts";
 import { SETTINGS } from "../../src/config.ts";
-import { GatewayProcess } from "../support/gateway_process.ts";
+import { GatewayProcess, projectVersion } from "../support/gateway_process.ts";
 import {
   assertServes,
   expectExit,
@@ -38,18 +37,13 @@ import { BlackHole, TcpRelay } from "../support/faults_relay.ts";
 import { apiVersionsV0, fetchV4, RawClient, withDeadline } from "../support/faults_wire.ts";
 import { fileFixture, sharedTest } from "../support/fixture.ts";
 import { loopbackHosts } from "../support/loopback.ts";
+import { kafkajsProducer } from "../support/kafkajs.ts";
 
 const [HOST_A, HOST_B] = loopbackHosts("lifecycle", 2);
 /** A bootstrap list the config tests never get to use (the config is rejected first). */
 const UNUSED_BOOTSTRAP = "127.0.0.1:1";
 /** "A few seconds": the bound on every shutdown. */
 const EXIT_WITHIN_MS = 5_000;
-
-/** The version in deno.json (what `--version` must print). */
-async function projectVersion(): Promise<string> {
-  const denoJson = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
-  return denoJson.version as string;
-}
 
 /** The one line of `stderr`; fails unless there is exactly one. */
 function oneLine(stderr: string, what: string): string {
@@ -106,17 +100,6 @@ async function signalWithClientConnected(
   await gateway.waitForLog(new RegExp(`${signal} received: shutting down`), 1_000);
   await gateway.waitForLog(/\bstopped\b/, 1_000);
   await assertRefused(gateway.host, gateway.portStart);
-}
-
-function kafkajsProducer(bootstrap: string): Producer {
-  return new Kafka({
-    clientId: "kgate-lifecycle",
-    brokers: [bootstrap],
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 3_000,
-    requestTimeout: 10_000,
-    retry: { retries: 12, initialRetryTime: 200, maxRetryTime: 2_000 },
-  }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
 }
 
 /** Bad configurations: each exits 2 with one stderr line matching `expect` (and never showing `never`). */
@@ -368,7 +351,7 @@ Deno.test({
 }, async () => {
   const kafka = await testKafka();
   const gateway = await GatewayProcess.start({ host: HOST_B, kafka, portStart: 7069 });
-  const producer = kafkajsProducer(gateway.bootstrap);
+  const producer = kafkajsProducer(gateway.bootstrap, "kgate-lifecycle", 12);
   let consumer: KcatStream | undefined;
   try {
     const topic = uniqueTopic("lifecycle-term");
@@ -376,7 +359,7 @@ Deno.test({
     await withDeadline(producer.connect(), 20_000, "kafkajs connect");
     await withDeadline(producer.send({ topic, messages: [{ value: "before SIGTERM" }] }), 20_000, "produce");
     // A kcat consumer long-polling through the node when the signal comes.
-    consumer = KcatStream.start(["-C", "-b", gateway.bootstrap, "-t", topic, "-o", "beginning", "-q", "-u"]);
+    consumer = KcatStream.consume(gateway.bootstrap, topic);
     await consumer.waitForLines(["before SIGTERM"], 20_000);
     await signalWithClientConnected(gateway, "SIGTERM");
   } finally {
@@ -410,7 +393,7 @@ const faults = fileFixture(async (stack) => {
     const status = await gateway.stop();
     assert.equal(status.code, 0, gateway.logs);
   });
-  const producer = kafkajsProducer(gateway.bootstrap);
+  const producer = kafkajsProducer(gateway.bootstrap, "kgate-lifecycle", 12);
   stack.defer(() => withDeadline(producer.disconnect(), 10_000, "kafkajs disconnect").catch(() => {}));
   stack.defer(() => kafka.startAllBrokers().catch((error) => console.error(`restarting brokers: ${error}`)));
   const sent: string[] = [];

@@ -18,7 +18,6 @@
  * problems when the file's tests are done.
  */
 import assert from "node:assert/strict";
-import process from "node:process";
 import { type EachBatchPayload, Kafka, logLevel } from "kafkajs";
 import {
   createTopic,
@@ -51,23 +50,20 @@ import {
   gatewayProblems,
   realAddressesInBytes,
   recordingSocketFactory,
-  waitUntil,
   watchTcpPeers,
 } from "../support/clients_util.ts";
 import { buildRecordBatch } from "../protocol/record_batch.ts";
 import { fileFixture, sharedTest } from "../support/fixture.ts";
+import { waitUntil } from "../support/wait.ts";
 import { loopbackHost } from "../support/loopback.ts";
+import { quietKafkajsTimerWarnings } from "../support/kafkajs.ts";
 
 const HOST = loopbackHost("no_address_leak");
 const NOT_LEADER_OR_FOLLOWER = 6;
 const COORDINATOR_NOT_AVAILABLE = 15;
 const COORDINATOR_LOAD_IN_PROGRESS = 14;
 
-// kafkajs 2.2.4 arms timers with negative delays (harmless, clamped to 1 ms); keep the output quiet.
-process.removeAllListeners("warning");
-process.on("warning", (warning) => {
-  if (warning.name !== "TimeoutNegativeWarning") console.error(warning);
-});
+quietKafkajsTimerWarnings();
 
 interface Endpoint {
   nodeId: number;

@@ -12,6 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { type KafkaCluster, runKcat, sleep, withDeadline } from "../harness/mod.ts";
+import { terminate } from "../harness/process.ts";
 import type { GatewayProcess } from "./gateway_process.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -191,6 +192,14 @@ export class KcatStream {
     );
   }
 
+  /**
+   * A consumer of `topic` through `bootstrap` from the beginning, unbuffered, printing each value on a
+   * line of its own and never exiting by itself (`kcat -C -o beginning -q -u`).
+   */
+  static consume(bootstrap: string, topic: string): KcatStream {
+    return KcatStream.start(["-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-q", "-u"]);
+  }
+
   /** Complete output lines so far. */
   get lines(): string[] {
     const complete = this.#out.slice(0, this.#out.lastIndexOf("\n") + 1);
@@ -221,16 +230,7 @@ export class KcatStream {
 
   /** SIGTERM (SIGKILL after 3 s) and wait. */
   async stop(): Promise<void> {
-    try {
-      this.child.kill("SIGTERM");
-    } catch { /* exited */ }
-    const timer = setTimeout(() => {
-      try {
-        this.child.kill("SIGKILL");
-      } catch { /* exited */ }
-    }, 3_000);
-    await this.#done;
-    clearTimeout(timer);
+    await terminate(this.child, 3_000);
     await this.#reading;
   }
 }

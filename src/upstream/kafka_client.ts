@@ -125,29 +125,11 @@ export class UpstreamClient {
     version: number,
     body: Req,
   ): Promise<Res> {
-    return (await this.exchange(request, response, version, body)).body;
-  }
-
-  /**
-   * Sends one request and returns its response both as received (`frame`: the frame without its size
-   * prefix, correlation id first) and decoded (`body`).
-   *
-   * @example
-   * ```ts
-   * const { frame, body } = await client.exchange(MetadataRequest, MetadataResponse, 12, request);
-   * ```
-   */
-  async exchange<Req, Res>(
-    request: MessageSpec<Req>,
-    response: MessageSpec<Res>,
-    version: number,
-    body: Req,
-  ): Promise<{ frame: Uint8Array; body: Res }> {
     if (request.apiKey === undefined) throw new Error(`${request.name} has no API key`);
     const frame = await this.#roundTrip(request, version, body, request.apiKey);
     try {
       const offset = responseHeaderLength(request.apiKey, version, frame);
-      return { frame, body: decodeMessage(response, version, frame, offset).value };
+      return decodeMessage(response, version, frame, offset).value;
     } catch (error) {
       if (error instanceof ProtocolError) throw new UpstreamError(`bad ${response.name}: ${error.message}`);
       throw error;

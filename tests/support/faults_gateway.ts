@@ -68,14 +68,21 @@ export interface KcatBroker {
   name: string;
 }
 
-/** `kcat -L -J` through `bootstrap`: fails unless kcat succeeds. */
+/** A topic in kcat's `-L -J` output. */
+export interface KcatTopic {
+  topic: string;
+  partitions: { partition: number; leader: number }[];
+}
+
+/** `kcat -L -J` (plus `extraArgs`, e.g. SASL settings) through `bootstrap`: fails unless kcat succeeds. */
 export async function kcatMetadata(
   bootstrap: string,
   timeoutMs = 20_000,
-): Promise<{ brokers: KcatBroker[] }> {
-  const result = await runKcat(["-L", "-J", "-b", bootstrap, "-m", "10"], { timeoutMs });
+  extraArgs: string[] = [],
+): Promise<{ brokers: KcatBroker[]; topics: KcatTopic[] }> {
+  const result = await runKcat(["-L", "-J", "-b", bootstrap, "-m", "10", ...extraArgs], { timeoutMs });
   assert.equal(result.code, 0, `kcat -L through ${bootstrap} failed: ${result.stderr}`);
-  return JSON.parse(result.stdout) as { brokers: KcatBroker[] };
+  return JSON.parse(result.stdout) as { brokers: KcatBroker[]; topics: KcatTopic[] };
 }
 
 /**

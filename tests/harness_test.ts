@@ -15,17 +15,9 @@ import {
   testKafka,
   uniqueTopic,
 } from "./harness/mod.ts";
+import { kcatMetadata } from "./support/faults_gateway.ts";
 
-interface KcatMetadata {
-  brokers: { id: number; name: string }[];
-  topics: { topic: string; partitions: { partition: number; leader: number }[] }[];
-}
-
-async function kcatMetadata(bootstrap: string, extra: string[] = []): Promise<KcatMetadata> {
-  const r = await runKcat(["-L", "-J", "-m", "10", "-b", bootstrap, ...extra], { timeoutMs: 20_000 });
-  assert.equal(r.code, 0, `kcat -L failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as KcatMetadata;
-}
+type KcatMetadata = Awaited<ReturnType<typeof kcatMetadata>>;
 
 function brokerIds(md: KcatMetadata): number[] {
   return md.brokers.map((b) => b.id).sort();
@@ -72,7 +64,7 @@ Deno.test("harness: Metadata lists 3 brokers on both listeners, with racks", asy
   for (const b of kafka.brokers) {
     assert.equal(plain.brokers.find((x) => x.id === b.id)?.name, `${b.host}:${b.port}`);
   }
-  const sasl = await kcatMetadata(kafka.saslBootstrapServers, kcatSaslArgs("admin"));
+  const sasl = await kcatMetadata(kafka.saslBootstrapServers, 20_000, kcatSaslArgs("admin"));
   assert.deepEqual(brokerIds(sasl), [1, 2, 3]);
   for (const b of kafka.brokers) {
     assert.equal(sasl.brokers.find((x) => x.id === b.id)?.name, `${b.host}:${b.saslPort}`);

@@ -1,6 +1,7 @@
 /**
  * A minimal Kafka client for the gateway's own questions to the upstream cluster (ApiVersions,
  * Metadata), with optional SASL/PLAIN. It speaks the wire protocol through the project's codec.
+ * The test harness's admin calls (tests/harness/kafka_wire.ts) use it too.
  *
  * @module
  */
@@ -15,6 +16,7 @@ import {
   responseHeaderLength,
 } from "../protocol/mod.ts";
 import { connectWithTimeout } from "./connect.ts";
+import { DeadlineError, withDeadline } from "../lib/deadline.ts";
 import type { ApiVersionsResponseData } from "../protocol/mod.ts";
 import {
   SaslAuthenticateRequest,
@@ -50,17 +52,6 @@ async function readExact(conn: Deno.Conn, n: number): Promise<Uint8Array> {
     got += read;
   }
   return out;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string, onTimeout: () => void): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      onTimeout();
-      reject(new UpstreamError(`${what} timed out after ${ms} ms`));
-    }, ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** One connection to one broker; requests are sent one at a time. */
@@ -168,7 +159,18 @@ export class UpstreamClient {
       if (got !== correlationId) throw new UpstreamError(`correlation id ${got}, expected ${correlationId}`);
       return frame;
     };
-    return await withTimeout(exchange(), this.options.timeoutMs, request.name, () => this.close());
+    const ms = this.options.timeoutMs;
+    try {
+      return await withDeadline(
+        exchange(),
+        AbortSignal.timeout(ms),
+        `${request.name} timed out after ${ms} ms`,
+      );
+    } catch (error) {
+      if (!(error instanceof DeadlineError)) throw error;
+      this.close();
+      throw new UpstreamError(error.message);
+    }
   }
 
   /** Closes the connection. */

@@ -1,7 +1,8 @@
 /**
  * Raw Kafka wire access for the harness and the tests: {@link RawClient}, one plaintext TCP connection
- * whose every wait is bounded (send any bytes, read one response frame, or send a request encoded with
- * kgate's codec and decode its response), and the harness's small admin client built on it: Metadata v4,
+ * whose every wait is bounded (send any bytes, also bad ones, read one response frame, watch the peer
+ * close, or send a request encoded with kgate's codec and keep the response bytes), and the harness's
+ * small admin calls on the gateway's own upstream client (src/upstream/kafka_client.ts): Metadata v4,
  * CreateTopics v4 and DeleteTopics v1 (all non-flexible, supported by Kafka 3.9 and 4.x), one
  * short-lived connection per call.
  *
@@ -25,29 +26,32 @@ import {
   MetadataResponse,
   responseHeaderVersion,
 } from "../../src/protocol/mod.ts";
+import { DeadlineError, withDeadline as raceDeadline } from "../../src/lib/deadline.ts";
+import { UpstreamClient } from "../../src/upstream/kafka_client.ts";
 
 // ------------------------------------------------------------------------------------------------
 // Bounded waits and the raw client
 // ------------------------------------------------------------------------------------------------
 
-/** Races `promise` against a timer; on expiry calls `onTimeout` and rejects. */
+/**
+ * Races `promise` against a timer of `ms` (src/lib's `withDeadline`); on expiry calls `onTimeout` and
+ * rejects with `<what>: no outcome within <ms> ms`. The timer is cleared as soon as `promise` settles.
+ */
 export async function withDeadline<T>(
   promise: Promise<T>,
   ms: number,
   what: string,
   onTimeout: () => void = () => {},
 ): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      onTimeout();
-      reject(new Error(`${what}: no outcome within ${ms} ms`));
-    }, ms);
-  });
+  const timer = new AbortController();
+  const id = setTimeout(() => timer.abort(), ms);
   try {
-    return await Promise.race([promise, expired]);
+    return await raceDeadline(promise, timer.signal, `${what}: no outcome within ${ms} ms`);
+  } catch (error) {
+    if (error instanceof DeadlineError) onTimeout();
+    throw error;
   } finally {
-    clearTimeout(timer);
+    clearTimeout(id);
   }
 }
 
@@ -281,7 +285,10 @@ export function parseHostPort(hostPort: string): { host: string; port: number } 
   return { host: first.slice(0, i).replace(/^\[|\]$/g, ""), port: parseInt(first.slice(i + 1), 10) };
 }
 
-/** Sends one request on a connection of its own and returns the decoded response body. */
+/**
+ * Sends one request on a connection of its own (src/upstream's client: ApiVersions first, then the
+ * request, each bounded by `timeoutMs`) and returns the decoded response body.
+ */
 async function kafkaRequest<Req, Res>(
   hostPort: string,
   requestSchema: MessageSpec<Req>,
@@ -292,12 +299,10 @@ async function kafkaRequest<Req, Res>(
   clientId = "kgate-test-harness",
 ): Promise<Res> {
   const { host, port } = parseHostPort(hostPort);
-  const deadline = Date.now() + timeoutMs;
-  let client: RawClient | undefined;
+  let client: UpstreamClient | undefined;
   try {
-    client = await RawClient.connect(host, port, timeoutMs, clientId);
-    const remaining = Math.max(1, deadline - Date.now());
-    return (await client.request(requestSchema, responseSchema, version, body, remaining)).body;
+    client = await UpstreamClient.connect(host, port, { clientId, timeoutMs });
+    return await client.call(requestSchema, responseSchema, version, body);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     throw new Error(`Kafka request ${requestSchema.name} v${version} to ${host}:${port} failed: ${msg}`);

@@ -54,6 +54,7 @@ export {
   type RunOptions,
   type RunResult,
   sleep,
+  terminate,
 } from "./process.ts";
 
 /** Name of the env var that carries the JSON `KafkaClusterInfo` of the shared cluster. */

@@ -1,5 +1,9 @@
 /** Child-process helpers for the test harness: every run has a timeout and is killed when it expires. */
 
+import { sleep } from "../../src/lib/deadline.ts";
+
+export { sleep };
+
 export interface RunOptions {
   /** Written to the child's stdin, which is then closed. Without it stdin is /dev/null. */
   stdin?: string | Uint8Array;
@@ -41,17 +45,10 @@ export async function runCommand(cmd: string, args: string[], opts: RunOptions =
     throw e;
   }
   let timedOut = false;
-  let killTimer: ReturnType<typeof setTimeout> | undefined;
+  let ending: Promise<Deno.CommandStatus> | undefined;
   const timer = setTimeout(() => {
     timedOut = true;
-    try {
-      child.kill("SIGTERM");
-    } catch { /* gone */ }
-    killTimer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
-    }, grace);
+    ending = terminate(child, grace);
   }, timeoutMs);
   try {
     const stdinDone = (async () => {
@@ -75,7 +72,7 @@ export async function runCommand(cmd: string, args: string[], opts: RunOptions =
     };
   } finally {
     clearTimeout(timer);
-    clearTimeout(killTimer);
+    await ending;
   }
 }
 
@@ -109,8 +106,28 @@ export function signalPid(pid: number, signal: Deno.Signal): boolean {
   }
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Ends a child process: SIGTERM, then SIGKILL if it still runs after `graceMs`; resolves with its exit
+ * status.
+ *
+ * @example
+ * ```ts
+ * const status = await terminate(child, 5_000);
+ * ```
+ */
+export async function terminate(child: Deno.ChildProcess, graceMs: number): Promise<Deno.CommandStatus> {
+  const signal = (name: Deno.Signal) => {
+    try {
+      child.kill(name);
+    } catch { /* exited */ }
+  };
+  signal("SIGTERM");
+  const timer = setTimeout(() => signal("SIGKILL"), graceMs);
+  try {
+    return await child.status;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Polls `pidAlive` until the process is gone; false on timeout. */

@@ -1,10 +1,11 @@
 /**
- * Bad client input over raw TCP against a real gateway process (127.0.0.21) and the real cluster.
+ * Bad client input over raw TCP against a real gateway process (HOST) and the real cluster.
  *
  * Every case checks that the gateway closes that one connection within a bounded time, logs exactly
  * one line naming the client address with the reason, and that the node is unaffected: its process
  * still runs, a fresh `kcat -L` through it works, and clients connected before the bad input (a raw
- * connection and a kafkajs producer) are still served.
+ * connection and a kafkajs producer) are still served. The node and those clients are a file fixture
+ * shared by every test.
  */
 import assert from "node:assert/strict";
 import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
@@ -23,8 +24,10 @@ import {
   tlsClientHello,
   withDeadline,
 } from "../support/faults_wire.ts";
+import { fileFixture, sharedTest } from "../support/fixture.ts";
+import { loopbackHost } from "../support/loopback.ts";
 
-const HOST = "127.0.0.21";
+const HOST = loopbackHost("bad_input");
 const PORT_START = 6969;
 /** Port start of the second node, which keeps the default GATEWAY_MAX_FRAME_BYTES. */
 const DEFAULT_NODE_PORT_START = 7969;
@@ -213,12 +216,11 @@ async function send(producer: Producer, topic: string, values: string[]): Promis
   );
 }
 
-Deno.test({
-  name: "bad client input closes only that connection, is logged once, and never disturbs the node",
-  // kafkajs keeps internal timers between its calls
-  sanitizeOps: false,
-  sanitizeResources: false,
-}, async (t) => {
+/**
+ * The node (GATEWAY_MAX_FRAME_BYTES=1 MiB) and clients connected before any bad input (a raw connection
+ * and a kafkajs producer); `stillServed` checks the node and both clients after each bad input.
+ */
+const limitedNode = fileFixture(async (stack) => {
   const kafka: KafkaCluster = await testKafka();
   const topic = uniqueTopic("bad-input");
   await createTopic(topic, 3, 3);
@@ -228,174 +230,176 @@ Deno.test({
     portStart: PORT_START,
     env: { GATEWAY_MAX_FRAME_BYTES: String(MAX_FRAME) },
   });
+  stack.defer(async () => {
+    const status = await gateway.stop();
+    assert.equal(status.code, 0, gateway.logs);
+  });
   const producer = kafkajs(gateway.bootstrap).producer({
     createPartitioner: Partitioners.DefaultPartitioner,
   });
-  let steady: RawClient | undefined;
+  stack.defer(() => withDeadline(producer.disconnect(), 10_000, "kafkajs disconnect").catch(() => {}));
   let correlationId = 1000;
-  try {
-    await withDeadline(producer.connect(), 20_000, "kafkajs connect");
-    await send(producer, topic, ["before"]);
-    // A raw client connected before any bad input: it must be served after each one.
-    steady = await RawClient.connect(HOST, PORT_START);
+  await withDeadline(producer.connect(), 20_000, "kafkajs connect");
+  await send(producer, topic, ["before"]);
+  // A raw client connected before any bad input: it must be served after each one.
+  const steady = await RawClient.connect(HOST, PORT_START);
+  stack.defer(() => steady.close());
+  await steady.roundTrip(apiVersionsV0(++correlationId), correlationId);
+
+  const stillServed = async (label: string) => {
+    await assertServes(gateway, kafka);
     await steady.roundTrip(apiVersionsV0(++correlationId), correlationId);
-
-    const stillServed = async (label: string) => {
-      await assertServes(gateway, kafka);
-      await steady!.roundTrip(apiVersionsV0(++correlationId), correlationId);
-      await send(producer, topic, [`after ${label}`]);
-    };
-
-    for (const input of CASES) {
-      await t.step(input.name, async () => {
-        await probe(gateway, PORT_START, input);
-        await stillServed(input.name);
-      });
-    }
-
-    await t.step("SaslHandshake v1 (the control) is answered, not closed", async () => {
-      const client = await RawClient.connect(HOST, PORT_START);
-      try {
-        const body = await client.roundTrip(saslHandshake(1, 77), 77);
-        assert.ok(body.length >= 6, "SaslHandshake v1 response too short");
-      } finally {
-        client.close();
-      }
-      await stillServed("SaslHandshake v1");
-    });
-
-    await t.step("the default GATEWAY_MAX_FRAME_BYTES (100 MiB) node rejects larger sizes only", async () => {
-      // Same host as the first node: its own HTTP port, should the node serve one.
-      const node = await GatewayProcess.start({
-        host: HOST,
-        kafka,
-        portStart: DEFAULT_NODE_PORT_START,
-        env: { GATEWAY_HTTP_PORT: "8922" },
-      });
-      try {
-        for (const size of [0x7fffffff, DEFAULT_MAX_FRAME + 1]) {
-          await probe(node, DEFAULT_NODE_PORT_START, {
-            name: `size ${size}`,
-            bytes: int32(size),
-            after: "wait",
-            reason: new RegExp(`frame size ${size} exceeds the maximum of ${DEFAULT_MAX_FRAME} bytes`),
-          });
-        }
-        // 2 MiB is fine under the default: the node waits for the rest of the frame, and only the
-        // end of stream inside it closes the connection.
-        await probe(node, DEFAULT_NODE_PORT_START, {
-          name: "2 MiB frame cut short",
-          bytes: concat(int32(2 * MAX_FRAME), apiVersionsV0(1).subarray(4)),
-          after: "half-close",
-          reason: /connection ended inside a frame/,
-        });
-        await assertServes(node, kafka);
-      } finally {
-        const status = await node.stop();
-        assert.equal(status.code, 0, node.logs);
-      }
-      await stillServed("the default node");
-    });
-
-    await t.step("200 concurrent bad connections do not disturb kafkajs and kcat clients", async () => {
-      const stormTopic = uniqueTopic("bad-input-storm");
-      await createTopic(stormTopic, 3, 3);
-      // A kcat consumer streaming through the storm.
-      const consumer = KcatStream.start([
-        "-C",
-        "-b",
-        gateway.bootstrap,
-        "-t",
-        stormTopic,
-        "-o",
-        "beginning",
-        "-q",
-        "-u",
-      ]);
-      try {
-        // The kafkajs producer (connected before the storm) produces until the storm is over.
-        let stormOver = false;
-        let batches = 0;
-        const kafkajsValues: string[] = [];
-        const kafkajsProducing = (async () => {
-          for (let batch = 0; !stormOver || batch < 5; batch++) {
-            const values = Array.from({ length: 10 }, (_, i) => `kafkajs-${batch * 10 + i}`);
-            await send(producer, stormTopic, values);
-            kafkajsValues.push(...values);
-            batches++;
-          }
-        })();
-        const deadline = Date.now() + 20_000;
-        while (batches < 3) {
-          assert.ok(Date.now() < deadline, "kafkajs did not start producing");
-          await new Promise((resolve) => setTimeout(resolve, 10));
-        }
-        const batchesAtStormStart = batches;
-        const from = gateway.logs.length;
-        // A kcat producer starting with the storm.
-        const kcatValues = Array.from({ length: 200 }, (_, i) => `kcat-${i}`);
-        const kcatProducing = runKcat(
-          ["-P", "-b", gateway.bootstrap, "-t", stormTopic, "-X", "linger.ms=20"],
-          {
-            stdin: kcatValues.join("\n") + "\n",
-            timeoutMs: 30_000,
-          },
-        );
-        const variants = CASES.filter((c) => c.after !== "close");
-        const stormInputs = Array.from({ length: 200 }, (_, i) => variants[i % variants.length]);
-        // All at once, spread over the bootstrap port and the ports of brokers 1-3.
-        const addresses = await Promise.all(stormInputs.map(async (input, i) => {
-          const client = await RawClient.connect(HOST, PORT_START + (i % 4));
-          try {
-            await client.sendTolerant(input.bytes);
-            if (input.after === "half-close") await client.closeWrite();
-            await client.closedByPeer(15_000);
-            return { address: client.address, input };
-          } finally {
-            client.close();
-          }
-        }));
-        stormOver = true;
-        const batchesDuringStorm = batches - batchesAtStormStart;
-        await kafkajsProducing;
-        const kcatProduced = await kcatProducing;
-        assert.equal(kcatProduced.code, 0, kcatProduced.stderr);
-        assert.ok(batchesDuringStorm >= 1, "kafkajs got no produce acknowledged during the storm");
-        // Everything produced is consumed by the kcat consumer that ran through the storm.
-        await consumer.waitForLines([...kafkajsValues, ...kcatValues], 30_000);
-
-        // One line per bad connection, each with a reason (the per-case wording is checked above).
-        // Connections to different gateway ports may share a client port: count per address.
-        const perAddress = new Map<string, string[]>();
-        for (const { address, input } of addresses) {
-          perAddress.set(address, [...(perAddress.get(address) ?? []), input.name]);
-        }
-        const logDeadline = Date.now() + 10_000;
-        while (
-          [...perAddress].some(([address, names]) =>
-            linesNaming(gateway.logs, address, from).length < names.length
-          )
-        ) {
-          assert.ok(Date.now() < logDeadline, "not every bad connection was logged");
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-        await new Promise((resolve) => setTimeout(resolve, 150));
-        for (const [address, names] of perAddress) {
-          const lines = linesNaming(gateway.logs, address, from);
-          assert.equal(lines.length, names.length, `${names.join(", ")}:\n${lines.join("\n")}`);
-          for (const line of lines) {
-            assert.match(line, /closed connection from .*: client: \S/, names.join(", "));
-          }
-        }
-      } finally {
-        await consumer.stop();
-      }
-      await stillServed("the storm");
-    });
-  } finally {
-    steady?.close();
-    await withDeadline(producer.disconnect(), 10_000, "kafkajs disconnect").catch(() => {});
-    const status = await gateway.stop();
-    assert.equal(status.code, 0, gateway.logs);
-  }
+    await send(producer, topic, [`after ${label}`]);
+  };
+  return { kafka, topic, gateway, producer, stillServed };
 });
+
+for (const input of CASES) {
+  sharedTest(`bad client input: ${input.name}`, async () => {
+    const { gateway, stillServed } = await limitedNode.get();
+    await probe(gateway, PORT_START, input);
+    await stillServed(input.name);
+  });
+}
+
+sharedTest("bad client input: SaslHandshake v1 (the control) is answered, not closed", async () => {
+  const { stillServed } = await limitedNode.get();
+
+  const client = await RawClient.connect(HOST, PORT_START);
+  try {
+    const body = await client.roundTrip(saslHandshake(1, 77), 77);
+    assert.ok(body.length >= 6, "SaslHandshake v1 response too short");
+  } finally {
+    client.close();
+  }
+  await stillServed("SaslHandshake v1");
+});
+
+sharedTest(
+  "bad client input: the default GATEWAY_MAX_FRAME_BYTES (100 MiB) node rejects larger sizes only",
+  async () => {
+    const { kafka, stillServed } = await limitedNode.get();
+
+    // Same host as the first node: its own HTTP port, should the node serve one.
+    const node = await GatewayProcess.start({
+      host: HOST,
+      kafka,
+      portStart: DEFAULT_NODE_PORT_START,
+      env: { GATEWAY_HTTP_PORT: "8922" },
+    });
+    try {
+      for (const size of [0x7fffffff, DEFAULT_MAX_FRAME + 1]) {
+        await probe(node, DEFAULT_NODE_PORT_START, {
+          name: `size ${size}`,
+          bytes: int32(size),
+          after: "wait",
+          reason: new RegExp(`frame size ${size} exceeds the maximum of ${DEFAULT_MAX_FRAME} bytes`),
+        });
+      }
+      // 2 MiB is fine under the default: the node waits for the rest of the frame, and only the
+      // end of stream inside it closes the connection.
+      await probe(node, DEFAULT_NODE_PORT_START, {
+        name: "2 MiB frame cut short",
+        bytes: concat(int32(2 * MAX_FRAME), apiVersionsV0(1).subarray(4)),
+        after: "half-close",
+        reason: /connection ended inside a frame/,
+      });
+      await assertServes(node, kafka);
+    } finally {
+      const status = await node.stop();
+      assert.equal(status.code, 0, node.logs);
+    }
+    await stillServed("the default node");
+  },
+);
+
+sharedTest(
+  "bad client input: 200 concurrent bad connections do not disturb kafkajs and kcat clients",
+  async () => {
+    const { gateway, producer, stillServed } = await limitedNode.get();
+
+    const stormTopic = uniqueTopic("bad-input-storm");
+    await createTopic(stormTopic, 3, 3);
+    // A kcat consumer streaming through the storm.
+    const consumer = KcatStream.consume(gateway.bootstrap, stormTopic);
+    try {
+      // The kafkajs producer (connected before the storm) produces until the storm is over.
+      let stormOver = false;
+      let batches = 0;
+      const kafkajsValues: string[] = [];
+      const kafkajsProducing = (async () => {
+        for (let batch = 0; !stormOver || batch < 5; batch++) {
+          const values = Array.from({ length: 10 }, (_, i) => `kafkajs-${batch * 10 + i}`);
+          await send(producer, stormTopic, values);
+          kafkajsValues.push(...values);
+          batches++;
+        }
+      })();
+      const deadline = Date.now() + 20_000;
+      while (batches < 3) {
+        assert.ok(Date.now() < deadline, "kafkajs did not start producing");
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const batchesAtStormStart = batches;
+      const from = gateway.logs.length;
+      // A kcat producer starting with the storm.
+      const kcatValues = Array.from({ length: 200 }, (_, i) => `kcat-${i}`);
+      const kcatProducing = runKcat(
+        ["-P", "-b", gateway.bootstrap, "-t", stormTopic, "-X", "linger.ms=20"],
+        {
+          stdin: kcatValues.join("\n") + "\n",
+          timeoutMs: 30_000,
+        },
+      );
+      const variants = CASES.filter((c) => c.after !== "close");
+      const stormInputs = Array.from({ length: 200 }, (_, i) => variants[i % variants.length]);
+      // All at once, spread over the bootstrap port and the ports of brokers 1-3.
+      const addresses = await Promise.all(stormInputs.map(async (input, i) => {
+        const client = await RawClient.connect(HOST, PORT_START + (i % 4));
+        try {
+          await client.sendTolerant(input.bytes);
+          if (input.after === "half-close") await client.closeWrite();
+          await client.closedByPeer(15_000);
+          return { address: client.address, input };
+        } finally {
+          client.close();
+        }
+      }));
+      stormOver = true;
+      const batchesDuringStorm = batches - batchesAtStormStart;
+      await kafkajsProducing;
+      const kcatProduced = await kcatProducing;
+      assert.equal(kcatProduced.code, 0, kcatProduced.stderr);
+      assert.ok(batchesDuringStorm >= 1, "kafkajs got no produce acknowledged during the storm");
+      // Everything produced is consumed by the kcat consumer that ran through the storm.
+      await consumer.waitForLines([...kafkajsValues, ...kcatValues], 30_000);
+
+      // One line per bad connection, each with a reason (the per-case wording is checked above).
+      // Connections to different gateway ports may share a client port: count per address.
+      const perAddress = new Map<string, string[]>();
+      for (const { address, input } of addresses) {
+        perAddress.set(address, [...(perAddress.get(address) ?? []), input.name]);
+      }
+      const logDeadline = Date.now() + 10_000;
+      while (
+        [...perAddress].some(([address, names]) =>
+          linesNaming(gateway.logs, address, from).length < names.length
+        )
+      ) {
+        assert.ok(Date.now() < logDeadline, "not every bad connection was logged");
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      for (const [address, names] of perAddress) {
+        const lines = linesNaming(gateway.logs, address, from);
+        assert.equal(lines.length, names.length, `${names.join(", ")}:\n${lines.join("\n")}`);
+        for (const line of lines) {
+          assert.match(line, /closed connection from .*: client: \S/, names.join(", "));
+        }
+      }
+    } finally {
+      await consumer.stop();
+    }
+    await stillServed("the storm");
+  },
+);

@@ -1,6 +1,6 @@
 /**
- * Gateway lifecycle against real faults, with the gateway as a real child process (127.0.0.22 and
- * 127.0.0.23) and the real cluster:
+ * Gateway lifecycle against real faults, with the gateway as a real child process (HOST_A and
+ * HOST_B) and the real cluster:
  *
  * - bad configuration, `--help`, `--version`, unknown flags (exit codes and the one stderr line);
  * - unreachable bootstrap servers at start (not ready, retries with growing backoff), then a TCP relay
@@ -9,10 +9,11 @@
  * - a broker stopped (SIGTERM) and a broker killed (SIGKILL) under connected clients: only the
  *   connections to that broker close (logged once each), clients retry and continue, the node serves.
  *
- * Every wait is bounded; stopped brokers are restarted in `finally`.
+ * Every wait is bounded; stopped brokers are restarted in `finally`. The bad-configuration runs (all at
+ * once) and the node under broker faults (with its background producer) are file fixtures shared by
+ * their tests.
  */
 import assert from "node:assert/strict";
-import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
 import {
   createTopic,
   freePort,
@@ -23,7 +24,7 @@ import {
   uniqueTopic,
 } from "../harness/mod.ts";
 import { SETTINGS } from "../../src/config.ts";
-import { GatewayProcess } from "../support/gateway_process.ts";
+import { GatewayProcess, projectVersion } from "../support/gateway_process.ts";
 import {
   assertServes,
   expectExit,
@@ -34,19 +35,15 @@ import {
 } from "../support/faults_gateway.ts";
 import { BlackHole, TcpRelay } from "../support/faults_relay.ts";
 import { apiVersionsV0, fetchV4, RawClient, withDeadline } from "../support/faults_wire.ts";
+import { fileFixture, sharedTest } from "../support/fixture.ts";
+import { loopbackHosts } from "../support/loopback.ts";
+import { kafkajsProducer } from "../support/kafkajs.ts";
 
-const HOST_A = "127.0.0.22";
-const HOST_B = "127.0.0.23";
+const [HOST_A, HOST_B] = loopbackHosts("lifecycle", 2);
 /** A bootstrap list the config tests never get to use (the config is rejected first). */
 const UNUSED_BOOTSTRAP = "127.0.0.1:1";
 /** "A few seconds": the bound on every shutdown. */
 const EXIT_WITHIN_MS = 5_000;
-
-/** The version in deno.json (what `--version` must print). */
-async function projectVersion(): Promise<string> {
-  const denoJson = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
-  return denoJson.version as string;
-}
 
 /** The one line of `stderr`; fails unless there is exactly one. */
 function oneLine(stderr: string, what: string): string {
@@ -105,120 +102,116 @@ async function signalWithClientConnected(
   await assertRefused(gateway.host, gateway.portStart);
 }
 
-function kafkajsProducer(bootstrap: string): Producer {
-  return new Kafka({
-    clientId: "kgate-lifecycle",
-    brokers: [bootstrap],
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 3_000,
-    requestTimeout: 10_000,
-    retry: { retries: 12, initialRetryTime: 200, maxRetryTime: 2_000 },
-  }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
-}
+/** Bad configurations: each exits 2 with one stderr line matching `expect` (and never showing `never`). */
+const base = { KAFKA_BOOTSTRAP_SERVERS: UNUSED_BOOTSTRAP };
+const BAD_CONFIGS: {
+  name: string;
+  args?: string[];
+  env: Record<string, string>;
+  expect: RegExp[];
+  never?: string;
+}[] = [
+  {
+    name: "GATEWAY_PORT_START=abc",
+    env: { ...base, GATEWAY_PORT_START: "abc" },
+    expect: [/GATEWAY_PORT_START/, /"abc"|\babc\b/, /integer from 1 to 65535/],
+  },
+  {
+    name: "GATEWAY_PORT_START=70000",
+    env: { ...base, GATEWAY_PORT_START: "70000" },
+    expect: [/GATEWAY_PORT_START/, /70000/, /integer from 1 to 65535/],
+  },
+  {
+    name: "GATEWAY_MAX_FRAME_BYTES=12",
+    env: { ...base, GATEWAY_MAX_FRAME_BYTES: "12" },
+    expect: [/GATEWAY_MAX_FRAME_BYTES/, /\b12\b/, /1024 to 2147483647/],
+  },
+  {
+    name: "GATEWAY_LOG_LEVEL=verbose",
+    env: { ...base, GATEWAY_LOG_LEVEL: "verbose" },
+    expect: [/GATEWAY_LOG_LEVEL/, /verbose/, /debug/, /info/],
+  },
+  {
+    name: "KAFKA_BOOTSTRAP_SERVERS without a port",
+    env: { KAFKA_BOOTSTRAP_SERVERS: "localhost" },
+    expect: [/KAFKA_BOOTSTRAP_SERVERS/, /localhost/, /host:port/],
+  },
+  {
+    name: "KAFKA_BOOTSTRAP_SERVERS missing",
+    env: {},
+    expect: [/KAFKA_BOOTSTRAP_SERVERS/, /required/, /host:port/],
+  },
+  {
+    name: "--port-start abc (flag)",
+    args: ["--port-start", "abc"],
+    env: base,
+    expect: [/GATEWAY_PORT_START|--port-start/, /abc/, /integer from 1 to 65535/],
+  },
+  {
+    name: "a bad secret is named but never printed",
+    env: { ...base, KAFKA_SASL_JAAS_CONFIG: "not-a-jaas-line-s3cr3t" },
+    expect: [/KAFKA_SASL_JAAS_CONFIG/],
+    never: "s3cr3t",
+  },
+  { name: "unknown flag", args: ["--no-such-flag"], env: base, expect: [/--no-such-flag|no-such-flag/] },
+  { name: "unexpected positional argument", args: ["extra"], env: base, expect: [/extra/] },
+];
 
-Deno.test("bad configuration, --help, --version and unknown flags", async (t) => {
-  const base = { KAFKA_BOOTSTRAP_SERVERS: UNUSED_BOOTSTRAP };
-  const bad: {
-    name: string;
-    args?: string[];
-    env: Record<string, string>;
-    expect: RegExp[];
-    never?: string;
-  }[] = [
-    {
-      name: "GATEWAY_PORT_START=abc",
-      env: { ...base, GATEWAY_PORT_START: "abc" },
-      expect: [/GATEWAY_PORT_START/, /"abc"|\babc\b/, /integer from 1 to 65535/],
-    },
-    {
-      name: "GATEWAY_PORT_START=70000",
-      env: { ...base, GATEWAY_PORT_START: "70000" },
-      expect: [/GATEWAY_PORT_START/, /70000/, /integer from 1 to 65535/],
-    },
-    {
-      name: "GATEWAY_MAX_FRAME_BYTES=12",
-      env: { ...base, GATEWAY_MAX_FRAME_BYTES: "12" },
-      expect: [/GATEWAY_MAX_FRAME_BYTES/, /\b12\b/, /1024 to 2147483647/],
-    },
-    {
-      name: "GATEWAY_LOG_LEVEL=verbose",
-      env: { ...base, GATEWAY_LOG_LEVEL: "verbose" },
-      expect: [/GATEWAY_LOG_LEVEL/, /verbose/, /debug/, /info/],
-    },
-    {
-      name: "KAFKA_BOOTSTRAP_SERVERS without a port",
-      env: { KAFKA_BOOTSTRAP_SERVERS: "localhost" },
-      expect: [/KAFKA_BOOTSTRAP_SERVERS/, /localhost/, /host:port/],
-    },
-    {
-      name: "KAFKA_BOOTSTRAP_SERVERS missing",
-      env: {},
-      expect: [/KAFKA_BOOTSTRAP_SERVERS/, /required/, /host:port/],
-    },
-    {
-      name: "--port-start abc (flag)",
-      args: ["--port-start", "abc"],
-      env: base,
-      expect: [/GATEWAY_PORT_START|--port-start/, /abc/, /integer from 1 to 65535/],
-    },
-    {
-      name: "a bad secret is named but never printed",
-      env: { ...base, KAFKA_SASL_JAAS_CONFIG: "not-a-jaas-line-s3cr3t" },
-      expect: [/KAFKA_SASL_JAAS_CONFIG/],
-      never: "s3cr3t",
-    },
-    { name: "unknown flag", args: ["--no-such-flag"], env: base, expect: [/--no-such-flag|no-such-flag/] },
-    { name: "unexpected positional argument", args: ["extra"], env: base, expect: [/extra/] },
-  ];
+/** Every bad configuration, `--help` and `--version` run at once: each is a short deno start. */
+const mainRuns = fileFixture(async () => {
   // All at once: each is a short deno start.
   const [badResults, help, version, expectedVersion] = await Promise.all([
-    Promise.all(bad.map((c) => runMain(c.args ?? [], c.env, 15_000))),
+    Promise.all(BAD_CONFIGS.map((c) => runMain(c.args ?? [], c.env, 15_000))),
     runMain(["--help"], {}, 15_000),
     runMain(["--version"], {}, 15_000),
     projectVersion(),
   ]);
 
-  for (const [i, c] of bad.entries()) {
-    await t.step(`${c.name}: exit 2, one stderr line`, () => {
-      const r = badResults[i];
-      assert.equal(r.code, 2, `${c.name}: exit code ${r.code}\nstdout:${r.stdout}\nstderr:${r.stderr}`);
-      const line = oneLine(r.stderr, c.name);
-      for (const re of c.expect) assert.match(line, re, `${c.name}: ${line}`);
-      if (c.never) {
-        assert.ok(!r.stderr.includes(c.never) && !r.stdout.includes(c.never), `secret printed: ${line}`);
-      }
-      assert.equal(r.stdout, "", `${c.name}: nothing on stdout`);
-    });
-  }
+  return { badResults, help, version, expectedVersion };
+});
 
-  await t.step("--help lists every setting with its flag and default, exit 0", () => {
-    assert.equal(help.code, 0, help.stderr);
-    const text = help.stdout;
-    for (const s of SETTINGS) {
-      const flag = `--${s.env.replace(/^GATEWAY_/, "").toLowerCase().replaceAll("_", "-")}`;
-      const at = text.indexOf(`${flag}  (${s.env})`);
-      assert.ok(at >= 0, `--help does not list ${flag} (${s.env}):\n${text}`);
-      const entry = text.slice(at).split("\n").slice(0, 2).join("\n");
-      const def = s.required ? "required" : s.defaultText ? `default: ${s.defaultText}` : "default: unset";
-      assert.ok(entry.includes(def), `--help entry of ${s.env} lacks "${def}":\n${entry}`);
+for (const [i, c] of BAD_CONFIGS.entries()) {
+  Deno.test(`bad configuration ${c.name}: exit 2, one stderr line`, async () => {
+    const r = (await mainRuns.get()).badResults[i];
+    assert.equal(r.code, 2, `${c.name}: exit code ${r.code}\nstdout:${r.stdout}\nstderr:${r.stderr}`);
+    const line = oneLine(r.stderr, c.name);
+    for (const re of c.expect) assert.match(line, re, `${c.name}: ${line}`);
+    if (c.never) {
+      assert.ok(!r.stderr.includes(c.never) && !r.stdout.includes(c.never), `secret printed: ${line}`);
     }
-    // Independent of the table: the documented defaults.
-    for (
-      const expected of [
-        /--kafka-bootstrap-servers\s+\(KAFKA_BOOTSTRAP_SERVERS\)\n.*required/,
-        /--port-start\s+\(GATEWAY_PORT_START\)\n.*default: 6969/,
-        /--bind-host\s+\(GATEWAY_BIND_HOST\)\n.*default: 0\.0\.0\.0/,
-        /--max-frame-bytes\s+\(GATEWAY_MAX_FRAME_BYTES\)\n.*default: 104857600/,
-        /--help/,
-        /--version/,
-      ]
-    ) assert.match(text, expected);
+    assert.equal(r.stdout, "", `${c.name}: nothing on stdout`);
   });
+}
 
-  await t.step("--version prints `kgate <version>`, exit 0", () => {
-    assert.equal(version.code, 0, version.stderr);
-    assert.equal(version.stdout, `kgate ${expectedVersion}\n`);
-  });
+Deno.test("--help lists every setting with its flag and default, exit 0", async () => {
+  const { help } = await mainRuns.get();
+  assert.equal(help.code, 0, help.stderr);
+  const text = help.stdout;
+  for (const s of SETTINGS) {
+    const flag = `--${s.env.replace(/^GATEWAY_/, "").toLowerCase().replaceAll("_", "-")}`;
+    const at = text.indexOf(`${flag}  (${s.env})`);
+    assert.ok(at >= 0, `--help does not list ${flag} (${s.env}):\n${text}`);
+    const entry = text.slice(at).split("\n").slice(0, 2).join("\n");
+    const def = s.required ? "required" : s.defaultText ? `default: ${s.defaultText}` : "default: unset";
+    assert.ok(entry.includes(def), `--help entry of ${s.env} lacks "${def}":\n${entry}`);
+  }
+  // Independent of the table: the documented defaults.
+  for (
+    const expected of [
+      /--kafka-bootstrap-servers\s+\(KAFKA_BOOTSTRAP_SERVERS\)\n.*required/,
+      /--port-start\s+\(GATEWAY_PORT_START\)\n.*default: 6969/,
+      /--bind-host\s+\(GATEWAY_BIND_HOST\)\n.*default: 0\.0\.0\.0/,
+      /--max-frame-bytes\s+\(GATEWAY_MAX_FRAME_BYTES\)\n.*default: 104857600/,
+      /--help/,
+      /--version/,
+    ]
+  ) assert.match(text, expected);
+});
+
+Deno.test("--version prints `kgate <version>`, exit 0", async () => {
+  const { version, expectedVersion } = await mainRuns.get();
+  assert.equal(version.code, 0, version.stderr);
+  assert.equal(version.stdout, `kgate ${expectedVersion}\n`);
 });
 
 Deno.test({
@@ -358,7 +351,7 @@ Deno.test({
 }, async () => {
   const kafka = await testKafka();
   const gateway = await GatewayProcess.start({ host: HOST_B, kafka, portStart: 7069 });
-  const producer = kafkajsProducer(gateway.bootstrap);
+  const producer = kafkajsProducer(gateway.bootstrap, "kgate-lifecycle", 12);
   let consumer: KcatStream | undefined;
   try {
     const topic = uniqueTopic("lifecycle-term");
@@ -366,7 +359,7 @@ Deno.test({
     await withDeadline(producer.connect(), 20_000, "kafkajs connect");
     await withDeadline(producer.send({ topic, messages: [{ value: "before SIGTERM" }] }), 20_000, "produce");
     // A kcat consumer long-polling through the node when the signal comes.
-    consumer = KcatStream.start(["-C", "-b", gateway.bootstrap, "-t", topic, "-o", "beginning", "-q", "-u"]);
+    consumer = KcatStream.consume(gateway.bootstrap, topic);
     await consumer.waitForLines(["before SIGTERM"], 20_000);
     await signalWithClientConnected(gateway, "SIGTERM");
   } finally {
@@ -376,11 +369,12 @@ Deno.test({
   }
 });
 
-Deno.test({
-  name: "brokers stopped and killed under connected clients: only their connections close, the node serves",
-  sanitizeOps: false,
-  sanitizeResources: false,
-}, async (t) => {
+/**
+ * A node (HOST_B, long metadata refresh interval: each broker's port stays mapped to that broker while
+ * it is down) on a whole cluster, with a kafkajs producer sending small batches through it in the
+ * background (failures recorded, not thrown).
+ */
+const faults = fileFixture(async (stack) => {
   const kafka = await testKafka();
   const all = kafka.brokers.map((b) => b.id);
   // Start from a whole cluster (a broker left stopped would make every check below meaningless).
@@ -395,121 +389,140 @@ Deno.test({
     env: { GATEWAY_METADATA_REFRESH_MS: "600000" },
   });
   const portOf = (id: number) => gateway.portStart + id;
-  const producer = kafkajsProducer(gateway.bootstrap);
+  stack.defer(async () => {
+    const status = await gateway.stop();
+    assert.equal(status.code, 0, gateway.logs);
+  });
+  const producer = kafkajsProducer(gateway.bootstrap, "kgate-lifecycle", 12);
+  stack.defer(() => withDeadline(producer.disconnect(), 10_000, "kafkajs disconnect").catch(() => {}));
+  stack.defer(() => kafka.startAllBrokers().catch((error) => console.error(`restarting brokers: ${error}`)));
   const sent: string[] = [];
   // Produces small batches until stopped; records failures instead of throwing.
   const background = { stop: false, batches: 0, errors: [] as string[] };
-  let producing: Promise<void> | undefined;
-  try {
-    await withDeadline(producer.connect(), 20_000, "kafkajs connect");
-    producing = (async () => {
-      for (let batch = 0; !background.stop; batch++) {
-        const values = Array.from({ length: 5 }, (_, i) => `b${batch}-${i}`);
-        // One partition per send: kafkajs 2.2.4 drops the messages of a failed partition when its new
-        // leader already answered within the same send (tulios/kafkajs PR #1798), which this test
-        // would otherwise report as lost acknowledged records.
-        const messages = values.map((value) => ({ value, partition: batch % 3 }));
-        try {
-          await withDeadline(producer.send({ topic, messages }), 30_000, "produce");
-          sent.push(...values);
-          background.batches++;
-        } catch (error) {
-          background.errors.push(`batch ${batch}: ${(error as Error).message}`);
-        }
-        await sleep(50);
+  let producing: Promise<void> = Promise.resolve();
+  stack.defer(async () => {
+    background.stop = true;
+    await withDeadline(producing, 35_000, "the background producer").catch(() => {});
+  });
+  await withDeadline(producer.connect(), 20_000, "kafkajs connect");
+  producing = (async () => {
+    for (let batch = 0; !background.stop; batch++) {
+      const values = Array.from({ length: 5 }, (_, i) => `b${batch}-${i}`);
+      // One partition per send: kafkajs 2.2.4 drops the messages of a failed partition when its new
+      // leader already answered within the same send (tulios/kafkajs PR #1798), which this test
+      // would otherwise report as lost acknowledged records.
+      const messages = values.map((value) => ({ value, partition: batch % 3 }));
+      try {
+        await withDeadline(producer.send({ topic, messages }), 30_000, "produce");
+        sent.push(...values);
+        background.batches++;
+      } catch (error) {
+        background.errors.push(`batch ${batch}: ${(error as Error).message}`);
       }
-    })();
-    const progressAfter = async (what: string, batches = 3) => {
-      const target = background.batches + batches;
-      const deadline = Date.now() + 30_000;
-      while (background.batches < target) {
-        assert.ok(Date.now() < deadline, `kafkajs made no progress ${what}; errors: ${background.errors}`);
-        await sleep(50);
-      }
-    };
-    await progressAfter("at start");
+      await sleep(50);
+    }
+  })();
+  const progressAfter = async (what: string, batches = 3) => {
+    const target = background.batches + batches;
+    const deadline = Date.now() + 30_000;
+    while (background.batches < target) {
+      assert.ok(Date.now() < deadline, `kafkajs made no progress ${what}; errors: ${background.errors}`);
+      await sleep(50);
+    }
+  };
+  await progressAfter("at start");
+  return { kafka, all, topic, gateway, portOf, sent, background, producing: () => producing, progressAfter };
+});
 
-    await t.step(
-      "broker 2 stopped (SIGTERM): its client connection closes, new ones are refused",
-      async () => {
-        const victim = await RawClient.connect(HOST_B, portOf(2));
-        const from = gateway.logs.length;
-        try {
-          await victim.roundTrip(apiVersionsV0(1), 1);
-          await kafka.stopBroker(2, { timeoutMs: 30_000 });
-          await victim.closedByPeer(10_000);
-          await expectOneLogLine(gateway, from, victim.address, /broker 2 closed the connection of/);
-          // Broker 2 is down: a new connection to its port is closed with the reason.
-          const fromRefused = gateway.logs.length;
-          const refused = await RawClient.connect(HOST_B, portOf(2));
-          await refused.closedByPeer(10_000);
-          await expectOneLogLine(
-            gateway,
-            fromRefused,
-            refused.address,
-            /cannot connect to broker 2 at 127\.0\.0\.1:\d+: .*refused/i,
-          );
-          // The node serves, the producer continues without broker 2.
-          await kafka.waitForBrokers([1, 3], 30_000);
-          await assertServes(gateway, [1, 3]);
-          await progressAfter("with broker 2 stopped");
-        } finally {
-          victim.close();
-          await kafka.startBroker(2);
-          await kafka.waitForBrokers(all, 60_000);
-        }
-        await assertServes(gateway, all);
-        const back = await RawClient.connect(HOST_B, portOf(2));
-        try {
-          await back.roundTrip(apiVersionsV0(2), 2);
-        } finally {
-          back.close();
-        }
-        await progressAfter("after broker 2 is back");
-      },
-    );
+sharedTest(
+  "brokers stopped and killed under connected clients: broker 2 stopped (SIGTERM): its client connection closes, new ones are refused",
+  async () => {
+    const { kafka, all, gateway, portOf, progressAfter } = await faults.get();
 
-    await t.step(
-      "broker 3 killed (SIGKILL) during a long-poll fetch: that connection closes, logged once",
-      async () => {
-        // A fresh topic spreads its leaders over the three brokers: find broker 3's partition.
-        const pollTopic = uniqueTopic("lifecycle-poll");
-        await createTopic(pollTopic, 3, 3);
-        const led = (await kafka.metadata([pollTopic])).topics[0].partitions.find((p) => p.leader === 3);
-        assert.ok(led, "broker 3 leads no partition of a fresh 3-partition topic");
-        const victim = await RawClient.connect(HOST_B, portOf(3));
-        const bystander = await RawClient.connect(HOST_B, portOf(1));
-        const from = gateway.logs.length;
-        try {
-          await victim.roundTrip(apiVersionsV0(1), 1);
-          await bystander.roundTrip(apiVersionsV0(1), 1);
-          // Waits up to 20 s for data that never comes: the request is in flight when the broker dies.
-          await victim.send(fetchV4(2, pollTopic, led.partition, 0n, 20_000, 1));
-          await sleep(300);
-          await kafka.stopBroker(3, { kill: true });
-          await victim.closedByPeer(5_000);
-          await expectOneLogLine(gateway, from, victim.address, /broker 3 closed the connection of/);
-          // A connection to another broker is untouched and still served.
-          await bystander.roundTrip(apiVersionsV0(3), 3);
-          // kcat -L works right away (bootstrap connections that land on the dead broker are retried).
-          await kcatMetadata(gateway.bootstrap);
-          await kafka.waitForBrokers([1, 2], 30_000);
-          await assertServes(gateway, [1, 2]);
-          await progressAfter("with broker 3 killed");
-        } finally {
-          victim.close();
-          bystander.close();
-          await kafka.startBroker(3);
-          await kafka.waitForBrokers(all, 60_000);
-        }
-        await assertServes(gateway, all);
-        await progressAfter("after broker 3 is back");
-      },
-    );
+    const victim = await RawClient.connect(HOST_B, portOf(2));
+    const from = gateway.logs.length;
+    try {
+      await victim.roundTrip(apiVersionsV0(1), 1);
+      await kafka.stopBroker(2, { timeoutMs: 30_000 });
+      await victim.closedByPeer(10_000);
+      await expectOneLogLine(gateway, from, victim.address, /broker 2 closed the connection of/);
+      // Broker 2 is down: a new connection to its port is closed with the reason.
+      const fromRefused = gateway.logs.length;
+      const refused = await RawClient.connect(HOST_B, portOf(2));
+      await refused.closedByPeer(10_000);
+      await expectOneLogLine(
+        gateway,
+        fromRefused,
+        refused.address,
+        /cannot connect to broker 2 at 127\.0\.0\.1:\d+: .*refused/i,
+      );
+      // The node serves, the producer continues without broker 2.
+      await kafka.waitForBrokers([1, 3], 30_000);
+      await assertServes(gateway, [1, 3]);
+      await progressAfter("with broker 2 stopped");
+    } finally {
+      victim.close();
+      await kafka.startBroker(2);
+      await kafka.waitForBrokers(all, 60_000);
+    }
+    await assertServes(gateway, all);
+    const back = await RawClient.connect(HOST_B, portOf(2));
+    try {
+      await back.roundTrip(apiVersionsV0(2), 2);
+    } finally {
+      back.close();
+    }
+    await progressAfter("after broker 2 is back");
+  },
+);
 
-    await t.step("everything kafkajs produced through the faults was stored", async () => {
+sharedTest(
+  "brokers stopped and killed under connected clients: broker 3 killed (SIGKILL) during a long-poll fetch: that connection closes, logged once",
+  async () => {
+    const { kafka, all, gateway, portOf, progressAfter } = await faults.get();
+
+    // A fresh topic spreads its leaders over the three brokers: find broker 3's partition.
+    const pollTopic = uniqueTopic("lifecycle-poll");
+    await createTopic(pollTopic, 3, 3);
+    const led = (await kafka.metadata([pollTopic])).topics[0].partitions.find((p) => p.leader === 3);
+    assert.ok(led, "broker 3 leads no partition of a fresh 3-partition topic");
+    const victim = await RawClient.connect(HOST_B, portOf(3));
+    const bystander = await RawClient.connect(HOST_B, portOf(1));
+    const from = gateway.logs.length;
+    try {
+      await victim.roundTrip(apiVersionsV0(1), 1);
+      await bystander.roundTrip(apiVersionsV0(1), 1);
+      // Waits up to 20 s for data that never comes: the request is in flight when the broker dies.
+      await victim.send(fetchV4(2, pollTopic, led.partition, 0n, 20_000, 1));
+      await sleep(300);
+      await kafka.stopBroker(3, { kill: true });
+      await victim.closedByPeer(5_000);
+      await expectOneLogLine(gateway, from, victim.address, /broker 3 closed the connection of/);
+      // A connection to another broker is untouched and still served.
+      await bystander.roundTrip(apiVersionsV0(3), 3);
+      // kcat -L works right away (bootstrap connections that land on the dead broker are retried).
+      await kcatMetadata(gateway.bootstrap);
+      await kafka.waitForBrokers([1, 2], 30_000);
+      await assertServes(gateway, [1, 2]);
+      await progressAfter("with broker 3 killed");
+    } finally {
+      victim.close();
+      bystander.close();
+      await kafka.startBroker(3);
+      await kafka.waitForBrokers(all, 60_000);
+    }
+    await assertServes(gateway, all);
+    await progressAfter("after broker 3 is back");
+  },
+);
+
+sharedTest(
+  "brokers stopped and killed under connected clients: everything kafkajs produced through the faults was stored",
+  async () => {
+    const { topic, gateway, sent, background, producing } = await faults.get();
+    try {
       background.stop = true;
-      await withDeadline(producing!, 40_000, "the background producer");
+      await withDeadline(producing(), 40_000, "the background producer");
       assert.deepEqual(background.errors, [], "kafkajs sends failed for good");
       const consumed = await runKcat(["-C", "-b", gateway.bootstrap, "-t", topic, "-e", "-q"], {
         timeoutMs: 30_000,
@@ -518,13 +531,9 @@ Deno.test({
       const stored = new Set(consumed.stdout.trim().split("\n"));
       const missing = sent.filter((v) => !stored.has(v));
       assert.deepEqual(missing, [], `${missing.length} of ${sent.length} acknowledged records missing`);
-    });
-  } finally {
-    background.stop = true;
-    if (producing) await withDeadline(producing, 35_000, "the background producer").catch(() => {});
-    await kafka.startAllBrokers().catch((error) => console.error(`restarting brokers: ${error}`));
-    await withDeadline(producer.disconnect(), 10_000, "kafkajs disconnect").catch(() => {});
-    const status = await gateway.stop();
-    assert.equal(status.code, 0, gateway.logs);
-  }
-});
+    } finally {
+      // The producer has stopped: a later test gets a new one.
+      await faults.reset();
+    }
+  },
+);

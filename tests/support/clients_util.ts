@@ -1,37 +1,12 @@
 /**
  * Small helpers shared by the client integration tests (kafkajs, Java tools, address-leak checks):
- * polling waits, a kafkajs socket factory that records every address a client connects to, a scan
+ * a kafkajs socket factory that records every address a client connects to, a scan
  * for real broker addresses in text and bytes, and a watcher of the TCP peers of a child process.
  */
 import net from "node:net";
 import type { ISocketFactory } from "kafkajs";
 import type { KafkaCluster } from "../harness/mod.ts";
 import { int32 } from "./faults_wire.ts";
-
-/** Polls `check` (every `intervalMs`) until it returns a truthy value; throws after `timeoutMs`. */
-export async function waitUntil<T>(
-  check: () => T | Promise<T>,
-  timeoutMs: number,
-  what: string,
-  intervalMs = 100,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value as NonNullable<T>;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${lastError}` : ""}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
 
 /** A kafkajs socket factory (same behaviour as kafkajs' default, plaintext only) recording every `host:port` dialled. */
 export function recordingSocketFactory(dialled: Set<string>): ISocketFactory {

@@ -12,6 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { type KafkaCluster, runKcat, sleep, withDeadline } from "../harness/mod.ts";
+import { terminate } from "../harness/process.ts";
 import type { GatewayProcess } from "./gateway_process.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -67,14 +68,21 @@ export interface KcatBroker {
   name: string;
 }
 
-/** `kcat -L -J` through `bootstrap`: fails unless kcat succeeds. */
+/** A topic in kcat's `-L -J` output. */
+export interface KcatTopic {
+  topic: string;
+  partitions: { partition: number; leader: number }[];
+}
+
+/** `kcat -L -J` (plus `extraArgs`, e.g. SASL settings) through `bootstrap`: fails unless kcat succeeds. */
 export async function kcatMetadata(
   bootstrap: string,
   timeoutMs = 20_000,
-): Promise<{ brokers: KcatBroker[] }> {
-  const result = await runKcat(["-L", "-J", "-b", bootstrap, "-m", "10"], { timeoutMs });
+  extraArgs: string[] = [],
+): Promise<{ brokers: KcatBroker[]; topics: KcatTopic[] }> {
+  const result = await runKcat(["-L", "-J", "-b", bootstrap, "-m", "10", ...extraArgs], { timeoutMs });
   assert.equal(result.code, 0, `kcat -L through ${bootstrap} failed: ${result.stderr}`);
-  return JSON.parse(result.stdout) as { brokers: KcatBroker[] };
+  return JSON.parse(result.stdout) as { brokers: KcatBroker[]; topics: KcatTopic[] };
 }
 
 /**
@@ -191,6 +199,14 @@ export class KcatStream {
     );
   }
 
+  /**
+   * A consumer of `topic` through `bootstrap` from the beginning, unbuffered, printing each value on a
+   * line of its own and never exiting by itself (`kcat -C -o beginning -q -u`).
+   */
+  static consume(bootstrap: string, topic: string): KcatStream {
+    return KcatStream.start(["-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-q", "-u"]);
+  }
+
   /** Complete output lines so far. */
   get lines(): string[] {
     const complete = this.#out.slice(0, this.#out.lastIndexOf("\n") + 1);
@@ -221,16 +237,7 @@ export class KcatStream {
 
   /** SIGTERM (SIGKILL after 3 s) and wait. */
   async stop(): Promise<void> {
-    try {
-      this.child.kill("SIGTERM");
-    } catch { /* exited */ }
-    const timer = setTimeout(() => {
-      try {
-        this.child.kill("SIGKILL");
-      } catch { /* exited */ }
-    }, 3_000);
-    await this.#done;
-    clearTimeout(timer);
+    await terminate(this.child, 3_000);
     await this.#reading;
   }
 }

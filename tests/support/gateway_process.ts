@@ -9,8 +9,22 @@
  * ```
  */
 import type { KafkaCluster } from "../harness/mod.ts";
+import { terminate } from "../harness/process.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+/**
+ * The version in deno.json: what a node reports (`--version`, `/versions`, its cluster view).
+ *
+ * @example
+ * ```ts
+ * assert.equal(versions.kgate, await projectVersion());
+ * ```
+ */
+export async function projectVersion(): Promise<string> {
+  const denoJson = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
+  return denoJson.version as string;
+}
 
 /** Options of {@link GatewayProcess.start}. */
 export interface GatewayProcessOptions {
@@ -175,16 +189,7 @@ export class GatewayProcess {
 
   /** Sends SIGTERM and waits for exit (SIGKILL after `timeoutMs`). Returns the exit status. */
   async stop(timeoutMs = 10_000): Promise<Deno.CommandStatus> {
-    try {
-      this.child.kill("SIGTERM");
-    } catch { /* already exited */ }
-    const timer = setTimeout(() => {
-      try {
-        this.child.kill("SIGKILL");
-      } catch { /* exited */ }
-    }, timeoutMs);
-    const status = await this.#exit;
-    clearTimeout(timer);
+    const status = await terminate(this.child, timeoutMs);
     await this.#reading;
     return status;
   }

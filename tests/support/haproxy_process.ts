@@ -19,6 +19,7 @@
  * ```
  */
 import { sleep } from "../harness/mod.ts";
+import { terminate } from "../harness/process.ts";
 
 /** How HAProxy announces the original connection to the gateway. */
 export type ProxyMode = "v1" | "v2" | "v2-unique-id";
@@ -250,18 +251,9 @@ export class HaproxyProcess {
   /** SIGTERM (SIGKILL after `timeoutMs`), wait for exit, remove the configuration directory. */
   async stop(timeoutMs = 5_000): Promise<void> {
     try {
-      this.child.kill("SIGTERM");
-    } catch { /* exited */ }
-    const timer = setTimeout(() => {
-      try {
-        this.child.kill("SIGKILL");
-      } catch { /* exited */ }
-    }, timeoutMs);
-    try {
-      await this.#exit;
+      await terminate(this.child, timeoutMs);
       await this.#reading;
     } finally {
-      clearTimeout(timer);
       await Deno.remove(this.dir, { recursive: true }).catch(() => {});
     }
   }

@@ -1,0 +1,69 @@
+/**
+ * The loopback addresses (127.0.0.x) of the integration tests: one fixed block per owner (a test file,
+ * the demo, the throughput bench), so two test files never bind the same address and a file's addresses
+ * stay the same from run to run (HAProxy routes and trusted CIDRs name them). tests/support/loopback_test.ts
+ * checks that the blocks are disjoint and that no integration file writes an address by hand.
+ *
+ * ```ts
+ * import { loopbackHosts } from "../support/loopback.ts";
+ * const [GW_HOST, LB_HOST] = loopbackHosts("haproxy", 2);
+ * ```
+ */
+
+/** A block of consecutive addresses 127.0.0.first .. 127.0.0.(first + count - 1). */
+export interface LoopbackBlock {
+  first: number;
+  count: number;
+}
+
+/**
+ * Every block, by owner (integration test files by their name without `_test.ts`). `demo` (tests/demo.ts)
+ * and `bench` (bench/throughput.ts) write their addresses themselves; they are listed so that no test
+ * file gets them.
+ */
+export const LOOPBACK_BLOCKS = {
+  demo: { first: 2, count: 3 },
+  kcat: { first: 5, count: 2 },
+  bench: { first: 9, count: 1 },
+  kafkajs: { first: 11, count: 1 },
+  java_clients: { first: 12, count: 1 },
+  no_address_leak: { first: 13, count: 1 },
+  bad_input: { first: 21, count: 1 },
+  lifecycle: { first: 22, count: 2 },
+  haproxy: { first: 31, count: 5 },
+  http_api: { first: 41, count: 3 },
+  cluster: { first: 51, count: 18 },
+} as const satisfies Record<string, LoopbackBlock>;
+
+/** The name of a block's owner. */
+export type LoopbackOwner = keyof typeof LOOPBACK_BLOCKS;
+
+/**
+ * The first `count` addresses of `owner`'s block (all of them by default); throws when the block is
+ * smaller, so a file that needs another address must grow its block here (where overlaps are checked).
+ *
+ * @example
+ * ```ts
+ * const [HOST_A, HOST_B] = loopbackHosts("lifecycle", 2); // 127.0.0.22, 127.0.0.23
+ * ```
+ */
+export function loopbackHosts(owner: LoopbackOwner, count?: number): string[] {
+  const block: LoopbackBlock = LOOPBACK_BLOCKS[owner];
+  const n = count ?? block.count;
+  if (n > block.count) {
+    throw new Error(`loopback block "${owner}" has ${block.count} address(es), ${n} asked for`);
+  }
+  return Array.from({ length: n }, (_, i) => `127.0.0.${block.first + i}`);
+}
+
+/**
+ * The one address of `owner`'s block at `index` (default the first).
+ *
+ * @example
+ * ```ts
+ * const HOST = loopbackHost("kafkajs"); // 127.0.0.11
+ * ```
+ */
+export function loopbackHost(owner: LoopbackOwner, index = 0): string {
+  return loopbackHosts(owner, index + 1)[index];
+}

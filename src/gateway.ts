@@ -17,14 +17,14 @@ import type { NodeView, Readiness } from "./http/node_view.ts";
 import { KGATE_VERSION } from "./version.ts";
 import { logger } from "./log.ts";
 import { formatAddress, ProxyServer } from "./proxy/server.ts";
-import { sleep } from "./lib/deadline.ts";
+import { settleWithin, sleep } from "./lib/deadline.ts";
 import { AuditLog } from "./audit/audit_log.ts";
 import { auditFields } from "./audit/connection_entries.ts";
 import { GatewayMetrics } from "./metrics.ts";
 import { auditTopicName, KafkaAuditSink } from "./audit/kafka_sink.ts";
 import { parseCidr } from "./proxy/cidr.ts";
-import { proxyProtocolParser } from "./proxy/proxy_header.ts";
-import { supportedVersionRange } from "./proxy/rewrite.ts";
+import { proxyProtocolParser } from "./proxy/transport/proxy_header.ts";
+import { gatewayFilters, supportedVersionRange } from "./proxy/filters/mod.ts";
 import { BrokerDirectory } from "./upstream/broker_directory.ts";
 
 const log = logger("gateway");
@@ -233,26 +233,25 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     // The broker may be back (or new) since the last refresh: look before routing elsewhere. At most
     // one refresh a second for all such connections, and none waits longer than a bounded time.
     refreshBrokers: async () => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
+      await settleWithin(
         directory.refreshIfOlderThan(UNKNOWN_BROKER_REFRESH_MS),
-        new Promise<void>((resolve) => timer = setTimeout(resolve, UNKNOWN_BROKER_REFRESH_WAIT_MS)),
-      ]);
-      clearTimeout(timer);
+        AbortSignal.timeout(UNKNOWN_BROKER_REFRESH_WAIT_MS),
+      );
     },
-    requestContext: {
-      supportedVersions: (apiKey) => supportedVersionRange(apiKey, directory.apiVersions().get(apiKey)),
-      observer: {
-        request: (apiKey) => metrics.api(apiKey).requests.inc(),
-        response: (apiKey, upstreamSeconds, gatewaySeconds, rewritten) => {
-          const api = metrics.api(apiKey);
-          api.responses.inc();
-          api.upstreamSeconds.observe(upstreamSeconds);
-          api.gatewaySeconds.observe(gatewaySeconds);
-          if (rewritten) api.rewritten.inc();
+    filters: (clientAddress) =>
+      gatewayFilters({
+        supportedVersions: (apiKey) => supportedVersionRange(apiKey, directory.apiVersions().get(apiKey)),
+        metrics,
+        rewrite: {
+          clientAddress,
+          mapper: (brokers, request) => {
+            metrics.mappingRequests.inc();
+            return mapper(brokers, request);
+          },
+          knownBrokers: () => directory.brokers(),
+          onUnknownBroker: () => directory.requestRefresh(),
         },
-      },
-    },
+      }),
     proxyProtocol: config.haproxyProtocol
       ? {
         parse: proxyProtocolParser,
@@ -286,15 +285,6 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
         audit.record({ action: "REJECT", ...auditFields(info), reason });
       },
     },
-    rewriteContext: (clientAddress) => ({
-      clientAddress,
-      mapper: (brokers, request) => {
-        metrics.mappingRequests.inc();
-        return mapper(brokers, request);
-      },
-      knownBrokers: () => directory.brokers(),
-      onUnknownBroker: () => directory.requestRefresh(),
-    }),
   });
   try {
     server.listen();

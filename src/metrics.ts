@@ -8,9 +8,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { apiName } from "./protocol/mod.ts";
-
-/** Why a connection was refused or closed on bad input. */
-export type RejectionReason = "frame-size" | "protocol" | "proxy-header" | "untrusted-source" | "upstream";
+import type { RejectionKind } from "./proxy/rejection.ts";
 
 /** Latency buckets in seconds: 0.1 ms to 10 s. */
 const LATENCY_BUCKETS = [
@@ -188,7 +186,7 @@ export class GatewayMetrics {
   }
 
   /** A connection was refused or closed on bad input. */
-  rejected(reason: RejectionReason): void {
+  rejected(reason: RejectionKind): void {
     this.#rejected.inc({ reason });
   }
 

@@ -1,11 +1,16 @@
 /**
- * Reading the PROXY protocol header at the start of a connection: bounded in size and time, nothing
- * forwarded before the whole header is valid, the bytes after it handed to the Kafka pipeline.
+ * The PROXY protocol stage in front of a client stream: only from trusted peers, bounded in size and
+ * time, nothing forwarded before the whole header is valid, the bytes after it handed on as the
+ * stream the Kafka pipeline reads.
  *
  * @module
  */
-import { formatEndpoint, parseProxyHeader, type ProxyTlvs } from "../proxy_protocol/mod.ts";
-import type { ByteSource } from "./frame_pump.ts";
+import type { ByteSource } from "../../lib/bytes_io.ts";
+import { withDeadline } from "../../lib/deadline.ts";
+import { type Cidr, inCidrs } from "../cidr.ts";
+import { formatEndpoint, parseProxyHeader, type ProxyTlvs } from "../../proxy_protocol/mod.ts";
+import type { RejectionKind } from "../rejection.ts";
+import { type ByteStream, prefixedStream } from "./stream.ts";
 
 /** What a PROXY header says about the original connection. */
 export interface ProxiedConnection {
@@ -39,29 +44,71 @@ export class ProxyHeaderError extends Error {
 /** The largest possible header: v2's 16 bytes plus a 65535-byte length. */
 const MAX_HEADER_BYTES = 16 + 65535;
 
+/** PROXY protocol settings of the listeners. */
+export interface ProxyProtocolOptions {
+  /** The header parser. */
+  parse: ProxyHeaderParser;
+  /** How long a client has to send the whole header. */
+  timeoutMs: number;
+  /** Peers allowed to send a header; undefined = any. */
+  trusted?: readonly Cidr[];
+}
+
+/** The outcome of the PROXY header stage. */
+export type ProxyHeaderStage =
+  | { ok: true; stream: ByteStream; proxied: ProxiedConnection }
+  | { ok: false; reason: string; kind: RejectionKind };
+
+/**
+ * Reads the PROXY header at the start of `stream`: the stream that follows it and what it said, or
+ * why the connection is refused (the caller closes it, which also ends a pending read).
+ *
+ * @example
+ * ```ts ignore
+ * const stage = await proxyHeaderStage(client, { parse: proxyProtocolParser, timeoutMs: 3000 });
+ * if (stage.ok) runSession({ client: stage.stream, ... });
+ * ```
+ */
+export async function proxyHeaderStage(
+  stream: ByteStream,
+  options: ProxyProtocolOptions,
+): Promise<ProxyHeaderStage> {
+  const peer = stream.remote.hostname;
+  if (options.trusted && !inCidrs(peer, options.trusted)) {
+    return {
+      ok: false,
+      reason: `PROXY protocol header refused: ${peer} is not a trusted proxy`,
+      kind: "untrusted-source",
+    };
+  }
+  try {
+    const { connection, rest } = await readProxyHeader(stream, options.parse, options.timeoutMs);
+    return { ok: true, stream: prefixedStream(rest, stream), proxied: connection };
+  } catch (error) {
+    return { ok: false, reason: (error as Error).message, kind: "proxy-header" };
+  }
+}
+
 /**
  * Reads a PROXY header from `conn` within `timeoutMs`. Returns the header and the bytes that followed
  * it. The caller closes the connection on error (which also ends a pending read).
  *
- * @throws {ProxyHeaderError}
+ * @example
+ * ```ts ignore
+ * const { connection, rest } = await readProxyHeader(conn, proxyProtocolParser, 3000);
+ * ```
+ * @throws {ProxyHeaderError} for a bad header, `DeadlineError` when it does not arrive in time
  */
-export async function readProxyHeader(
+export function readProxyHeader(
   conn: ByteSource,
   parse: ProxyHeaderParser,
   timeoutMs: number,
 ): Promise<{ connection: ProxiedConnection; rest: Uint8Array }> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new ProxyHeaderError(`no complete PROXY protocol header within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-  });
-  try {
-    return await Promise.race([readUntilParsed(conn, parse), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return withDeadline(
+    readUntilParsed(conn, parse),
+    AbortSignal.timeout(timeoutMs),
+    `no complete PROXY protocol header within ${timeoutMs} ms`,
+  );
 }
 
 async function readUntilParsed(
@@ -92,20 +139,6 @@ async function readUntilParsed(
     }
     if (length >= MAX_HEADER_BYTES) throw new ProxyHeaderError("PROXY protocol header too long");
   }
-}
-
-/** A source that yields `first` before reading from `source`. */
-export function prefixedSource(first: Uint8Array, source: ByteSource): ByteSource {
-  let pending: Uint8Array | null = first.length > 0 ? first : null;
-  return {
-    read(p) {
-      if (pending === null) return source.read(p);
-      const n = Math.min(p.length, pending.length);
-      p.set(pending.subarray(0, n));
-      pending = n < pending.length ? pending.subarray(n) : null;
-      return Promise.resolve(n);
-    },
-  };
 }
 
 /** kgate's PROXY protocol v1/v2 parser (`src/proxy_protocol/`), as the listeners consume it. */

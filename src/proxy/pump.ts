@@ -1,0 +1,267 @@
+/**
+ * Moves size-prefixed Kafka frames from a byte source to a sink.
+ *
+ * Frames the policy lets through are forwarded as they arrive, straight from the read buffer
+ * (consecutive frames in one write, a large frame streamed in pieces), so the data path never decodes
+ * nor copies their bodies. Frames the policy wants whole are buffered and handed to it; it answers
+ * with what to write in their place (possibly nothing, possibly later).
+ *
+ * @module
+ */
+import { type ByteSink, type ByteSource, writeAll } from "../lib/bytes_io.ts";
+import type { FrameRejectionKind } from "./rejection.ts";
+
+/** What to do with a frame, decided from its first bytes. */
+export type FrameDecision = "forward" | "rewrite" | "more";
+
+/**
+ * What goes out in place of a whole frame: `null` the frame unchanged, one replacement frame, or a
+ * list of frames (size prefixes included; the list may hold the original frame, or be empty).
+ */
+export type FrameOutput = Uint8Array | readonly Uint8Array[] | null;
+
+/**
+ * The result of an asynchronous {@link FramePolicy.rewrite}: called once the pump holds its sink
+ * again, so that what it commits (e.g. a request's place in the pending queue) follows every write
+ * made meanwhile by other writers of the same sink.
+ */
+export type DeferredOutput = () => FrameOutput;
+
+/** Decides, and rewrites, the frames of one direction of a connection. */
+export interface FramePolicy {
+  /**
+   * Looks at the start of a frame body (`prefix`, the bytes available so far; the whole body once
+   * `prefix.length === size`). Answer "more" to wait for more bytes (only while the body is
+   * incomplete). May be called again with a longer prefix after "more"; side effects belong to the
+   * call that answers "forward" or "rewrite". Throws {@link FrameError} to close the connection.
+   */
+  inspect(prefix: Uint8Array, size: number): FrameDecision;
+  /**
+   * Handles a whole frame that `inspect` chose to rewrite: `body` without, `frame` with its size
+   * prefix (views of the read buffer, valid until the returned output is written). Returns what to
+   * write in its place, or a promise of it (the pump then writes what came before, lets go of its
+   * sink while waiting, and calls the {@link DeferredOutput} once it holds the sink again).
+   */
+  rewrite(body: Uint8Array, frame: Uint8Array): FrameOutput | Promise<DeferredOutput>;
+}
+
+/**
+ * A sink that other writers share with the pump. The pump claims it before carving what it read and
+ * releases it only at a frame boundary, so nothing is ever written into the middle of a frame.
+ */
+export interface SharedFrameSink extends ByteSink {
+  /** Takes the sink: undefined when taken at once, else a promise resolved when it is. */
+  claim(): Promise<void> | undefined;
+  /** Gives the sink back (to the next waiting writer). */
+  release(): void;
+}
+
+/** A frame that breaks the protocol: the connection closes with this reason. */
+export class FrameError extends Error {
+  /**
+   * @param message what was wrong
+   * @param kind `frame-size` for a size over the limit or negative, `protocol` for anything else
+   */
+  constructor(message: string, readonly kind: FrameRejectionKind = "protocol") {
+    super(message);
+    this.name = "FrameError";
+  }
+}
+
+/** Options of {@link pumpFrames}. */
+export interface PumpOptions {
+  /** Largest frame body accepted, in bytes. */
+  maxFrameBytes: number;
+  /** Initial read buffer size. */
+  bufferBytes?: number;
+  /** Called with the number of bytes read from the source, per read. */
+  onRead?: (bytes: number) => void;
+}
+
+const DEFAULT_BUFFER_BYTES = 128 * 1024;
+/** Reads after which an unused grown buffer is given back. */
+const LARGE_BUFFER_IDLE_READS = 256;
+/** A grown buffer above this size is given back as soon as it is empty. */
+const MAX_KEPT_BUFFER_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Pumps frames from `source` to `sink` until the source ends at a frame boundary.
+ *
+ * @example
+ * ```ts ignore
+ * await pumpFrames(client, upstream, { inspect: () => "forward", rewrite: () => null }, { maxFrameBytes: 1 << 20 });
+ * ```
+ * @throws {FrameError} on a bad size, a policy rejection, or an end of stream inside a frame
+ */
+export async function pumpFrames(
+  source: ByteSource,
+  sink: ByteSink | SharedFrameSink,
+  policy: FramePolicy,
+  options: PumpOptions,
+): Promise<void> {
+  const { maxFrameBytes } = options;
+  const shared = "claim" in sink ? sink : undefined;
+  let held = false; // this pump holds the shared sink
+  let buf = new Uint8Array(options.bufferBytes ?? DEFAULT_BUFFER_BYTES);
+  let view = new DataView(buf.buffer);
+  let start = 0; // first unprocessed byte
+  let end = 0; // end of valid data
+  let streamRemaining = 0; // bytes of a forwarded frame still to come
+  let rewriteDecided = false; // the frame at `start` waits whole for a rewrite
+  let readsSinceLargeUse = 0; // reads since a grown buffer last held a large frame
+  const segments: Uint8Array[] = [];
+
+  const push = (output: FrameOutput, frame: Uint8Array) => {
+    if (output === null) segments.push(frame);
+    else if (output instanceof Uint8Array) segments.push(output);
+    else for (const one of output) segments.push(one);
+  };
+
+  try {
+    for (;;) {
+      if (shared && !held) {
+        const waiting = shared.claim();
+        if (waiting) await waiting;
+        held = true;
+      }
+      // 1. Carve what is in the buffer into segments to write.
+      let forwardFrom = -1;
+      for (;;) {
+        if (streamRemaining > 0) {
+          const n = Math.min(streamRemaining, end - start);
+          if (n === 0) break;
+          if (forwardFrom < 0) forwardFrom = start;
+          start += n;
+          streamRemaining -= n;
+          continue;
+        }
+        if (end - start < 4) break;
+        const size = view.getInt32(start);
+        if (size < 0) throw new FrameError(`negative frame size ${size}`, "frame-size");
+        if (size > maxFrameBytes) {
+          throw new FrameError(
+            `frame size ${size} exceeds the maximum of ${maxFrameBytes} bytes`,
+            "frame-size",
+          );
+        }
+        const available = Math.min(end - start - 4, size);
+        const total = 4 + size;
+        if (!rewriteDecided) {
+          const decision = policy.inspect(buf.subarray(start + 4, start + 4 + available), size);
+          if (decision === "more") {
+            if (available === size) throw new FrameError("frame policy asked for bytes past the frame end");
+            break;
+          }
+          if (decision === "forward") {
+            if (forwardFrom < 0) forwardFrom = start;
+            if (end - start >= total) {
+              start += total;
+              continue;
+            }
+            streamRemaining = total - (end - start);
+            start = end;
+            break;
+          }
+          rewriteDecided = true;
+        }
+        if (available < size) break;
+        const frame = buf.subarray(start, start + total);
+        let output = policy.rewrite(frame.subarray(4), frame);
+        if (forwardFrom >= 0 && output !== null) {
+          segments.push(buf.subarray(forwardFrom, start));
+          forwardFrom = -1;
+        }
+        if (output instanceof Promise) {
+          // A filter is waiting for something (its own request upstream, say): write what came
+          // before, let other writers use the sink meanwhile, and commit only once it is ours again.
+          for (const segment of segments) await writeAll(sink, segment);
+          segments.length = 0;
+          if (held) {
+            shared!.release();
+            held = false;
+          }
+          const deferred = await output;
+          if (shared) {
+            const waiting = shared.claim();
+            if (waiting) await waiting;
+            held = true;
+          }
+          // Nothing was read meanwhile: `buf`, `start` and `frame` are as they were.
+          output = deferred();
+        }
+        rewriteDecided = false;
+        if (output === null) {
+          if (forwardFrom < 0) forwardFrom = start;
+        } else {
+          push(output, frame);
+        }
+        start += total;
+      }
+      if (forwardFrom >= 0 && start > forwardFrom) segments.push(buf.subarray(forwardFrom, start));
+
+      // 2. Write them, in order; let go of a shared sink at a frame boundary.
+      for (const segment of segments) await writeAll(sink, segment);
+      segments.length = 0;
+      if (held && streamRemaining === 0) {
+        shared!.release();
+        held = false;
+      }
+
+      // 3. Make room for the next read.
+      if (start === end) {
+        start = end = 0;
+      } else {
+        const pendingBytes = end - start;
+        let needed = buf.length;
+        if (pendingBytes >= 4 && streamRemaining === 0) {
+          const size = view.getInt32(start);
+          // A frame waiting whole (rewrite) needs all of it; one waiting for its header needs more room.
+          needed = rewriteDecided ? Math.max(buf.length, 4 + size) : Math.max(buf.length, pendingBytes * 2);
+          if (!rewriteDecided && pendingBytes < buf.length) needed = buf.length;
+        }
+        if (needed > buf.length) {
+          const bigger = new Uint8Array(needed);
+          bigger.set(buf.subarray(start, end));
+          buf = bigger;
+          view = new DataView(buf.buffer);
+          end = pendingBytes;
+          start = 0;
+        } else if (start > 0 && (end === buf.length || start > buf.length / 2)) {
+          buf.copyWithin(0, start, end);
+          end = pendingBytes;
+          start = 0;
+        }
+      }
+
+      // 3b. Shrink back once a large buffer (grown for a whole frame to rewrite, e.g. a Fetch response)
+      // has gone unused for a while: a consumer's next large response reuses it instead of allocating
+      // and zero-filling a new one, and an idle connection ends up small again.
+      if (buf.length > 4 * DEFAULT_BUFFER_BYTES) {
+        if (end - start > DEFAULT_BUFFER_BYTES || rewriteDecided) {
+          readsSinceLargeUse = 0;
+        } else if (
+          start === end &&
+          (++readsSinceLargeUse > LARGE_BUFFER_IDLE_READS || buf.length > MAX_KEPT_BUFFER_BYTES)
+        ) {
+          buf = new Uint8Array(options.bufferBytes ?? DEFAULT_BUFFER_BYTES);
+          view = new DataView(buf.buffer);
+          start = end = 0;
+          readsSinceLargeUse = 0;
+        }
+      }
+
+      // 4. Read more.
+      const n = await source.read(buf.subarray(end));
+      if (n === null) {
+        if (start === end && streamRemaining === 0) return;
+        throw new FrameError(
+          `connection ended inside a frame (${end - start + streamRemaining} bytes short or partial)`,
+        );
+      }
+      options.onRead?.(n);
+      end += n;
+    }
+  } finally {
+    if (held) shared!.release();
+  }
+}

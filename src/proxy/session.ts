@@ -1,0 +1,512 @@
+/**
+ * One client connection: its two frame pumps, the filter chain, and the bookkeeping that matches
+ * responses to requests.
+ *
+ * Requests are answered in order on a Kafka connection, so matching is positional (with a
+ * correlation id check). Besides the client's requests the broker may be sent the gateway's own
+ * (a filter's {@link FilterContext.sendRequest}): their responses are matched the same way and never
+ * reach the client. A request a filter answers itself takes its place in the client's order: its
+ * answer is written after the responses to the requests before it, and before those after it.
+ *
+ * @module
+ */
+import { writeAll } from "../lib/bytes_io.ts";
+import { closeQuietly } from "../lib/close.ts";
+import { inRange } from "../lib/version_range.ts";
+import {
+  ApiKey,
+  apiName,
+  produceRequestAcks,
+  ProtocolError,
+  readRequestHeader,
+  type RequestHeaderInfo,
+} from "../protocol/mod.ts";
+import {
+  type ApiInterest,
+  type Filter,
+  type FilterContext,
+  InterestTable,
+  type OwnRequest,
+  type RequestAction,
+  type ResponseAction,
+} from "./filter.ts";
+import { type DeferredOutput, FrameError, type FrameOutput, type FramePolicy, pumpFrames } from "./pump.ts";
+import type { RejectionKind } from "./rejection.ts";
+import { SharedSink } from "./shared_sink.ts";
+import type { ByteStream } from "./transport/stream.ts";
+
+/** Everything one session needs. */
+export interface SessionOptions {
+  /** The client's stream (after any transport stage: PROXY header, TLS). */
+  client: ByteStream;
+  /** The broker's stream. */
+  upstream: ByteStream;
+  /** The filters, in request order. */
+  filters: readonly Filter[];
+  /** Largest request frame accepted, in bytes. */
+  maxFrameBytes: number;
+  /** Bytes read from the client, per read. */
+  onBytesIn?: (n: number) => void;
+  /** Bytes read from the broker, per read. */
+  onBytesOut?: (n: number) => void;
+}
+
+/** How a session ended. */
+export interface SessionEnd {
+  /** Who ended it: the client, the broker, the gateway (shutdown), or an error. */
+  by: "client" | "upstream" | "gateway" | "error";
+  /** The error message when `by === "error"`. */
+  reason?: string;
+  /** What kind of bad input ended it, when a client broke the protocol. */
+  kind?: RejectionKind;
+}
+
+/** A request sent upstream, waiting for its response. */
+interface InFlight {
+  correlationId: number;
+  /** The client's request header; undefined for the gateway's own request. */
+  header?: RequestHeaderInfo;
+  /** Its place in the client's order of responses. */
+  seq: number;
+  /** performance.now() when it was forwarded. */
+  forwardedAt: number;
+  /** Milliseconds the gateway spent on it before forwarding it. */
+  gatewayMs: number;
+  /** For the gateway's own request: where its response goes. */
+  own?: { resolve(body: Uint8Array): void; reject(error: Error): void };
+}
+
+/** A response the gateway made itself, waiting for its turn. */
+interface LocalAnswer {
+  seq: number;
+  frame: Uint8Array;
+}
+
+/** A request header read by `inspect`, for the `rewrite` that follows. */
+interface Inspected {
+  header: RequestHeaderInfo;
+  acks: number;
+  startedAt: number;
+}
+
+/** Correlation ids of the gateway's own requests start here (any value works: matching is positional). */
+const OWN_CORRELATION_START = 0x6b676100;
+
+/**
+ * Runs both pumps until either side closes or breaks the protocol, then closes both streams.
+ * Never throws.
+ *
+ * @example
+ * ```ts ignore
+ * const end = await runSession({ client, upstream, filters: [], maxFrameBytes: 1 << 20 });
+ * ```
+ */
+export function runSession(options: SessionOptions): Promise<SessionEnd> {
+  return new Session(options).run();
+}
+
+class Session implements FilterContext {
+  readonly #options: SessionOptions;
+  readonly #filters: readonly Filter[];
+  readonly #requestTable: InterestTable;
+  readonly #responseTable: InterestTable;
+  readonly #admitters: Filter[];
+  readonly #headerObservers: Filter[];
+  readonly #deliveryObservers: Filter[];
+  readonly #toClient: SharedSink;
+  readonly #toUpstream: SharedSink;
+  /** Requests sent upstream, in the order sent. */
+  readonly #inFlight: InFlight[] = [];
+  /** Answers made by filters, in client order, not yet written. */
+  readonly #locals: LocalAnswer[] = [];
+  /** The next place in the client's order of responses, to hand out. */
+  #nextSeq = 0;
+  /** The place of the next response to write to the client. */
+  #writeSeq = 0;
+  #ownCorrelationId = OWN_CORRELATION_START;
+  #ended = false;
+
+  constructor(options: SessionOptions) {
+    this.#options = options;
+    this.#filters = options.filters;
+    this.#requestTable = new InterestTable(options.filters.flatMap((f) => f.requests ?? []));
+    this.#responseTable = new InterestTable(options.filters.flatMap((f) => f.responses ?? []));
+    this.#admitters = options.filters.filter((f) => f.admitRequest);
+    this.#headerObservers = options.filters.filter((f) => f.requestHeader);
+    // Responses pass the filters in reverse order.
+    this.#deliveryObservers = options.filters.filter((f) => f.responseDelivered).reverse();
+    this.#toClient = new SharedSink(options.client);
+    this.#toUpstream = new SharedSink(options.upstream);
+  }
+
+  async run(): Promise<SessionEnd> {
+    const { client, upstream, maxFrameBytes } = this.#options;
+    const requests = pumpFrames(client, this.#toUpstream, this.#requestPolicy(), {
+      maxFrameBytes,
+      onRead: this.#options.onBytesIn,
+    }).then(() => ({ by: "client" }) as SessionEnd);
+    // Responses are only bounded by a sanity limit: fetch.max.bytes may exceed the request limit.
+    const responses = pumpFrames(upstream, this.#toClient, this.#responsePolicy(), {
+      maxFrameBytes: 0x7fffffff,
+      onRead: this.#options.onBytesOut,
+    }).then(() => ({ by: "upstream" }) as SessionEnd);
+    const end = await Promise.race([
+      requests.catch(toEnd("client")),
+      responses.catch(toEnd("upstream")),
+    ]);
+    this.#ended = true;
+    closeQuietly(client);
+    closeQuietly(upstream);
+    this.#toClient.close();
+    this.#toUpstream.close();
+    for (const request of this.#inFlight.splice(0)) request.own?.reject(new Error("the connection ended"));
+    // Let the other pump settle so nothing is left unhandled.
+    await Promise.allSettled([requests, responses]);
+    return end;
+  }
+
+  // ---- client to broker ----
+
+  #requestPolicy(): FramePolicy {
+    let current: Inspected | undefined;
+    return {
+      inspect: (prefix, size) => {
+        const startedAt = performance.now();
+        // Key and version first: the rest of the header's layout depends on them.
+        if (prefix.length < 4) {
+          if (size < 4) {
+            throw new FrameError(`malformed request header: a frame of ${size} bytes cannot hold one`);
+          }
+          return "more";
+        }
+        const apiKey = (prefix[0] << 24 >> 16) | prefix[1];
+        const apiVersion = (prefix[2] << 24 >> 16) | prefix[3];
+        for (const filter of this.#admitters) filter.admitRequest!(apiKey, apiVersion);
+        let header: RequestHeaderInfo;
+        let acks = -1;
+        try {
+          header = readRequestHeader(prefix);
+          if (apiKey === ApiKey.Produce) acks = produceRequestAcks(prefix, header);
+        } catch (error) {
+          if (error instanceof ProtocolError && prefix.length < size) return "more";
+          throw new FrameError(
+            `malformed request header (${apiName(apiKey)} v${apiVersion}): ${(error as Error).message}`,
+          );
+        }
+        for (const filter of this.#headerObservers) filter.requestHeader!(header);
+        if (this.#requestTable.has(apiKey, apiVersion)) {
+          current = { header, acks, startedAt };
+          return "rewrite";
+        }
+        this.#commitRequest(header, acks, startedAt);
+        return "forward";
+      },
+      rewrite: (body, frame) => {
+        const inspected = current!;
+        current = undefined;
+        return this.#filterRequest(inspected, body, frame);
+      },
+    };
+  }
+
+  /** The request goes upstream now: it takes the next place in the pending queue and the client's order. */
+  #commitRequest(header: RequestHeaderInfo, acks: number, startedAt: number): void {
+    const forwardedAt = performance.now();
+    // Produce with acks=0 gets no response.
+    if (acks === 0) return;
+    this.#inFlight.push({
+      correlationId: header.correlationId,
+      header,
+      seq: this.#nextSeq++,
+      forwardedAt,
+      gatewayMs: forwardedAt - startedAt,
+    });
+  }
+
+  /** Runs the request filters that want this request, in order. */
+  #filterRequest(
+    inspected: Inspected,
+    body: Uint8Array,
+    frame: Uint8Array,
+  ): FrameOutput | Promise<DeferredOutput> {
+    const { header, acks, startedAt } = inspected;
+    let replaced = false;
+    for (let i = 0; i < this.#filters.length; i++) {
+      const filter = this.#filters[i];
+      if (!filter.onRequest || !wants(filter.requests, header)) continue;
+      const action = filter.onRequest({ header, frame, body }, this);
+      if (action instanceof Promise) {
+        return this.#filterRequestAsync(inspected, action, i, frame, replaced);
+      }
+      if (action.kind === "respond") {
+        return this.#answer(header, acks, startedAt, action.frame, i);
+      }
+      if (action.frame) {
+        frame = action.frame;
+        body = frame.subarray(4);
+        replaced = true;
+      }
+    }
+    this.#commitRequest(header, acks, startedAt);
+    return replaced ? frame : null;
+  }
+
+  async #filterRequestAsync(
+    inspected: Inspected,
+    pending: Promise<RequestAction>,
+    index: number,
+    frame: Uint8Array,
+    replaced: boolean,
+  ): Promise<DeferredOutput> {
+    const { header, acks, startedAt } = inspected;
+    for (let i = index; i < this.#filters.length; i++) {
+      const filter = this.#filters[i];
+      let action: RequestAction;
+      if (i === index) {
+        action = await pending;
+      } else {
+        if (!filter.onRequest || !wants(filter.requests, header)) continue;
+        action = await filter.onRequest({ header, frame, body: frame.subarray(4) }, this);
+      }
+      if (action.kind === "respond") {
+        const answered = this.#answer(header, acks, startedAt, action.frame, i);
+        const output = answered instanceof Promise ? await answered : answered;
+        return typeof output === "function" ? output : () => output;
+      }
+      if (action.frame) {
+        frame = action.frame;
+        replaced = true;
+      }
+    }
+    // The frame may be a copy by now; a view of the read buffer is still valid (nothing was read).
+    const out = frame;
+    const isReplaced = replaced;
+    return () => {
+      this.#commitRequest(header, acks, startedAt);
+      return isReplaced ? out : null;
+    };
+  }
+
+  /**
+   * A filter answered the request: the answer passes the response filters of the filters before it
+   * (in reverse order), then waits for its turn to the client. Nothing goes upstream.
+   */
+  #answer(
+    header: RequestHeaderInfo,
+    acks: number,
+    startedAt: number,
+    answer: Uint8Array,
+    answeredBy: number,
+  ): FrameOutput | Promise<DeferredOutput> {
+    const filtered = this.#filterResponse(header, answer, answeredBy - 1);
+    const enqueue = (result: { frame: Uint8Array; rewritten: boolean }) => {
+      if (acks === 0) return [];
+      this.#locals.push({ seq: this.#nextSeq++, frame: result.frame });
+      this.#deliver(header, 0, performance.now() - startedAt, result.rewritten);
+      this.#flushLocals();
+      return [];
+    };
+    if (filtered instanceof Promise) return filtered.then((result) => () => enqueue(result));
+    return enqueue(filtered);
+  }
+
+  /** Writes the answers whose turn has come, when the response pump has nothing before them. */
+  #flushLocals(): void {
+    if (this.#locals.length === 0 || this.#locals[0].seq !== this.#writeSeq) return;
+    const sink = this.#toClient;
+    (async () => {
+      const waiting = sink.claim();
+      if (waiting) await waiting;
+      try {
+        while (this.#locals.length > 0 && this.#locals[0].seq === this.#writeSeq) {
+          const local = this.#locals.shift()!;
+          this.#writeSeq++;
+          await writeAll(sink, local.frame);
+        }
+      } finally {
+        sink.release();
+      }
+    })().catch(() => {
+      // The connection is ending: the pumps report why.
+    });
+  }
+
+  // ---- the gateway's own requests ----
+
+  /** {@link FilterContext.sendRequest}. */
+  async sendRequest(request: OwnRequest): Promise<Uint8Array> {
+    if (this.#ended) throw new Error("the connection ended");
+    const correlationId = this.#ownCorrelationId;
+    this.#ownCorrelationId = (this.#ownCorrelationId + 1) | 0;
+    const frame = request.encode(correlationId);
+    const sink = this.#toUpstream;
+    const waiting = sink.claim();
+    if (waiting) await waiting;
+    let response: Promise<Uint8Array>;
+    try {
+      response = new Promise((resolve, reject) => {
+        const forwardedAt = performance.now();
+        this.#inFlight.push({ correlationId, seq: -1, forwardedAt, gatewayMs: 0, own: { resolve, reject } });
+      });
+      await writeAll(sink, frame);
+    } finally {
+      sink.release();
+    }
+    return await response;
+  }
+
+  // ---- broker to client ----
+
+  #responsePolicy(): FramePolicy {
+    let current: InFlight | undefined;
+    let upstreamMs = 0;
+    return {
+      inspect: (prefix, size) => {
+        if (prefix.length < 4) {
+          if (size < 4) throw new FrameError(`response frame of ${size} bytes has no correlation id`);
+          return "more";
+        }
+        const correlationId = new DataView(prefix.buffer, prefix.byteOffset, 4).getInt32(0);
+        const head = this.#inFlight[0];
+        if (head === undefined) {
+          throw new FrameError(`response with correlation id ${correlationId} but no request pending`);
+        }
+        if (head.correlationId !== correlationId) {
+          throw new FrameError(`response correlation id ${correlationId}, expected ${head.correlationId}`);
+        }
+        this.#inFlight.shift();
+        current = head;
+        if (head.header === undefined) return "rewrite"; // the gateway's own: kept from the client
+        upstreamMs = performance.now() - head.forwardedAt;
+        const { apiKey, apiVersion } = head.header;
+        if (this.#locals.length === 0 && !this.#responseTable.has(apiKey, apiVersion)) {
+          this.#writeSeq = head.seq + 1;
+          this.#deliver(head.header, upstreamMs, head.gatewayMs, false);
+          return "forward";
+        }
+        return "rewrite";
+      },
+      rewrite: (body, frame) => {
+        const head = current!;
+        current = undefined;
+        if (head.header === undefined) {
+          head.own!.resolve(body.slice());
+          return [];
+        }
+        const header = head.header;
+        const startedAt = performance.now();
+        const upstream = upstreamMs;
+        const filtered = this.#filterResponse(header, frame, this.#filters.length - 1);
+        const place = (result: { frame: Uint8Array; rewritten: boolean }): FrameOutput => {
+          const gatewayMs = head.gatewayMs + performance.now() - startedAt;
+          this.#deliver(header, upstream, gatewayMs, result.rewritten);
+          return this.#inClientOrder(head.seq, result.frame, result.rewritten ? result.frame : null);
+        };
+        if (filtered instanceof Promise) return filtered.then((result) => () => place(result));
+        return place(filtered);
+      },
+    };
+  }
+
+  /**
+   * The output for the response in place `seq`: alone when no answer of the gateway's own waits,
+   * else with the answers due before it and those right after it.
+   */
+  #inClientOrder(seq: number, frame: Uint8Array, output: FrameOutput): FrameOutput {
+    const locals = this.#locals;
+    if (locals.length === 0) {
+      this.#writeSeq = seq + 1;
+      return output;
+    }
+    const frames: Uint8Array[] = [];
+    while (locals.length > 0 && locals[0].seq < seq) frames.push(locals.shift()!.frame);
+    frames.push(frame);
+    this.#writeSeq = seq + 1;
+    while (locals.length > 0 && locals[0].seq === this.#writeSeq) {
+      frames.push(locals.shift()!.frame);
+      this.#writeSeq++;
+    }
+    return frames;
+  }
+
+  /**
+   * Runs the response filters from `from` down to the first, on those that want responses to this
+   * request.
+   */
+  #filterResponse(
+    request: RequestHeaderInfo,
+    frame: Uint8Array,
+    from: number,
+  ): { frame: Uint8Array; rewritten: boolean } | Promise<{ frame: Uint8Array; rewritten: boolean }> {
+    let rewritten = false;
+    for (let i = from; i >= 0; i--) {
+      const filter = this.#filters[i];
+      if (!filter.onResponse || !wants(filter.responses, request)) continue;
+      const action = filter.onResponse({ request, frame, body: frame.subarray(4) }, this);
+      if (action instanceof Promise) {
+        return this.#filterResponseAsync(request, action, i, frame, rewritten);
+      }
+      if (action.frame) {
+        frame = action.frame;
+        rewritten = true;
+      }
+    }
+    return { frame, rewritten };
+  }
+
+  async #filterResponseAsync(
+    request: RequestHeaderInfo,
+    pending: Promise<ResponseAction>,
+    index: number,
+    frame: Uint8Array,
+    rewritten: boolean,
+  ): Promise<{ frame: Uint8Array; rewritten: boolean }> {
+    for (let i = index; i >= 0; i--) {
+      const filter = this.#filters[i];
+      let action: ResponseAction;
+      if (i === index) {
+        action = await pending;
+      } else {
+        if (!filter.onResponse || !wants(filter.responses, request)) continue;
+        action = await filter.onResponse({ request, frame, body: frame.subarray(4) }, this);
+      }
+      if (action.frame) {
+        frame = action.frame;
+        rewritten = true;
+      }
+    }
+    return { frame, rewritten };
+  }
+
+  #deliver(request: RequestHeaderInfo, upstreamMs: number, gatewayMs: number, rewritten: boolean): void {
+    for (const filter of this.#deliveryObservers) {
+      filter.responseDelivered!(request, upstreamMs / 1000, gatewayMs / 1000, rewritten);
+    }
+  }
+}
+
+/** Whether a filter's declared interests cover this request's key and version. */
+function wants(interests: readonly ApiInterest[] | undefined, request: RequestHeaderInfo): boolean {
+  return interests?.some((i) => i.apiKey === request.apiKey && inRange(request.apiVersion, i.versions)) ??
+    false;
+}
+
+/** Maps how a pump ended to how the session ended. */
+function toEnd(side: "client" | "upstream") {
+  return (error: unknown): SessionEnd => {
+    if (error instanceof FrameError) {
+      return {
+        by: "error",
+        reason: `${side}: ${error.message}`,
+        kind: side === "client" ? error.kind : undefined,
+      };
+    }
+    if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
+      return { by: side };
+    }
+    if (error instanceof Deno.errors.ConnectionReset || error instanceof Deno.errors.BrokenPipe) {
+      return { by: side, reason: `${side} reset the connection` };
+    }
+    return { by: "error", reason: `${side}: ${(error as Error)?.message ?? String(error)}` };
+  };
+}

@@ -138,31 +138,43 @@ export interface Filter {
 const VERSION_SLOTS = 64;
 
 /**
- * Which (API key, version) pairs a set of interests covers: one array lookup per frame.
+ * Which (API key, version) pairs some interest lists cover: one array lookup per frame. Tables are
+ * shared: filters declare their interests as constants, so one table serves every connection.
  *
  * @example
  * ```ts
- * const table = new InterestTable([{ apiKey: 3, versions: { min: 0, max: 13 } }]);
+ * const table = InterestTable.of([[{ apiKey: 3, versions: { min: 0, max: 13 } }]]);
  * table.has(3, 12); // true
  * ```
  */
 export class InterestTable {
-  readonly #slots = new Uint8Array((MAX_API_KEY + 1) * VERSION_SLOTS);
-  /** Whether the table covers nothing at all. */
-  readonly empty: boolean;
+  static readonly #ids = new WeakMap<readonly ApiInterest[], number>();
+  static readonly #tables = new Map<string, InterestTable>();
+  static #nextId = 0;
 
-  /** @param interests the pairs to cover */
-  constructor(interests: Iterable<ApiInterest>) {
-    let empty = true;
+  /** The (shared) table covering every list in `lists`. */
+  static of(lists: readonly (readonly ApiInterest[] | undefined)[]): InterestTable {
+    const present = lists.filter((list): list is readonly ApiInterest[] =>
+      list !== undefined && list.length > 0
+    );
+    const key = present.map((list) => {
+      let id = InterestTable.#ids.get(list);
+      if (id === undefined) InterestTable.#ids.set(list, id = InterestTable.#nextId++);
+      return id;
+    }).join(",");
+    let table = InterestTable.#tables.get(key);
+    if (table === undefined) InterestTable.#tables.set(key, table = new InterestTable(present.flat()));
+    return table;
+  }
+
+  readonly #slots = new Uint8Array((MAX_API_KEY + 1) * VERSION_SLOTS);
+
+  private constructor(interests: readonly ApiInterest[]) {
     for (const { apiKey, versions } of interests) {
       if (apiKey < 0 || apiKey > MAX_API_KEY) continue;
       const last = Math.min(versions.max, VERSION_SLOTS - 1);
-      for (let v = Math.max(versions.min, 0); v <= last; v++) {
-        this.#slots[apiKey * VERSION_SLOTS + v] = 1;
-        empty = false;
-      }
+      for (let v = Math.max(versions.min, 0); v <= last; v++) this.#slots[apiKey * VERSION_SLOTS + v] = 1;
     }
-    this.empty = empty;
   }
 
   /** Whether the table covers `apiKey` at `apiVersion`. */

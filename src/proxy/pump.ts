@@ -111,157 +111,154 @@ export async function pumpFrames(
   let readsSinceLargeUse = 0; // reads since a grown buffer last held a large frame
   const segments: Uint8Array[] = [];
 
-  const push = (output: FrameOutput, frame: Uint8Array) => {
-    if (output === null) segments.push(frame);
-    else if (output instanceof Uint8Array) segments.push(output);
-    else for (const one of output) segments.push(one);
-  };
-
-  try {
+  // A pump that fails while holding a shared sink keeps it: the session is ending and closes the sink.
+  for (;;) {
+    if (shared && !held) {
+      const waiting = shared.claim();
+      if (waiting) await waiting;
+      held = true;
+    }
+    // 1. Carve what is in the buffer into segments to write.
+    let forwardFrom = -1;
     for (;;) {
-      if (shared && !held) {
-        const waiting = shared.claim();
-        if (waiting) await waiting;
-        held = true;
+      if (streamRemaining > 0) {
+        const n = Math.min(streamRemaining, end - start);
+        if (n === 0) break;
+        if (forwardFrom < 0) forwardFrom = start;
+        start += n;
+        streamRemaining -= n;
+        continue;
       }
-      // 1. Carve what is in the buffer into segments to write.
-      let forwardFrom = -1;
-      for (;;) {
-        if (streamRemaining > 0) {
-          const n = Math.min(streamRemaining, end - start);
-          if (n === 0) break;
-          if (forwardFrom < 0) forwardFrom = start;
-          start += n;
-          streamRemaining -= n;
-          continue;
-        }
-        if (end - start < 4) break;
-        const size = view.getInt32(start);
-        if (size < 0) throw new FrameError(`negative frame size ${size}`, "frame-size");
-        if (size > maxFrameBytes) {
-          throw new FrameError(
-            `frame size ${size} exceeds the maximum of ${maxFrameBytes} bytes`,
-            "frame-size",
-          );
-        }
-        const available = Math.min(end - start - 4, size);
-        const total = 4 + size;
-        if (!rewriteDecided) {
-          const decision = policy.inspect(buf.subarray(start + 4, start + 4 + available), size);
-          if (decision === "more") {
-            if (available === size) throw new FrameError("frame policy asked for bytes past the frame end");
-            break;
-          }
-          if (decision === "forward") {
-            if (forwardFrom < 0) forwardFrom = start;
-            if (end - start >= total) {
-              start += total;
-              continue;
-            }
-            streamRemaining = total - (end - start);
-            start = end;
-            break;
-          }
-          rewriteDecided = true;
-        }
-        if (available < size) break;
-        const frame = buf.subarray(start, start + total);
-        let output = policy.rewrite(frame.subarray(4), frame);
-        if (forwardFrom >= 0 && output !== null) {
-          segments.push(buf.subarray(forwardFrom, start));
-          forwardFrom = -1;
-        }
-        if (output instanceof Promise) {
-          // A filter is waiting for something (its own request upstream, say): write what came
-          // before, let other writers use the sink meanwhile, and commit only once it is ours again.
-          for (const segment of segments) await writeAll(sink, segment);
-          segments.length = 0;
-          if (held) {
-            shared!.release();
-            held = false;
-          }
-          const deferred = await output;
-          if (shared) {
-            const waiting = shared.claim();
-            if (waiting) await waiting;
-            held = true;
-          }
-          // Nothing was read meanwhile: `buf`, `start` and `frame` are as they were.
-          output = deferred();
-        }
-        rewriteDecided = false;
-        if (output === null) {
-          if (forwardFrom < 0) forwardFrom = start;
-        } else {
-          push(output, frame);
-        }
-        start += total;
-      }
-      if (forwardFrom >= 0 && start > forwardFrom) segments.push(buf.subarray(forwardFrom, start));
-
-      // 2. Write them, in order; let go of a shared sink at a frame boundary.
-      for (const segment of segments) await writeAll(sink, segment);
-      segments.length = 0;
-      if (held && streamRemaining === 0) {
-        shared!.release();
-        held = false;
-      }
-
-      // 3. Make room for the next read.
-      if (start === end) {
-        start = end = 0;
-      } else {
-        const pendingBytes = end - start;
-        let needed = buf.length;
-        if (pendingBytes >= 4 && streamRemaining === 0) {
-          const size = view.getInt32(start);
-          // A frame waiting whole (rewrite) needs all of it; one waiting for its header needs more room.
-          needed = rewriteDecided ? Math.max(buf.length, 4 + size) : Math.max(buf.length, pendingBytes * 2);
-          if (!rewriteDecided && pendingBytes < buf.length) needed = buf.length;
-        }
-        if (needed > buf.length) {
-          const bigger = new Uint8Array(needed);
-          bigger.set(buf.subarray(start, end));
-          buf = bigger;
-          view = new DataView(buf.buffer);
-          end = pendingBytes;
-          start = 0;
-        } else if (start > 0 && (end === buf.length || start > buf.length / 2)) {
-          buf.copyWithin(0, start, end);
-          end = pendingBytes;
-          start = 0;
-        }
-      }
-
-      // 3b. Shrink back once a large buffer (grown for a whole frame to rewrite, e.g. a Fetch response)
-      // has gone unused for a while: a consumer's next large response reuses it instead of allocating
-      // and zero-filling a new one, and an idle connection ends up small again.
-      if (buf.length > 4 * DEFAULT_BUFFER_BYTES) {
-        if (end - start > DEFAULT_BUFFER_BYTES || rewriteDecided) {
-          readsSinceLargeUse = 0;
-        } else if (
-          start === end &&
-          (++readsSinceLargeUse > LARGE_BUFFER_IDLE_READS || buf.length > MAX_KEPT_BUFFER_BYTES)
-        ) {
-          buf = new Uint8Array(options.bufferBytes ?? DEFAULT_BUFFER_BYTES);
-          view = new DataView(buf.buffer);
-          start = end = 0;
-          readsSinceLargeUse = 0;
-        }
-      }
-
-      // 4. Read more.
-      const n = await source.read(buf.subarray(end));
-      if (n === null) {
-        if (start === end && streamRemaining === 0) return;
+      if (end - start < 4) break;
+      const size = view.getInt32(start);
+      if (size < 0) throw new FrameError(`negative frame size ${size}`, "frame-size");
+      if (size > maxFrameBytes) {
         throw new FrameError(
-          `connection ended inside a frame (${end - start + streamRemaining} bytes short or partial)`,
+          `frame size ${size} exceeds the maximum of ${maxFrameBytes} bytes`,
+          "frame-size",
         );
       }
-      options.onRead?.(n);
-      end += n;
+      const available = Math.min(end - start - 4, size);
+      const total = 4 + size;
+      if (!rewriteDecided) {
+        const decision = policy.inspect(buf.subarray(start + 4, start + 4 + available), size);
+        if (decision === "more") {
+          if (available === size) throw new FrameError("frame policy asked for bytes past the frame end");
+          break;
+        }
+        if (decision === "forward") {
+          if (forwardFrom < 0) forwardFrom = start;
+          if (end - start >= total) {
+            start += total;
+            continue;
+          }
+          streamRemaining = total - (end - start);
+          start = end;
+          break;
+        }
+        rewriteDecided = true;
+      }
+      if (available < size) break;
+      const frame = buf.subarray(start, start + total);
+      let output = policy.rewrite(frame.subarray(4), frame);
+      if (forwardFrom >= 0 && output !== null) {
+        segments.push(buf.subarray(forwardFrom, start));
+        forwardFrom = -1;
+      }
+      if (output instanceof Promise) {
+        // A filter is waiting for something (its own request upstream, say): write what came
+        // before, let other writers use the sink meanwhile, and commit only once it is ours again.
+        for (const segment of segments) await writeAll(sink, segment);
+        segments.length = 0;
+        if (held) {
+          shared!.release();
+          held = false;
+        }
+        const deferred = await output;
+        if (shared) {
+          const waiting = shared.claim();
+          if (waiting) await waiting;
+          held = true;
+        }
+        // Nothing was read meanwhile: `buf`, `start` and `frame` are as they were.
+        output = deferred();
+      }
+      rewriteDecided = false;
+      if (output === null) {
+        if (forwardFrom < 0) forwardFrom = start;
+      } else {
+        pushOutput(segments, output, frame);
+      }
+      start += total;
     }
-  } finally {
-    if (held) shared!.release();
+    if (forwardFrom >= 0 && start > forwardFrom) segments.push(buf.subarray(forwardFrom, start));
+
+    // 2. Write them, in order; let go of a shared sink at a frame boundary.
+    for (const segment of segments) await writeAll(sink, segment);
+    segments.length = 0;
+    if (held && streamRemaining === 0) {
+      shared!.release();
+      held = false;
+    }
+
+    // 3. Make room for the next read.
+    if (start === end) {
+      start = end = 0;
+    } else {
+      const pendingBytes = end - start;
+      let needed = buf.length;
+      if (pendingBytes >= 4 && streamRemaining === 0) {
+        const size = view.getInt32(start);
+        // A frame waiting whole (rewrite) needs all of it; one waiting for its header needs more room.
+        needed = rewriteDecided ? Math.max(buf.length, 4 + size) : Math.max(buf.length, pendingBytes * 2);
+        if (!rewriteDecided && pendingBytes < buf.length) needed = buf.length;
+      }
+      if (needed > buf.length) {
+        const bigger = new Uint8Array(needed);
+        bigger.set(buf.subarray(start, end));
+        buf = bigger;
+        view = new DataView(buf.buffer);
+        end = pendingBytes;
+        start = 0;
+      } else if (start > 0 && (end === buf.length || start > buf.length / 2)) {
+        buf.copyWithin(0, start, end);
+        end = pendingBytes;
+        start = 0;
+      }
+    }
+
+    // 3b. Shrink back once a large buffer (grown for a whole frame to rewrite, e.g. a Fetch response)
+    // has gone unused for a while: a consumer's next large response reuses it instead of allocating
+    // and zero-filling a new one, and an idle connection ends up small again.
+    if (buf.length > 4 * DEFAULT_BUFFER_BYTES) {
+      if (end - start > DEFAULT_BUFFER_BYTES || rewriteDecided) {
+        readsSinceLargeUse = 0;
+      } else if (
+        start === end &&
+        (++readsSinceLargeUse > LARGE_BUFFER_IDLE_READS || buf.length > MAX_KEPT_BUFFER_BYTES)
+      ) {
+        buf = new Uint8Array(options.bufferBytes ?? DEFAULT_BUFFER_BYTES);
+        view = new DataView(buf.buffer);
+        start = end = 0;
+        readsSinceLargeUse = 0;
+      }
+    }
+
+    // 4. Read more.
+    const n = await source.read(buf.subarray(end));
+    if (n === null) {
+      if (start === end && streamRemaining === 0) return;
+      throw new FrameError(
+        `connection ended inside a frame (${end - start + streamRemaining} bytes short or partial)`,
+      );
+    }
+    options.onRead?.(n);
+    end += n;
   }
+}
+
+function pushOutput(segments: Uint8Array[], output: FrameOutput, frame: Uint8Array): void {
+  if (output === null) segments.push(frame);
+  else if (output instanceof Uint8Array) segments.push(output);
+  else for (const one of output) segments.push(one);
 }

@@ -12,7 +12,6 @@
  */
 import { writeAll } from "../lib/bytes_io.ts";
 import { closeQuietly } from "../lib/close.ts";
-import { inRange } from "../lib/version_range.ts";
 import {
   ApiKey,
   apiName,
@@ -22,7 +21,6 @@ import {
   type RequestHeaderInfo,
 } from "../protocol/mod.ts";
 import {
-  type ApiInterest,
   type Filter,
   type FilterContext,
   InterestTable,
@@ -108,11 +106,15 @@ export function runSession(options: SessionOptions): Promise<SessionEnd> {
 class Session implements FilterContext {
   readonly #options: SessionOptions;
   readonly #filters: readonly Filter[];
+  /** Requests and responses some filter wants, and each filter's own tables (by index). */
   readonly #requestTable: InterestTable;
   readonly #responseTable: InterestTable;
-  readonly #admitters: Filter[];
-  readonly #headerObservers: Filter[];
-  readonly #deliveryObservers: Filter[];
+  readonly #requestTables: InterestTable[];
+  readonly #responseTables: InterestTable[];
+  /** The filters' per-frame hooks, bound: called for every frame, without decoding it. */
+  readonly #admit: NonNullable<Filter["admitRequest"]>[];
+  readonly #observeRequest: NonNullable<Filter["requestHeader"]>[];
+  readonly #observeDelivery: NonNullable<Filter["responseDelivered"]>[];
   readonly #toClient: SharedSink;
   readonly #toUpstream: SharedSink;
   /** Requests sent upstream, in the order sent. */
@@ -129,12 +131,16 @@ class Session implements FilterContext {
   constructor(options: SessionOptions) {
     this.#options = options;
     this.#filters = options.filters;
-    this.#requestTable = new InterestTable(options.filters.flatMap((f) => f.requests ?? []));
-    this.#responseTable = new InterestTable(options.filters.flatMap((f) => f.responses ?? []));
-    this.#admitters = options.filters.filter((f) => f.admitRequest);
-    this.#headerObservers = options.filters.filter((f) => f.requestHeader);
+    this.#requestTable = InterestTable.of(options.filters.map((f) => f.requests));
+    this.#responseTable = InterestTable.of(options.filters.map((f) => f.responses));
+    this.#requestTables = options.filters.map((f) => InterestTable.of([f.requests]));
+    this.#responseTables = options.filters.map((f) => InterestTable.of([f.responses]));
+    this.#admit = options.filters.flatMap((f) => f.admitRequest ? [f.admitRequest.bind(f)] : []);
+    this.#observeRequest = options.filters.flatMap((f) => f.requestHeader ? [f.requestHeader.bind(f)] : []);
     // Responses pass the filters in reverse order.
-    this.#deliveryObservers = options.filters.filter((f) => f.responseDelivered).reverse();
+    this.#observeDelivery = options.filters
+      .flatMap((f) => f.responseDelivered ? [f.responseDelivered.bind(f)] : [])
+      .reverse();
     this.#toClient = new SharedSink(options.client);
     this.#toUpstream = new SharedSink(options.upstream);
   }
@@ -181,7 +187,7 @@ class Session implements FilterContext {
         }
         const apiKey = (prefix[0] << 24 >> 16) | prefix[1];
         const apiVersion = (prefix[2] << 24 >> 16) | prefix[3];
-        for (const filter of this.#admitters) filter.admitRequest!(apiKey, apiVersion);
+        for (const admit of this.#admit) admit(apiKey, apiVersion);
         let header: RequestHeaderInfo;
         let acks = -1;
         try {
@@ -193,7 +199,7 @@ class Session implements FilterContext {
             `malformed request header (${apiName(apiKey)} v${apiVersion}): ${(error as Error).message}`,
           );
         }
-        for (const filter of this.#headerObservers) filter.requestHeader!(header);
+        for (const observe of this.#observeRequest) observe(header);
         if (this.#requestTable.has(apiKey, apiVersion)) {
           current = { header, acks, startedAt };
           return "rewrite";
@@ -233,7 +239,7 @@ class Session implements FilterContext {
     let replaced = false;
     for (let i = 0; i < this.#filters.length; i++) {
       const filter = this.#filters[i];
-      if (!filter.onRequest || !wants(filter.requests, header)) continue;
+      if (!filter.onRequest || !this.#requestTables[i].has(header.apiKey, header.apiVersion)) continue;
       const action = filter.onRequest({ header, frame, body }, this);
       if (action instanceof Promise) {
         return this.#filterRequestAsync(inspected, action, i, frame, replaced);
@@ -265,7 +271,7 @@ class Session implements FilterContext {
       if (i === index) {
         action = await pending;
       } else {
-        if (!filter.onRequest || !wants(filter.requests, header)) continue;
+        if (!filter.onRequest || !this.#requestTables[i].has(header.apiKey, header.apiVersion)) continue;
         action = await filter.onRequest({ header, frame, body: frame.subarray(4) }, this);
       }
       if (action.kind === "respond") {
@@ -299,10 +305,10 @@ class Session implements FilterContext {
     answeredBy: number,
   ): FrameOutput | Promise<DeferredOutput> {
     const filtered = this.#filterResponse(header, answer, answeredBy - 1);
-    const enqueue = (result: { frame: Uint8Array; rewritten: boolean }) => {
+    const enqueue = (frame: Uint8Array) => {
       if (acks === 0) return [];
-      this.#locals.push({ seq: this.#nextSeq++, frame: result.frame });
-      this.#deliver(header, 0, performance.now() - startedAt, result.rewritten);
+      this.#locals.push({ seq: this.#nextSeq++, frame });
+      this.#deliver(header, 0, performance.now() - startedAt, frame !== answer);
       this.#flushLocals();
       return [];
     };
@@ -393,19 +399,30 @@ class Session implements FilterContext {
           head.own!.resolve(body.slice());
           return [];
         }
-        const header = head.header;
         const startedAt = performance.now();
         const upstream = upstreamMs;
-        const filtered = this.#filterResponse(header, frame, this.#filters.length - 1);
-        const place = (result: { frame: Uint8Array; rewritten: boolean }): FrameOutput => {
-          const gatewayMs = head.gatewayMs + performance.now() - startedAt;
-          this.#deliver(header, upstream, gatewayMs, result.rewritten);
-          return this.#inClientOrder(head.seq, result.frame, result.rewritten ? result.frame : null);
-        };
-        if (filtered instanceof Promise) return filtered.then((result) => () => place(result));
-        return place(filtered);
+        const filtered = this.#filterResponse(head.header, frame, this.#filters.length - 1);
+        if (filtered instanceof Promise) {
+          return filtered.then((result) => () =>
+            this.#placeResponse(head, upstream, startedAt, frame, result)
+          );
+        }
+        return this.#placeResponse(head, upstream, startedAt, frame, filtered);
       },
     };
+  }
+
+  /** A response leaves the filters (`filtered` is `received` when none replaced it). */
+  #placeResponse(
+    head: InFlight,
+    upstreamMs: number,
+    startedAt: number,
+    received: Uint8Array,
+    filtered: Uint8Array,
+  ): FrameOutput {
+    const rewritten = filtered !== received;
+    this.#deliver(head.header!, upstreamMs, head.gatewayMs + performance.now() - startedAt, rewritten);
+    return this.#inClientOrder(head.seq, filtered, rewritten ? filtered : null);
   }
 
   /**
@@ -437,21 +454,15 @@ class Session implements FilterContext {
     request: RequestHeaderInfo,
     frame: Uint8Array,
     from: number,
-  ): { frame: Uint8Array; rewritten: boolean } | Promise<{ frame: Uint8Array; rewritten: boolean }> {
-    let rewritten = false;
+  ): Uint8Array | Promise<Uint8Array> {
     for (let i = from; i >= 0; i--) {
       const filter = this.#filters[i];
-      if (!filter.onResponse || !wants(filter.responses, request)) continue;
+      if (!filter.onResponse || !this.#responseTables[i].has(request.apiKey, request.apiVersion)) continue;
       const action = filter.onResponse({ request, frame, body: frame.subarray(4) }, this);
-      if (action instanceof Promise) {
-        return this.#filterResponseAsync(request, action, i, frame, rewritten);
-      }
-      if (action.frame) {
-        frame = action.frame;
-        rewritten = true;
-      }
+      if (action instanceof Promise) return this.#filterResponseAsync(request, action, i, frame);
+      if (action.frame) frame = action.frame;
     }
-    return { frame, rewritten };
+    return frame;
   }
 
   async #filterResponseAsync(
@@ -459,36 +470,26 @@ class Session implements FilterContext {
     pending: Promise<ResponseAction>,
     index: number,
     frame: Uint8Array,
-    rewritten: boolean,
-  ): Promise<{ frame: Uint8Array; rewritten: boolean }> {
+  ): Promise<Uint8Array> {
     for (let i = index; i >= 0; i--) {
       const filter = this.#filters[i];
       let action: ResponseAction;
       if (i === index) {
         action = await pending;
       } else {
-        if (!filter.onResponse || !wants(filter.responses, request)) continue;
+        if (!filter.onResponse || !this.#responseTables[i].has(request.apiKey, request.apiVersion)) continue;
         action = await filter.onResponse({ request, frame, body: frame.subarray(4) }, this);
       }
-      if (action.frame) {
-        frame = action.frame;
-        rewritten = true;
-      }
+      if (action.frame) frame = action.frame;
     }
-    return { frame, rewritten };
+    return frame;
   }
 
   #deliver(request: RequestHeaderInfo, upstreamMs: number, gatewayMs: number, rewritten: boolean): void {
-    for (const filter of this.#deliveryObservers) {
-      filter.responseDelivered!(request, upstreamMs / 1000, gatewayMs / 1000, rewritten);
+    for (const observe of this.#observeDelivery) {
+      observe(request, upstreamMs / 1000, gatewayMs / 1000, rewritten);
     }
   }
-}
-
-/** Whether a filter's declared interests cover this request's key and version. */
-function wants(interests: readonly ApiInterest[] | undefined, request: RequestHeaderInfo): boolean {
-  return interests?.some((i) => i.apiKey === request.apiKey && inRange(request.apiVersion, i.versions)) ??
-    false;
 }
 
 /** Maps how a pump ended to how the session ended. */

@@ -23,8 +23,6 @@ export interface ApiInterest {
 export interface RequestFrame {
   /** Its parsed header. */
   readonly header: RequestHeaderInfo;
-  /** The frame, size prefix included. */
-  readonly frame: Uint8Array;
   /** The frame without its size prefix: the request header, then the request. */
   readonly body: Uint8Array;
 }
@@ -33,8 +31,6 @@ export interface RequestFrame {
 export interface ResponseFrame {
   /** The header of the request it answers. */
   readonly request: RequestHeaderInfo;
-  /** The frame, size prefix included. */
-  readonly frame: Uint8Array;
   /** The frame without its size prefix: the response header, then the response. */
   readonly body: Uint8Array;
 }

@@ -37,12 +37,13 @@ export interface FramePolicy {
    */
   inspect(prefix: Uint8Array, size: number): FrameDecision;
   /**
-   * Handles a whole frame that `inspect` chose to rewrite: `body` without, `frame` with its size
-   * prefix (views of the read buffer, valid until the returned output is written). Returns what to
-   * write in its place, or a promise of it (the pump then writes what came before, lets go of its
-   * sink while waiting, and calls the {@link DeferredOutput} once it holds the sink again).
+   * Handles a whole frame that `inspect` chose to rewrite: `body` is the frame without its size
+   * prefix, a view of the read buffer right after that prefix ({@link frameOfBody}), valid until the
+   * returned output is written. Returns what to write in its place, or a promise of it (the pump then
+   * writes what came before, lets go of its sink while waiting, and calls the {@link DeferredOutput}
+   * once it holds the sink again).
    */
-  rewrite(body: Uint8Array, frame: Uint8Array): FrameOutput | Promise<DeferredOutput>;
+  rewrite(body: Uint8Array): FrameOutput | Promise<DeferredOutput>;
 }
 
 /**
@@ -159,8 +160,7 @@ export async function pumpFrames(
         rewriteDecided = true;
       }
       if (available < size) break;
-      const frame = buf.subarray(start, start + total);
-      let output = policy.rewrite(frame.subarray(4), frame);
+      let output = policy.rewrite(buf.subarray(start + 4, start + total));
       if (forwardFrom >= 0 && output !== null) {
         segments.push(buf.subarray(forwardFrom, start));
         forwardFrom = -1;
@@ -187,7 +187,7 @@ export async function pumpFrames(
       if (output === null) {
         if (forwardFrom < 0) forwardFrom = start;
       } else {
-        pushOutput(segments, output, frame);
+        pushOutput(segments, output);
       }
       start += total;
     }
@@ -257,8 +257,20 @@ export async function pumpFrames(
   }
 }
 
-function pushOutput(segments: Uint8Array[], output: FrameOutput, frame: Uint8Array): void {
-  if (output === null) segments.push(frame);
-  else if (output instanceof Uint8Array) segments.push(output);
+function pushOutput(segments: Uint8Array[], output: Uint8Array | readonly Uint8Array[]): void {
+  if (output instanceof Uint8Array) segments.push(output);
   else for (const one of output) segments.push(one);
+}
+
+/**
+ * The whole frame (size prefix included) of a body handed to {@link FramePolicy.rewrite}: a view of
+ * the same buffer, no copy.
+ *
+ * @example
+ * ```ts ignore
+ * rewrite: (body) => [frameOfBody(body), extra],
+ * ```
+ */
+export function frameOfBody(body: Uint8Array): Uint8Array {
+  return new Uint8Array(body.buffer, body.byteOffset - 4, body.length + 4);
 }

@@ -28,7 +28,14 @@ import {
   type RequestAction,
   type ResponseAction,
 } from "./filter.ts";
-import { type DeferredOutput, FrameError, type FrameOutput, type FramePolicy, pumpFrames } from "./pump.ts";
+import {
+  type DeferredOutput,
+  FrameError,
+  frameOfBody,
+  type FrameOutput,
+  type FramePolicy,
+  pumpFrames,
+} from "./pump.ts";
 import type { RejectionKind } from "./rejection.ts";
 import { SharedSink } from "./shared_sink.ts";
 import type { ByteStream } from "./transport/stream.ts";
@@ -85,6 +92,8 @@ interface Inspected {
   header: RequestHeaderInfo;
   acks: number;
   startedAt: number;
+  /** The frame body, once whole. */
+  body?: Uint8Array;
 }
 
 /** Correlation ids of the gateway's own requests start here (any value works: matching is positional). */
@@ -207,10 +216,11 @@ class Session implements FilterContext {
         this.#commitRequest(header, acks, startedAt);
         return "forward";
       },
-      rewrite: (body, frame) => {
+      rewrite: (body) => {
         const inspected = current!;
         current = undefined;
-        return this.#filterRequest(inspected, body, frame);
+        inspected.body = body;
+        return this.#filterRequest(inspected, body);
       },
     };
   }
@@ -230,41 +240,32 @@ class Session implements FilterContext {
   }
 
   /** Runs the request filters that want this request, in order. */
-  #filterRequest(
-    inspected: Inspected,
-    body: Uint8Array,
-    frame: Uint8Array,
-  ): FrameOutput | Promise<DeferredOutput> {
-    const { header, acks, startedAt } = inspected;
-    let replaced = false;
+  #filterRequest(inspected: Inspected, body: Uint8Array): FrameOutput | Promise<DeferredOutput> {
+    const { header } = inspected;
+    let replacement: Uint8Array | null = null;
     for (let i = 0; i < this.#filters.length; i++) {
       const filter = this.#filters[i];
       if (!filter.onRequest || !this.#requestTables[i].has(header.apiKey, header.apiVersion)) continue;
-      const action = filter.onRequest({ header, frame, body }, this);
-      if (action instanceof Promise) {
-        return this.#filterRequestAsync(inspected, action, i, frame, replaced);
-      }
-      if (action.kind === "respond") {
-        return this.#answer(header, acks, startedAt, action.frame, i);
-      }
+      const action = filter.onRequest({ header, body }, this);
+      if (action instanceof Promise) return this.#filterRequestAsync(inspected, action, i, replacement);
+      if (action.kind === "respond") return this.#answer(inspected, action.frame, i);
       if (action.frame) {
-        frame = action.frame;
-        body = frame.subarray(4);
-        replaced = true;
+        replacement = action.frame;
+        body = replacement.subarray(4);
       }
     }
-    this.#commitRequest(header, acks, startedAt);
-    return replaced ? frame : null;
+    this.#commitRequest(header, inspected.acks, inspected.startedAt);
+    return replacement;
   }
 
+  /** {@link Session.#filterRequest} from the filter at `index` on, once one has answered with a promise. */
   async #filterRequestAsync(
     inspected: Inspected,
     pending: Promise<RequestAction>,
     index: number,
-    frame: Uint8Array,
-    replaced: boolean,
+    replacement: Uint8Array | null,
   ): Promise<DeferredOutput> {
-    const { header, acks, startedAt } = inspected;
+    const { header } = inspected;
     for (let i = index; i < this.#filters.length; i++) {
       const filter = this.#filters[i];
       let action: RequestAction;
@@ -272,24 +273,20 @@ class Session implements FilterContext {
         action = await pending;
       } else {
         if (!filter.onRequest || !this.#requestTables[i].has(header.apiKey, header.apiVersion)) continue;
-        action = await filter.onRequest({ header, frame, body: frame.subarray(4) }, this);
+        // Nothing was read meanwhile: a view of the read buffer is still valid.
+        action = await filter.onRequest({ header, body: replacement?.subarray(4) ?? inspected.body! }, this);
       }
       if (action.kind === "respond") {
-        const answered = this.#answer(header, acks, startedAt, action.frame, i);
-        const output = answered instanceof Promise ? await answered : answered;
-        return typeof output === "function" ? output : () => output;
+        const answered = this.#answer(inspected, action.frame, i);
+        return answered instanceof Promise ? await answered : () => answered;
       }
-      if (action.frame) {
-        frame = action.frame;
-        replaced = true;
-      }
+      if (action.frame) replacement = action.frame;
     }
-    // The frame may be a copy by now; a view of the read buffer is still valid (nothing was read).
-    const out = frame;
-    const isReplaced = replaced;
+    const output = replacement;
+    // Committed once the pump holds the upstream sink again: after any request of the gateway's own.
     return () => {
-      this.#commitRequest(header, acks, startedAt);
-      return isReplaced ? out : null;
+      this.#commitRequest(header, inspected.acks, inspected.startedAt);
+      return output;
     };
   }
 
@@ -298,21 +295,20 @@ class Session implements FilterContext {
    * (in reverse order), then waits for its turn to the client. Nothing goes upstream.
    */
   #answer(
-    header: RequestHeaderInfo,
-    acks: number,
-    startedAt: number,
+    inspected: Inspected,
     answer: Uint8Array,
     answeredBy: number,
   ): FrameOutput | Promise<DeferredOutput> {
-    const filtered = this.#filterResponse(header, answer, answeredBy - 1);
-    const enqueue = (frame: Uint8Array) => {
+    const { header, acks, startedAt } = inspected;
+    const enqueue = (replacement: Uint8Array | null): FrameOutput => {
       if (acks === 0) return [];
-      this.#locals.push({ seq: this.#nextSeq++, frame });
-      this.#deliver(header, 0, performance.now() - startedAt, frame !== answer);
+      this.#locals.push({ seq: this.#nextSeq++, frame: replacement ?? answer });
+      this.#deliver(header, 0, performance.now() - startedAt, replacement !== null);
       this.#flushLocals();
       return [];
     };
-    if (filtered instanceof Promise) return filtered.then((result) => () => enqueue(result));
+    const filtered = this.#filterResponse(header, answer.subarray(4), answeredBy - 1);
+    if (filtered instanceof Promise) return filtered.then((replacement) => () => enqueue(replacement));
     return enqueue(filtered);
   }
 
@@ -392,7 +388,7 @@ class Session implements FilterContext {
         }
         return "rewrite";
       },
-      rewrite: (body, frame) => {
+      rewrite: (body) => {
         const head = current!;
         current = undefined;
         if (head.header === undefined) {
@@ -401,44 +397,43 @@ class Session implements FilterContext {
         }
         const startedAt = performance.now();
         const upstream = upstreamMs;
-        const filtered = this.#filterResponse(head.header, frame, this.#filters.length - 1);
+        const filtered = this.#filterResponse(head.header, body, this.#filters.length - 1);
         if (filtered instanceof Promise) {
-          return filtered.then((result) => () =>
-            this.#placeResponse(head, upstream, startedAt, frame, result)
+          return filtered.then((replacement) => () =>
+            this.#placeResponse(head, upstream, startedAt, body, replacement)
           );
         }
-        return this.#placeResponse(head, upstream, startedAt, frame, filtered);
+        return this.#placeResponse(head, upstream, startedAt, body, filtered);
       },
     };
   }
 
-  /** A response leaves the filters (`filtered` is `received` when none replaced it). */
+  /**
+   * A response leaves the filters (`replacement` null: unchanged). Alone when no answer of the
+   * gateway's own waits, else with the answers due before it and those right after it.
+   */
   #placeResponse(
     head: InFlight,
     upstreamMs: number,
     startedAt: number,
-    received: Uint8Array,
-    filtered: Uint8Array,
+    body: Uint8Array,
+    replacement: Uint8Array | null,
   ): FrameOutput {
-    const rewritten = filtered !== received;
-    this.#deliver(head.header!, upstreamMs, head.gatewayMs + performance.now() - startedAt, rewritten);
-    return this.#inClientOrder(head.seq, filtered, rewritten ? filtered : null);
-  }
-
-  /**
-   * The output for the response in place `seq`: alone when no answer of the gateway's own waits,
-   * else with the answers due before it and those right after it.
-   */
-  #inClientOrder(seq: number, frame: Uint8Array, output: FrameOutput): FrameOutput {
+    this.#deliver(
+      head.header!,
+      upstreamMs,
+      head.gatewayMs + performance.now() - startedAt,
+      replacement !== null,
+    );
     const locals = this.#locals;
     if (locals.length === 0) {
-      this.#writeSeq = seq + 1;
-      return output;
+      this.#writeSeq = head.seq + 1;
+      return replacement;
     }
     const frames: Uint8Array[] = [];
-    while (locals.length > 0 && locals[0].seq < seq) frames.push(locals.shift()!.frame);
-    frames.push(frame);
-    this.#writeSeq = seq + 1;
+    while (locals.length > 0 && locals[0].seq < head.seq) frames.push(locals.shift()!.frame);
+    frames.push(replacement ?? frameOfBody(body));
+    this.#writeSeq = head.seq + 1;
     while (locals.length > 0 && locals[0].seq === this.#writeSeq) {
       frames.push(locals.shift()!.frame);
       this.#writeSeq++;
@@ -448,29 +443,35 @@ class Session implements FilterContext {
 
   /**
    * Runs the response filters from `from` down to the first, on those that want responses to this
-   * request.
+   * request: the replacement frame, or null when none replaced the response.
    */
   #filterResponse(
     request: RequestHeaderInfo,
-    frame: Uint8Array,
+    body: Uint8Array,
     from: number,
-  ): Uint8Array | Promise<Uint8Array> {
+  ): Uint8Array | null | Promise<Uint8Array | null> {
+    let replacement: Uint8Array | null = null;
     for (let i = from; i >= 0; i--) {
       const filter = this.#filters[i];
       if (!filter.onResponse || !this.#responseTables[i].has(request.apiKey, request.apiVersion)) continue;
-      const action = filter.onResponse({ request, frame, body: frame.subarray(4) }, this);
-      if (action instanceof Promise) return this.#filterResponseAsync(request, action, i, frame);
-      if (action.frame) frame = action.frame;
+      const action = filter.onResponse({ request, body }, this);
+      if (action instanceof Promise) return this.#filterResponseAsync(request, body, action, i, replacement);
+      if (action.frame) {
+        replacement = action.frame;
+        body = replacement.subarray(4);
+      }
     }
-    return frame;
+    return replacement;
   }
 
+  /** {@link Session.#filterResponse} from the filter at `index` down, once one has answered with a promise. */
   async #filterResponseAsync(
     request: RequestHeaderInfo,
+    body: Uint8Array,
     pending: Promise<ResponseAction>,
     index: number,
-    frame: Uint8Array,
-  ): Promise<Uint8Array> {
+    replacement: Uint8Array | null,
+  ): Promise<Uint8Array | null> {
     for (let i = index; i >= 0; i--) {
       const filter = this.#filters[i];
       let action: ResponseAction;
@@ -478,11 +479,14 @@ class Session implements FilterContext {
         action = await pending;
       } else {
         if (!filter.onResponse || !this.#responseTables[i].has(request.apiKey, request.apiVersion)) continue;
-        action = await filter.onResponse({ request, frame, body: frame.subarray(4) }, this);
+        action = await filter.onResponse({ request, body }, this);
       }
-      if (action.frame) frame = action.frame;
+      if (action.frame) {
+        replacement = action.frame;
+        body = replacement.subarray(4);
+      }
     }
-    return frame;
+    return replacement;
   }
 
   #deliver(request: RequestHeaderInfo, upstreamMs: number, gatewayMs: number, rewritten: boolean): void {

@@ -130,53 +130,60 @@ export interface Filter {
   ): void;
 }
 
-/** Versions from this one up share one slot of an {@link InterestTable} (no API is near it). */
+/** Versions from this one up share one slot of a {@link DispatchTable} (no API is near it). */
 const VERSION_SLOTS = 64;
 
 /**
- * Which (API key, version) pairs some interest lists cover: one array lookup per frame. Tables are
- * shared: filters declare their interests as constants, so one table serves every connection.
+ * Which filters want a frame, by API key and version: one array lookup per frame, `undefined` when
+ * none does (the frame is then forwarded without being decoded). Built from each filter's declared
+ * interests for one direction; tables are shared, since filters declare their interests as constants.
  *
  * @example
  * ```ts
- * const table = InterestTable.of([[{ apiKey: 3, versions: { min: 0, max: 13 } }]]);
- * table.has(3, 12); // true
+ * const table = DispatchTable.of([undefined, [{ apiKey: 3, versions: { min: 0, max: 13 } }]]);
+ * table.wanters(3, 12); // [1]: the filter at index 1
+ * table.wanters(1, 12); // undefined
  * ```
  */
-export class InterestTable {
+export class DispatchTable {
   static readonly #ids = new WeakMap<readonly ApiInterest[], number>();
-  static readonly #tables = new Map<string, InterestTable>();
+  static readonly #tables = new Map<string, DispatchTable>();
   static #nextId = 0;
 
-  /** The (shared) table covering every list in `lists`. */
-  static of(lists: readonly (readonly ApiInterest[] | undefined)[]): InterestTable {
-    const present = lists.filter((list): list is readonly ApiInterest[] =>
-      list !== undefined && list.length > 0
-    );
-    const key = present.map((list) => {
-      let id = InterestTable.#ids.get(list);
-      if (id === undefined) InterestTable.#ids.set(list, id = InterestTable.#nextId++);
+  /** The (shared) table for filters whose interests are `lists`, by filter index. */
+  static of(lists: readonly (readonly ApiInterest[] | undefined)[]): DispatchTable {
+    const key = lists.map((list) => {
+      if (list === undefined || list.length === 0) return "";
+      let id = DispatchTable.#ids.get(list);
+      if (id === undefined) DispatchTable.#ids.set(list, id = DispatchTable.#nextId++);
       return id;
     }).join(",");
-    let table = InterestTable.#tables.get(key);
-    if (table === undefined) InterestTable.#tables.set(key, table = new InterestTable(present.flat()));
+    let table = DispatchTable.#tables.get(key);
+    if (table === undefined) DispatchTable.#tables.set(key, table = new DispatchTable(lists));
     return table;
   }
 
-  readonly #slots = new Uint8Array((MAX_API_KEY + 1) * VERSION_SLOTS);
+  readonly #slots: (readonly number[] | undefined)[] = new Array((MAX_API_KEY + 1) * VERSION_SLOTS);
 
-  private constructor(interests: readonly ApiInterest[]) {
-    for (const { apiKey, versions } of interests) {
-      if (apiKey < 0 || apiKey > MAX_API_KEY) continue;
-      const last = Math.min(versions.max, VERSION_SLOTS - 1);
-      for (let v = Math.max(versions.min, 0); v <= last; v++) this.#slots[apiKey * VERSION_SLOTS + v] = 1;
-    }
+  private constructor(lists: readonly (readonly ApiInterest[] | undefined)[]) {
+    const slots: number[][] = [];
+    lists.forEach((list, index) => {
+      for (const { apiKey, versions } of list ?? []) {
+        if (apiKey < 0 || apiKey > MAX_API_KEY) continue;
+        const last = Math.min(versions.max, VERSION_SLOTS - 1);
+        for (let v = Math.max(versions.min, 0); v <= last; v++) {
+          const slot = (slots[apiKey * VERSION_SLOTS + v] ??= []);
+          if (slot.at(-1) !== index) slot.push(index);
+        }
+      }
+    });
+    slots.forEach((slot, i) => this.#slots[i] = slot);
   }
 
-  /** Whether the table covers `apiKey` at `apiVersion`. */
-  has(apiKey: number, apiVersion: number): boolean {
-    if (apiKey < 0 || apiKey > MAX_API_KEY || apiVersion < 0) return false;
-    return this.#slots[apiKey * VERSION_SLOTS + Math.min(apiVersion, VERSION_SLOTS - 1)] === 1;
+  /** The indexes of the filters that want `apiKey` at `apiVersion`, ascending; undefined when none. */
+  wanters(apiKey: number, apiVersion: number): readonly number[] | undefined {
+    if (apiKey < 0 || apiKey > MAX_API_KEY || apiVersion < 0) return undefined;
+    return this.#slots[apiKey * VERSION_SLOTS + Math.min(apiVersion, VERSION_SLOTS - 1)];
   }
 }
 

@@ -21,9 +21,9 @@ import {
   type RequestHeaderInfo,
 } from "../protocol/mod.ts";
 import {
+  DispatchTable,
   type Filter,
   type FilterContext,
-  InterestTable,
   type OwnRequest,
   type RequestAction,
   type ResponseAction,
@@ -92,6 +92,8 @@ interface Inspected {
   header: RequestHeaderInfo;
   acks: number;
   startedAt: number;
+  /** The filters that want it, by index. */
+  wanters: readonly number[];
   /** The frame body, once whole. */
   body?: Uint8Array;
 }
@@ -115,11 +117,9 @@ export function runSession(options: SessionOptions): Promise<SessionEnd> {
 class Session implements FilterContext {
   readonly #options: SessionOptions;
   readonly #filters: readonly Filter[];
-  /** Requests and responses some filter wants, and each filter's own tables (by index). */
-  readonly #requestTable: InterestTable;
-  readonly #responseTable: InterestTable;
-  readonly #requestTables: InterestTable[];
-  readonly #responseTables: InterestTable[];
+  /** Which filters want which requests and responses. */
+  readonly #requestTable: DispatchTable;
+  readonly #responseTable: DispatchTable;
   /** The filters' per-frame hooks, bound: called for every frame, without decoding it. */
   readonly #admit: NonNullable<Filter["admitRequest"]>[];
   readonly #observeRequest: NonNullable<Filter["requestHeader"]>[];
@@ -140,10 +140,10 @@ class Session implements FilterContext {
   constructor(options: SessionOptions) {
     this.#options = options;
     this.#filters = options.filters;
-    this.#requestTable = InterestTable.of(options.filters.map((f) => f.requests));
-    this.#responseTable = InterestTable.of(options.filters.map((f) => f.responses));
-    this.#requestTables = options.filters.map((f) => InterestTable.of([f.requests]));
-    this.#responseTables = options.filters.map((f) => InterestTable.of([f.responses]));
+    this.#requestTable = DispatchTable.of(options.filters.map((f) => f.onRequest ? f.requests : undefined));
+    this.#responseTable = DispatchTable.of(
+      options.filters.map((f) => f.onResponse ? f.responses : undefined),
+    );
     this.#admit = options.filters.flatMap((f) => f.admitRequest ? [f.admitRequest.bind(f)] : []);
     this.#observeRequest = options.filters.flatMap((f) => f.requestHeader ? [f.requestHeader.bind(f)] : []);
     // Responses pass the filters in reverse order.
@@ -196,7 +196,8 @@ class Session implements FilterContext {
         }
         const apiKey = (prefix[0] << 24 >> 16) | prefix[1];
         const apiVersion = (prefix[2] << 24 >> 16) | prefix[3];
-        for (const admit of this.#admit) admit(apiKey, apiVersion);
+        const admit = this.#admit;
+        for (let i = 0; i < admit.length; i++) admit[i](apiKey, apiVersion);
         let header: RequestHeaderInfo;
         let acks = -1;
         try {
@@ -208,9 +209,11 @@ class Session implements FilterContext {
             `malformed request header (${apiName(apiKey)} v${apiVersion}): ${(error as Error).message}`,
           );
         }
-        for (const observe of this.#observeRequest) observe(header);
-        if (this.#requestTable.has(apiKey, apiVersion)) {
-          current = { header, acks, startedAt };
+        const observe = this.#observeRequest;
+        for (let i = 0; i < observe.length; i++) observe[i](header);
+        const wanters = this.#requestTable.wanters(apiKey, apiVersion);
+        if (wanters !== undefined) {
+          current = { header, acks, startedAt, wanters };
           return "rewrite";
         }
         this.#commitRequest(header, acks, startedAt);
@@ -241,14 +244,13 @@ class Session implements FilterContext {
 
   /** Runs the request filters that want this request, in order. */
   #filterRequest(inspected: Inspected, body: Uint8Array): FrameOutput | Promise<DeferredOutput> {
-    const { header } = inspected;
+    const { header, wanters } = inspected;
     let replacement: Uint8Array | null = null;
-    for (let i = 0; i < this.#filters.length; i++) {
-      const filter = this.#filters[i];
-      if (!filter.onRequest || !this.#requestTables[i].has(header.apiKey, header.apiVersion)) continue;
-      const action = filter.onRequest({ header, body }, this);
-      if (action instanceof Promise) return this.#filterRequestAsync(inspected, action, i, replacement);
-      if (action.kind === "respond") return this.#answer(inspected, action.frame, i);
+    for (let w = 0; w < wanters.length; w++) {
+      const index = wanters[w];
+      const action = this.#filters[index].onRequest!({ header, body }, this);
+      if (action instanceof Promise) return this.#filterRequestAsync(inspected, action, w, replacement);
+      if (action.kind === "respond") return this.#answer(inspected, action.frame, index);
       if (action.frame) {
         replacement = action.frame;
         body = replacement.subarray(4);
@@ -258,26 +260,23 @@ class Session implements FilterContext {
     return replacement;
   }
 
-  /** {@link Session.#filterRequest} from the filter at `index` on, once one has answered with a promise. */
+  /** {@link Session.#filterRequest} from wanter `from` on, once one has answered with a promise. */
   async #filterRequestAsync(
     inspected: Inspected,
     pending: Promise<RequestAction>,
-    index: number,
+    from: number,
     replacement: Uint8Array | null,
   ): Promise<DeferredOutput> {
-    const { header } = inspected;
-    for (let i = index; i < this.#filters.length; i++) {
-      const filter = this.#filters[i];
-      let action: RequestAction;
-      if (i === index) {
-        action = await pending;
-      } else {
-        if (!filter.onRequest || !this.#requestTables[i].has(header.apiKey, header.apiVersion)) continue;
-        // Nothing was read meanwhile: a view of the read buffer is still valid.
-        action = await filter.onRequest({ header, body: replacement?.subarray(4) ?? inspected.body! }, this);
-      }
+    const { header, wanters } = inspected;
+    for (let w = from; w < wanters.length; w++) {
+      const index = wanters[w];
+      // Nothing was read meanwhile: a view of the read buffer is still valid.
+      const body = replacement?.subarray(4) ?? inspected.body!;
+      const action = w === from
+        ? await pending
+        : await this.#filters[index].onRequest!({ header, body }, this);
       if (action.kind === "respond") {
-        const answered = this.#answer(inspected, action.frame, i);
+        const answered = this.#answer(inspected, action.frame, index);
         return answered instanceof Promise ? await answered : () => answered;
       }
       if (action.frame) replacement = action.frame;
@@ -307,7 +306,10 @@ class Session implements FilterContext {
       this.#flushLocals();
       return [];
     };
-    const filtered = this.#filterResponse(header, answer.subarray(4), answeredBy - 1);
+    const wanters = this.#responseTable.wanters(header.apiKey, header.apiVersion);
+    const filtered = wanters === undefined
+      ? null
+      : this.#filterResponse(header, answer.subarray(4), wanters, answeredBy);
     if (filtered instanceof Promise) return filtered.then((replacement) => () => enqueue(replacement));
     return enqueue(filtered);
   }
@@ -362,6 +364,7 @@ class Session implements FilterContext {
   #responsePolicy(): FramePolicy {
     let current: InFlight | undefined;
     let upstreamMs = 0;
+    let wanters: readonly number[] | undefined;
     return {
       inspect: (prefix, size) => {
         if (prefix.length < 4) {
@@ -381,7 +384,8 @@ class Session implements FilterContext {
         if (head.header === undefined) return "rewrite"; // the gateway's own: kept from the client
         upstreamMs = performance.now() - head.forwardedAt;
         const { apiKey, apiVersion } = head.header;
-        if (this.#locals.length === 0 && !this.#responseTable.has(apiKey, apiVersion)) {
+        wanters = this.#responseTable.wanters(apiKey, apiVersion);
+        if (wanters === undefined && this.#locals.length === 0) {
           this.#writeSeq = head.seq + 1;
           this.#deliver(head.header, upstreamMs, head.gatewayMs, false);
           return "forward";
@@ -397,7 +401,9 @@ class Session implements FilterContext {
         }
         const startedAt = performance.now();
         const upstream = upstreamMs;
-        const filtered = this.#filterResponse(head.header, body, this.#filters.length - 1);
+        const filtered = wanters === undefined
+          ? null
+          : this.#filterResponse(head.header, body, wanters, Infinity);
         if (filtered instanceof Promise) {
           return filtered.then((replacement) => () =>
             this.#placeResponse(head, upstream, startedAt, body, replacement)
@@ -442,20 +448,22 @@ class Session implements FilterContext {
   }
 
   /**
-   * Runs the response filters from `from` down to the first, on those that want responses to this
-   * request: the replacement frame, or null when none replaced the response.
+   * Runs the response filters among `wanters` below index `below`, last first: the replacement frame,
+   * or null when none replaced the response.
    */
   #filterResponse(
     request: RequestHeaderInfo,
     body: Uint8Array,
-    from: number,
+    wanters: readonly number[],
+    below: number,
   ): Uint8Array | null | Promise<Uint8Array | null> {
     let replacement: Uint8Array | null = null;
-    for (let i = from; i >= 0; i--) {
-      const filter = this.#filters[i];
-      if (!filter.onResponse || !this.#responseTables[i].has(request.apiKey, request.apiVersion)) continue;
-      const action = filter.onResponse({ request, body }, this);
-      if (action instanceof Promise) return this.#filterResponseAsync(request, body, action, i, replacement);
+    for (let w = wanters.length - 1; w >= 0; w--) {
+      if (wanters[w] >= below) continue;
+      const action = this.#filters[wanters[w]].onResponse!({ request, body }, this);
+      if (action instanceof Promise) {
+        return this.#filterResponseAsync(request, body, action, wanters, w, replacement);
+      }
       if (action.frame) {
         replacement = action.frame;
         body = replacement.subarray(4);
@@ -464,23 +472,19 @@ class Session implements FilterContext {
     return replacement;
   }
 
-  /** {@link Session.#filterResponse} from the filter at `index` down, once one has answered with a promise. */
+  /** {@link Session.#filterResponse} from wanter `from` down, once one has answered with a promise. */
   async #filterResponseAsync(
     request: RequestHeaderInfo,
     body: Uint8Array,
     pending: Promise<ResponseAction>,
-    index: number,
+    wanters: readonly number[],
+    from: number,
     replacement: Uint8Array | null,
   ): Promise<Uint8Array | null> {
-    for (let i = index; i >= 0; i--) {
-      const filter = this.#filters[i];
-      let action: ResponseAction;
-      if (i === index) {
-        action = await pending;
-      } else {
-        if (!filter.onResponse || !this.#responseTables[i].has(request.apiKey, request.apiVersion)) continue;
-        action = await filter.onResponse({ request, body }, this);
-      }
+    for (let w = from; w >= 0; w--) {
+      const action = w === from
+        ? await pending
+        : await this.#filters[wanters[w]].onResponse!({ request, body }, this);
       if (action.frame) {
         replacement = action.frame;
         body = replacement.subarray(4);

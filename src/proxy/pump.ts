@@ -59,12 +59,18 @@ export interface SharedFrameSink extends ByteSink {
 
 /** A frame that breaks the protocol: the connection closes with this reason. */
 export class FrameError extends Error {
+  /** What kind of bad input it is, for the rejection metric. */
+  readonly kind: FrameRejectionKind;
+
   /**
+   * A frame error.
+   *
    * @param message what was wrong
    * @param kind `frame-size` for a size over the limit or negative, `protocol` for anything else
    */
-  constructor(message: string, readonly kind: FrameRejectionKind = "protocol") {
+  constructor(message: string, kind: FrameRejectionKind = "protocol") {
     super(message);
+    this.kind = kind;
     this.name = "FrameError";
   }
 }

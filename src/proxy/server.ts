@@ -30,18 +30,27 @@ const SHUTDOWN_WAIT_MS = 3000;
 
 /** A broker the proxy can connect to. */
 export interface UpstreamBroker {
+  /** Its broker id. */
   nodeId: number;
+  /** Host or IP to connect to. */
   host: string;
+  /** Port to connect to. */
   port: number;
 }
 
 /** What the listeners need from the rest of the node. */
 export interface ProxyServerOptions {
+  /** Address the Kafka ports listen on. */
   bindHost: string;
+  /** The first Kafka port (bootstrap and broker `minBrokerId`). */
   portStart: number;
+  /** How many consecutive ports to listen on. */
   portCount: number;
+  /** The broker id served by `portStart`. */
   minBrokerId: number;
+  /** Largest request frame accepted, in bytes. */
   maxFrameBytes: number;
+  /** How long connecting to a broker may take. */
   upstreamConnectTimeoutMs: number;
   /** The broker with this id, if the node knows it. */
   broker(nodeId: number): UpstreamBroker | undefined;
@@ -115,6 +124,11 @@ export class ProxyServer {
   readonly #tasks = new Set<Promise<void>>();
   #closing = false;
 
+  /**
+   * Listeners not yet bound ({@link ProxyServer.listen} binds them).
+   *
+   * @param options what the listeners need from the rest of the node
+   */
   constructor(options: ProxyServerOptions) {
     this.#options = options;
   }

@@ -10,6 +10,7 @@ import type { SharedFrameSink } from "./pump.ts";
 
 /** Thrown to writers still waiting when the sink is closed. */
 export class SinkClosedError extends Error {
+  /** A closing connection's error. */
   constructor() {
     super("the connection is closing");
     this.name = "SinkClosedError";
@@ -32,7 +33,11 @@ export class SharedSink implements SharedFrameSink {
   #closed = false;
   readonly #waiting: { resolve: () => void; reject: (error: Error) => void }[] = [];
 
-  /** @param sink where the bytes go */
+  /**
+   * A shared sink, free.
+   *
+   * @param sink where the bytes go
+   */
   constructor(sink: ByteSink) {
     this.#sink = sink;
   }

@@ -49,8 +49,11 @@ export interface RewriteContext {
 
 /** The request a response answers. */
 export interface AnsweredRequest {
+  /** Its API key. */
   apiKey: number;
+  /** Its version. */
   apiVersion: number;
+  /** Its client id (the cluster mapping may read a rack from it). */
   clientId: string | null;
 }
 

@@ -35,6 +35,11 @@ export type ProxyHeaderParser = (bytes: Uint8Array) => ProxyHeaderOutcome;
 
 /** A header that is missing, malformed, too slow or from an untrusted peer. */
 export class ProxyHeaderError extends Error {
+  /**
+   * A header error.
+   *
+   * @param message what was wrong with the header
+   */
   constructor(message: string) {
     super(message);
     this.name = "ProxyHeaderError";
@@ -141,8 +146,16 @@ async function readUntilParsed(
   }
 }
 
-/** kgate's PROXY protocol v1/v2 parser (`src/proxy_protocol/`), as the listeners consume it. */
-export const proxyProtocolParser: ProxyHeaderParser = (bytes) => {
+/**
+ * kgate's PROXY protocol v1/v2 parser (`src/proxy_protocol/`), as the listeners consume it: a
+ * {@link ProxyHeaderParser}.
+ *
+ * @example
+ * ```ts ignore
+ * proxyProtocolParser(new TextEncoder().encode("PROXY TCP4 10.0.0.1 10.0.0.2 5000 9092\r\n"));
+ * ```
+ */
+export function proxyProtocolParser(bytes: Uint8Array): ProxyHeaderOutcome {
   const result = parseProxyHeader(bytes);
   if (result.kind !== "header") {
     return result.kind === "incomplete" ? result : { kind: "error", message: result.error.message };
@@ -158,7 +171,7 @@ export const proxyProtocolParser: ProxyHeaderParser = (bytes) => {
       tlvs: auditTlvs(header.tlvs),
     },
   };
-};
+}
 
 /** TLVs as JSON-friendly values (bytes as hex, 64-bit ids as text); undefined when there are none. */
 function auditTlvs(tlvs: ProxyTlvs): Record<string, unknown> | undefined {

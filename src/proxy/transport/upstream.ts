@@ -27,5 +27,6 @@ export type UpstreamConnector = (address: UpstreamAddress, timeoutMs: number) =>
  * const upstream = await tcpUpstream({ host: "10.0.0.1", port: 9092 }, 10_000);
  * ```
  */
-export const tcpUpstream: UpstreamConnector = async ({ host, port }, timeoutMs) =>
-  tcpStream(await connectWithTimeout(host, port, timeoutMs));
+export async function tcpUpstream(address: UpstreamAddress, timeoutMs: number): Promise<ByteStream> {
+  return tcpStream(await connectWithTimeout(address.host, address.port, timeoutMs));
+}

@@ -120,10 +120,10 @@ class Session implements FilterContext {
   /** Which filters want which requests and responses. */
   readonly #requestTable: DispatchTable;
   readonly #responseTable: DispatchTable;
-  /** The filters' per-frame hooks, bound: called for every frame, without decoding it. */
-  readonly #admit: NonNullable<Filter["admitRequest"]>[];
-  readonly #observeRequest: NonNullable<Filter["requestHeader"]>[];
-  readonly #observeDelivery: NonNullable<Filter["responseDelivered"]>[];
+  /** The filters with per-frame hooks (called for every frame, without decoding it). */
+  readonly #admitters: Filter[];
+  readonly #requestObservers: Filter[];
+  readonly #deliveryObservers: Filter[];
   readonly #toClient: SharedSink;
   readonly #toUpstream: SharedSink;
   /** Requests sent upstream, in the order sent. */
@@ -144,12 +144,10 @@ class Session implements FilterContext {
     this.#responseTable = DispatchTable.of(
       options.filters.map((f) => f.onResponse ? f.responses : undefined),
     );
-    this.#admit = options.filters.flatMap((f) => f.admitRequest ? [f.admitRequest.bind(f)] : []);
-    this.#observeRequest = options.filters.flatMap((f) => f.requestHeader ? [f.requestHeader.bind(f)] : []);
+    this.#admitters = options.filters.filter((f) => f.admitRequest);
+    this.#requestObservers = options.filters.filter((f) => f.requestHeader);
     // Responses pass the filters in reverse order.
-    this.#observeDelivery = options.filters
-      .flatMap((f) => f.responseDelivered ? [f.responseDelivered.bind(f)] : [])
-      .reverse();
+    this.#deliveryObservers = options.filters.filter((f) => f.responseDelivered).reverse();
     this.#toClient = new SharedSink(options.client);
     this.#toUpstream = new SharedSink(options.upstream);
   }
@@ -196,8 +194,8 @@ class Session implements FilterContext {
         }
         const apiKey = (prefix[0] << 24 >> 16) | prefix[1];
         const apiVersion = (prefix[2] << 24 >> 16) | prefix[3];
-        const admit = this.#admit;
-        for (let i = 0; i < admit.length; i++) admit[i](apiKey, apiVersion);
+        const admitters = this.#admitters;
+        for (let i = 0; i < admitters.length; i++) admitters[i].admitRequest!(apiKey, apiVersion);
         let header: RequestHeaderInfo;
         let acks = -1;
         try {
@@ -209,8 +207,8 @@ class Session implements FilterContext {
             `malformed request header (${apiName(apiKey)} v${apiVersion}): ${(error as Error).message}`,
           );
         }
-        const observe = this.#observeRequest;
-        for (let i = 0; i < observe.length; i++) observe[i](header);
+        const observers = this.#requestObservers;
+        for (let i = 0; i < observers.length; i++) observers[i].requestHeader!(header);
         const wanters = this.#requestTable.wanters(apiKey, apiVersion);
         if (wanters !== undefined) {
           current = { header, acks, startedAt, wanters };
@@ -494,8 +492,9 @@ class Session implements FilterContext {
   }
 
   #deliver(request: RequestHeaderInfo, upstreamMs: number, gatewayMs: number, rewritten: boolean): void {
-    for (const observe of this.#observeDelivery) {
-      observe(request, upstreamMs / 1000, gatewayMs / 1000, rewritten);
+    const observers = this.#deliveryObservers;
+    for (let i = 0; i < observers.length; i++) {
+      observers[i].responseDelivered!(request, upstreamMs / 1000, gatewayMs / 1000, rewritten);
     }
   }
 }

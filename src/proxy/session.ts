@@ -28,16 +28,10 @@ import {
   type RequestAction,
   type ResponseAction,
 } from "./filter.ts";
-import {
-  type DeferredOutput,
-  FrameError,
-  frameOfBody,
-  type FrameOutput,
-  type FramePolicy,
-  pumpFrames,
-} from "./pump.ts";
+import { type DeferredOutput, FrameError, type FrameOutput, type FramePolicy, pumpFrames } from "./pump.ts";
 import type { RejectionKind } from "./rejection.ts";
 import { SharedSink } from "./shared_sink.ts";
+import { ClientOrder } from "./client_order.ts";
 import type { ByteStream } from "./transport/stream.ts";
 
 /** Everything one session needs. */
@@ -71,20 +65,14 @@ interface InFlight {
   correlationId: number;
   /** The client's request header; undefined for the gateway's own request. */
   header?: RequestHeaderInfo;
-  /** Its place in the client's order of responses. */
-  seq: number;
+  /** Its place in the client's order of responses (-1: none, the gateway's own). */
+  place: number;
   /** performance.now() when it was forwarded. */
   forwardedAt: number;
   /** Milliseconds the gateway spent on it before forwarding it. */
   gatewayMs: number;
   /** For the gateway's own request: where its response goes. */
   own?: { resolve(body: Uint8Array): void; reject(error: Error): void };
-}
-
-/** A response the gateway made itself, waiting for its turn. */
-interface LocalAnswer {
-  seq: number;
-  frame: Uint8Array;
 }
 
 /** A request header read by `inspect`, for the `rewrite` that follows. */
@@ -128,12 +116,8 @@ class Session implements FilterContext {
   readonly #toUpstream: SharedSink;
   /** Requests sent upstream, in the order sent. */
   readonly #inFlight: InFlight[] = [];
-  /** Answers made by filters, in client order, not yet written. */
-  readonly #locals: LocalAnswer[] = [];
-  /** The next place in the client's order of responses, to hand out. */
-  #nextSeq = 0;
-  /** The place of the next response to write to the client. */
-  #writeSeq = 0;
+  /** The order of the client's responses. */
+  readonly #order: ClientOrder;
   #ownCorrelationId = OWN_CORRELATION_START;
   #ended = false;
 
@@ -149,6 +133,7 @@ class Session implements FilterContext {
     // Responses pass the filters in reverse order.
     this.#deliveryObservers = options.filters.filter((f) => f.responseDelivered).reverse();
     this.#toClient = new SharedSink(options.client);
+    this.#order = new ClientOrder(this.#toClient);
     this.#toUpstream = new SharedSink(options.upstream);
   }
 
@@ -234,7 +219,7 @@ class Session implements FilterContext {
     this.#inFlight.push({
       correlationId: header.correlationId,
       header,
-      seq: this.#nextSeq++,
+      place: this.#order.take(),
       forwardedAt,
       gatewayMs: forwardedAt - startedAt,
     });
@@ -299,9 +284,8 @@ class Session implements FilterContext {
     const { header, acks, startedAt } = inspected;
     const enqueue = (replacement: Uint8Array | null): FrameOutput => {
       if (acks === 0) return [];
-      this.#locals.push({ seq: this.#nextSeq++, frame: replacement ?? answer });
       this.#deliver(header, 0, performance.now() - startedAt, replacement !== null);
-      this.#flushLocals();
+      this.#order.answer(this.#order.take(), replacement ?? answer);
       return [];
     };
     const wanters = this.#responseTable.wanters(header.apiKey, header.apiVersion);
@@ -310,27 +294,6 @@ class Session implements FilterContext {
       : this.#filterResponse(header, answer.subarray(4), wanters, answeredBy);
     if (filtered instanceof Promise) return filtered.then((replacement) => () => enqueue(replacement));
     return enqueue(filtered);
-  }
-
-  /** Writes the answers whose turn has come, when the response pump has nothing before them. */
-  #flushLocals(): void {
-    if (this.#locals.length === 0 || this.#locals[0].seq !== this.#writeSeq) return;
-    const sink = this.#toClient;
-    (async () => {
-      const waiting = sink.claim();
-      if (waiting) await waiting;
-      try {
-        while (this.#locals.length > 0 && this.#locals[0].seq === this.#writeSeq) {
-          const local = this.#locals.shift()!;
-          this.#writeSeq++;
-          await writeAll(sink, local.frame);
-        }
-      } finally {
-        sink.release();
-      }
-    })().catch(() => {
-      // The connection is ending: the pumps report why.
-    });
   }
 
   // ---- the gateway's own requests ----
@@ -348,7 +311,13 @@ class Session implements FilterContext {
     try {
       response = new Promise((resolve, reject) => {
         const forwardedAt = performance.now();
-        this.#inFlight.push({ correlationId, seq: -1, forwardedAt, gatewayMs: 0, own: { resolve, reject } });
+        this.#inFlight.push({
+          correlationId,
+          place: -1,
+          forwardedAt,
+          gatewayMs: 0,
+          own: { resolve, reject },
+        });
       });
       await writeAll(sink, frame);
     } finally {
@@ -383,8 +352,8 @@ class Session implements FilterContext {
         upstreamMs = performance.now() - head.forwardedAt;
         const { apiKey, apiVersion } = head.header;
         wanters = this.#responseTable.wanters(apiKey, apiVersion);
-        if (wanters === undefined && this.#locals.length === 0) {
-          this.#writeSeq = head.seq + 1;
+        if (wanters === undefined && !this.#order.waiting) {
+          this.#order.pass(head.place);
           this.#deliver(head.header, upstreamMs, head.gatewayMs, false);
           return "forward";
         }
@@ -412,10 +381,7 @@ class Session implements FilterContext {
     };
   }
 
-  /**
-   * A response leaves the filters (`replacement` null: unchanged). Alone when no answer of the
-   * gateway's own waits, else with the answers due before it and those right after it.
-   */
+  /** A response leaves the filters (`replacement` null: unchanged) and takes its place. */
   #placeResponse(
     head: InFlight,
     upstreamMs: number,
@@ -429,20 +395,7 @@ class Session implements FilterContext {
       head.gatewayMs + performance.now() - startedAt,
       replacement !== null,
     );
-    const locals = this.#locals;
-    if (locals.length === 0) {
-      this.#writeSeq = head.seq + 1;
-      return replacement;
-    }
-    const frames: Uint8Array[] = [];
-    while (locals.length > 0 && locals[0].seq < head.seq) frames.push(locals.shift()!.frame);
-    frames.push(replacement ?? frameOfBody(body));
-    this.#writeSeq = head.seq + 1;
-    while (locals.length > 0 && locals[0].seq === this.#writeSeq) {
-      frames.push(locals.shift()!.frame);
-      this.#writeSeq++;
-    }
-    return frames;
+    return this.#order.around(head.place, replacement, body);
   }
 
   /**

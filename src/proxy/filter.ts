@@ -163,27 +163,40 @@ export class DispatchTable {
     return table;
   }
 
-  readonly #slots: (readonly number[] | undefined)[] = new Array((MAX_API_KEY + 1) * VERSION_SLOTS);
+  /** Per (key, version) slot: 0 when no filter wants it, else 1 + its entry in `#wanters`. */
+  readonly #slots = new Uint8Array((MAX_API_KEY + 1) * VERSION_SLOTS);
+  /** The distinct lists of filter indexes. */
+  readonly #wanters: (readonly number[])[] = [];
 
   private constructor(lists: readonly (readonly ApiInterest[] | undefined)[]) {
-    const slots: number[][] = [];
+    const bySlot: number[][] = [];
     lists.forEach((list, index) => {
       for (const { apiKey, versions } of list ?? []) {
         if (apiKey < 0 || apiKey > MAX_API_KEY) continue;
         const last = Math.min(versions.max, VERSION_SLOTS - 1);
         for (let v = Math.max(versions.min, 0); v <= last; v++) {
-          const slot = (slots[apiKey * VERSION_SLOTS + v] ??= []);
+          const slot = (bySlot[apiKey * VERSION_SLOTS + v] ??= []);
           if (slot.at(-1) !== index) slot.push(index);
         }
       }
     });
-    slots.forEach((slot, i) => this.#slots[i] = slot);
+    const ids = new Map<string, number>();
+    bySlot.forEach((wanters, slot) => {
+      const key = wanters.join(",");
+      let id = ids.get(key);
+      if (id === undefined) {
+        ids.set(key, id = this.#wanters.push(wanters));
+        if (id > 255) throw new Error("too many distinct filter interests");
+      }
+      this.#slots[slot] = id;
+    });
   }
 
   /** The indexes of the filters that want `apiKey` at `apiVersion`, ascending; undefined when none. */
   wanters(apiKey: number, apiVersion: number): readonly number[] | undefined {
     if (apiKey < 0 || apiKey > MAX_API_KEY || apiVersion < 0) return undefined;
-    return this.#slots[apiKey * VERSION_SLOTS + Math.min(apiVersion, VERSION_SLOTS - 1)];
+    const id = this.#slots[apiKey * VERSION_SLOTS + Math.min(apiVersion, VERSION_SLOTS - 1)];
+    return id === 0 ? undefined : this.#wanters[id - 1];
   }
 }
 

@@ -3,7 +3,7 @@
  * itself, and a filter sending a request of its own upstream. Plus ordering with acks=0 Produce.
  */
 import assert from "node:assert/strict";
-import { type Filter, FORWARD, respond } from "../../src/proxy/filter.ts";
+import { type Filter, FORWARD, replaceWith, respond } from "../../src/proxy/filter.ts";
 import { runSession, type SessionEnd } from "../../src/proxy/session.ts";
 import type { ByteStream } from "../../src/proxy/transport/stream.ts";
 import {
@@ -235,4 +235,30 @@ Deno.test("frames no filter wants are not handed to filters; a response to no pe
     reason: "upstream: response with correlation id 2 but no request pending",
     kind: undefined,
   });
+});
+
+Deno.test("filters run in order for requests and in reverse for responses; a replaced frame goes on", async () => {
+  const calls: string[] = [];
+  const tagger = (name: string, tag: number): Filter => ({
+    name,
+    requests: [{ apiKey: METADATA, versions: { min: 0, max: 13 } }],
+    responses: [{ apiKey: METADATA, versions: { min: 0, max: 13 } }],
+    onRequest: ({ header }) => {
+      calls.push(`${name} request`);
+      return replaceWith(requestFrame(METADATA, 1, header.correlationId, [tag]));
+    },
+    onResponse: ({ request, body }) => {
+      calls.push(`${name} response (saw ${body[4]})`);
+      return replaceWith(responseFrame(request.correlationId, tag));
+    },
+  });
+  const { client, broker, ended } = harness([tagger("a", 0xa), tagger("b", 0xb)]);
+  await client.write(requestFrame(METADATA, 1, 1));
+  const forwarded = (await readFrame(broker))!;
+  assert.equal(forwarded.at(-1), 0xb);
+  await broker.write(responseFrame(1, 0x01));
+  assert.deepEqual(await clientReads(client, 1), [[1, 0xa]]);
+  assert.deepEqual(calls, ["a request", "b request", "b response (saw 1)", "a response (saw 11)"]);
+  client.close();
+  await ended;
 });

@@ -4,7 +4,8 @@
  * - the frame pump forwarding Produce-sized frames (what every byte goes through),
  * - request header parsing and Produce acks (every request),
  * - Fetch/Produce responses: finding the top-level tagged section without decoding records,
- * - Metadata rewrite (3 brokers, 100 topics x 3 partitions).
+ * - Metadata rewrite (3 brokers, 100 topics x 3 partitions),
+ * - whole sessions (both pumps and the standard filter chain) over in-memory streams.
  */
 import {
   encodeMessage,
@@ -16,11 +17,13 @@ import {
   produceRequestAcks,
   readRequestHeader,
 } from "../src/protocol/mod.ts";
-import { type ByteSink, type ByteSource, type FramePolicy, pumpFrames } from "../src/proxy/frame_pump.ts";
+import type { ByteSink, ByteSource } from "../src/lib/bytes_io.ts";
+import { type FramePolicy, pumpFrames } from "../src/proxy/pump.ts";
 import { clusterMapping, singleHostMapping } from "../src/cluster/mapping.ts";
-import { rewriteResponse } from "../src/proxy/rewrite.ts";
-import { type PendingRequest, requestPolicy, responsePolicy } from "../src/proxy/connection.ts";
+import { gatewayFilters, rewriteResponse } from "../src/proxy/filters/mod.ts";
+import { runSession } from "../src/proxy/session.ts";
 import { GatewayMetrics } from "../src/metrics.ts";
+import { fakeEnds, produceExchange } from "./session_round_trip.ts";
 
 function frameOf(body: Uint8Array): Uint8Array {
   const out = new Uint8Array(4 + body.length);
@@ -151,33 +154,27 @@ for (const clientId of ["c", "c,kgate_rack=rack-2"]) {
   );
 }
 
-// One request and its response through the connection policies, with and without the metrics observer.
+// Whole sessions: 64 pipelined Produce requests (1 KiB each) and their responses, through both pumps
+// and the standard filter chain with metrics. v9 responses are forwarded as they come; v11 responses
+// are walked for NodeEndpoints.
 const metrics = new GatewayMetrics();
-const observer = {
-  request: (apiKey: number) => metrics.api(apiKey).requests.inc(),
-  response: (apiKey: number, upstreamSeconds: number, gatewaySeconds: number, rewritten: boolean) => {
-    const api = metrics.api(apiKey);
-    api.responses.inc();
-    api.upstreamSeconds.observe(upstreamSeconds);
-    api.gatewaySeconds.observe(gatewaySeconds);
-    if (rewritten) api.rewritten.inc();
-  },
-};
-const produceResponse = new Uint8Array([0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0]);
-for (const [name, withObserver] of [["without metrics", false], ["with metrics", true]] as const) {
-  const pending: PendingRequest[] = [];
-  const supportedVersions = () => ({ min: 0, max: 13 });
-  const requests = requestPolicy(pending, {
-    supportedVersions,
-    observer: withObserver ? observer : undefined,
-  });
-  const responses = responsePolicy(pending, {
-    clientAddress: "127.0.0.1:1",
-    mapper,
-    knownBrokers: () => [],
-  }, withObserver ? observer : undefined);
-  Deno.bench(`request + response policies, Produce v11, ${name}`, { group: "policy" }, () => {
-    requests.inspect(produceFrame, produceFrame.length);
-    responses.inspect(produceResponse, produceResponse.length);
-  });
+for (const version of [9, 11]) {
+  const exchange = produceExchange(version, 64, 1024);
+  Deno.bench(
+    `session: 64 Produce v${version} round trips, 1 KiB each`,
+    { group: "session", n: 2000 },
+    async () => {
+      const { client, broker } = fakeEnds(exchange);
+      await runSession({
+        client,
+        upstream: broker,
+        maxFrameBytes: 100 * 1024 * 1024,
+        filters: gatewayFilters({
+          supportedVersions: () => ({ min: 0, max: 13 }),
+          metrics,
+          rewrite: { clientAddress: "127.0.0.1:1", mapper, knownBrokers: () => [] },
+        }),
+      });
+    },
+  );
 }

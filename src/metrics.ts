@@ -8,9 +8,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { apiName } from "./protocol/mod.ts";
-
-/** Why a connection was refused or closed on bad input. */
-export type RejectionReason = "frame-size" | "protocol" | "proxy-header" | "untrusted-source" | "upstream";
+import type { RejectionKind } from "./proxy/rejection.ts";
 
 /** The audit queue's counters as the `kgate_audit_events` gauge shows them. */
 interface AuditCounts {
@@ -171,7 +169,7 @@ export class GatewayMetrics {
   }
 
   /** A connection was refused or closed on bad input. */
-  rejected(reason: RejectionReason): void {
+  rejected(reason: RejectionKind): void {
     this.#rejected.inc({ reason });
   }
 

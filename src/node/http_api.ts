@@ -6,7 +6,7 @@
 import type { GatewayConfig } from "../config.ts";
 import { createHttpApp, type HttpServerHandle, type NodeView, startHttpServer } from "../http/mod.ts";
 import type { VersionRange } from "../lib/version_range.ts";
-import { supportedVersionRange } from "../proxy/rewrite.ts";
+import { supportedVersionRange } from "../proxy/filters/mod.ts";
 import type { BrokerDirectory } from "../upstream/broker_directory.ts";
 import { KGATE_VERSION } from "../version.ts";
 

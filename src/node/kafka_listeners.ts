@@ -10,12 +10,11 @@ import type { GatewayConfig } from "../config.ts";
 import { settleWithin } from "../lib/deadline.ts";
 import type { GatewayMetrics } from "../metrics.ts";
 import { parseCidr } from "../lib/cidr.ts";
-import { proxyProtocolParser } from "../proxy/proxy_header.ts";
-import { supportedVersionRange } from "../proxy/rewrite.ts";
+import { proxyProtocolParser } from "../proxy/transport/proxy_header.ts";
+import { gatewayFilters, supportedVersionRange } from "../proxy/filters/mod.ts";
 import { ProxyServer } from "../proxy/server.ts";
 import type { BrokerDirectory } from "../upstream/broker_directory.ts";
 import { proxyEventsToMetricsAndAudit } from "./proxy_events.ts";
-import { requestObserver } from "./request_observer.ts";
 
 /** A connection to an unknown broker's port refreshes the broker list at most this often. */
 const UNKNOWN_BROKER_REFRESH_MS = 1000;
@@ -67,10 +66,20 @@ export function kafkaListeners(
         AbortSignal.timeout(UNKNOWN_BROKER_REFRESH_WAIT_MS),
       );
     },
-    requestContext: {
-      supportedVersions: (apiKey) => supportedVersionRange(apiKey, directory.apiVersions().get(apiKey)),
-      observer: requestObserver(metrics),
-    },
+    filters: (clientAddress) =>
+      gatewayFilters({
+        supportedVersions: (apiKey) => supportedVersionRange(apiKey, directory.apiVersions().get(apiKey)),
+        metrics,
+        rewrite: {
+          clientAddress,
+          mapper: (brokers, request) => {
+            metrics.mappingRequests.inc();
+            return mapper(brokers, request);
+          },
+          knownBrokers: () => directory.brokers(),
+          onUnknownBroker: () => directory.requestRefresh(),
+        },
+      }),
     proxyProtocol: config.haproxyProtocol
       ? {
         parse: proxyProtocolParser,
@@ -79,14 +88,5 @@ export function kafkaListeners(
       }
       : undefined,
     events: proxyEventsToMetricsAndAudit(metrics, audit),
-    rewriteContext: (clientAddress) => ({
-      clientAddress,
-      mapper: (brokers, request) => {
-        metrics.mappingRequests.inc();
-        return mapper(brokers, request);
-      },
-      knownBrokers: () => directory.brokers(),
-      onUnknownBroker: () => directory.requestRefresh(),
-    }),
   });
 }

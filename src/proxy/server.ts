@@ -5,17 +5,23 @@
  * @module
  */
 import { logger } from "../log.ts";
-import { connectWithTimeout } from "../upstream/connect.ts";
-import { type ConnectionEnd, proxyConnection, type RequestPolicyContext } from "./connection.ts";
-import type { RewriteContext } from "./rewrite.ts";
-import { type Cidr, inCidrs } from "../lib/cidr.ts";
-import type { ByteSource } from "./frame_pump.ts";
+import { closeQuietly } from "../lib/close.ts";
+import { settleWithin, sleep } from "../lib/deadline.ts";
+import type { Filter } from "./filter.ts";
+import type { RejectionKind } from "./rejection.ts";
+import { runSession, type SessionEnd } from "./session.ts";
 import {
-  prefixedSource,
   type ProxiedConnection,
-  type ProxyHeaderParser,
-  readProxyHeader,
-} from "./proxy_header.ts";
+  proxyHeaderStage,
+  type ProxyProtocolOptions,
+} from "./transport/proxy_header.ts";
+import { type ByteStream, formatAddress, type StreamListener } from "./transport/stream.ts";
+import { listenTcp } from "./transport/tcp.ts";
+import { tcpUpstream, type UpstreamConnector } from "./transport/upstream.ts";
+
+export { formatAddress } from "./transport/stream.ts";
+export type { ProxyProtocolOptions } from "./transport/proxy_header.ts";
+export type { RejectionKind } from "./rejection.ts";
 
 const log = logger("proxy");
 
@@ -24,18 +30,27 @@ const SHUTDOWN_WAIT_MS = 3000;
 
 /** A broker the proxy can connect to. */
 export interface UpstreamBroker {
+  /** Its broker id. */
   nodeId: number;
+  /** Host or IP to connect to. */
   host: string;
+  /** Port to connect to. */
   port: number;
 }
 
 /** What the listeners need from the rest of the node. */
 export interface ProxyServerOptions {
+  /** Address the Kafka ports listen on. */
   bindHost: string;
+  /** The first Kafka port (bootstrap and broker `minBrokerId`). */
   portStart: number;
+  /** How many consecutive ports to listen on. */
   portCount: number;
+  /** The broker id served by `portStart`. */
   minBrokerId: number;
+  /** Largest request frame accepted, in bytes. */
   maxFrameBytes: number;
+  /** How long connecting to a broker may take. */
   upstreamConnectTimeoutMs: number;
   /** The broker with this id, if the node knows it. */
   broker(nodeId: number): UpstreamBroker | undefined;
@@ -46,14 +61,23 @@ export interface ProxyServerOptions {
    * broker list (unless fresh) when the broker may be coming back; never throws.
    */
   refreshBrokers?(brokerId: number): Promise<void>;
-  requestContext: RequestPolicyContext;
-  /** Builds the rewrite context of one connection. */
-  rewriteContext(clientAddress: string): RewriteContext;
+  /**
+   * The filters of one connection, in request order; `clientAddress` is the client as the mapping
+   * must see it (behind a load balancer, the original source from the PROXY header).
+   */
+  filters(clientAddress: string): readonly Filter[];
   /** Connection events (audit, metrics). */
   events?: ProxyEvents;
   /** Require a PROXY protocol header first on every connection. */
   proxyProtocol?: ProxyProtocolOptions;
+  /** The client transport (default: plain TCP). */
+  listen?: (hostname: string, port: number) => StreamListener;
+  /** The upstream transport (default: plain TCP). */
+  connectUpstream?: UpstreamConnector;
 }
+
+/** How a proxied connection ended. */
+export type ConnectionEnd = SessionEnd;
 
 /** What is known of one client connection. */
 export interface ConnectionInfo {
@@ -83,17 +107,6 @@ export interface ProxyEvents {
   rejected?(info: ConnectionInfo, reason: string, kind: RejectionKind): void;
 }
 
-/** Why a connection was refused before it was proxied. */
-export type RejectionKind = "untrusted-source" | "proxy-header" | "upstream";
-
-/** PROXY protocol settings of the listeners. */
-export interface ProxyProtocolOptions {
-  parse: ProxyHeaderParser;
-  timeoutMs: number;
-  /** Peers allowed to send a header; undefined = any. */
-  trusted?: readonly Cidr[];
-}
-
 /** How a connection is named in log lines: the peer, plus the original addresses from a PROXY header. */
 export function describeClient(info: ConnectionInfo): string {
   const proxied = info.proxied;
@@ -103,37 +116,35 @@ export function describeClient(info: ConnectionInfo): string {
   }])`;
 }
 
-/** Formats a Deno address as `host:port`. */
-export function formatAddress(addr: Deno.Addr): string {
-  if (addr.transport === "tcp" || addr.transport === "udp") {
-    return addr.hostname.includes(":") ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
-  }
-  return "unix";
-}
-
 /** The Kafka listeners of one node. */
 export class ProxyServer {
   readonly #options: ProxyServerOptions;
-  readonly #listeners: Deno.TcpListener[] = [];
-  readonly #open = new Set<Deno.Conn>();
+  readonly #listeners: StreamListener[] = [];
+  readonly #open = new Set<ByteStream>();
   readonly #tasks = new Set<Promise<void>>();
   #closing = false;
 
+  /**
+   * Listeners not yet bound ({@link ProxyServer.listen} binds them).
+   *
+   * @param options what the listeners need from the rest of the node
+   */
   constructor(options: ProxyServerOptions) {
     this.#options = options;
   }
 
   /** The ports listened on. */
   get ports(): number[] {
-    return this.#listeners.map((l) => (l.addr as Deno.NetAddr).port);
+    return this.#listeners.map((l) => l.port);
   }
 
   /** Binds every port; fails (closing what was bound) if one cannot be bound. */
   listen(): void {
     const { bindHost, portStart, portCount } = this.#options;
+    const listen = this.#options.listen ?? listenTcp;
     try {
       for (let port = portStart; port < portStart + portCount; port++) {
-        const listener = Deno.listen({ hostname: bindHost, port, transport: "tcp" });
+        const listener = listen(bindHost, port);
         this.#listeners.push(listener);
         this.#track(this.#acceptLoop(listener, port));
       }
@@ -155,22 +166,9 @@ export class ProxyServer {
    */
   async close(): Promise<void> {
     this.#closing = true;
-    for (const listener of this.#listeners) {
-      try {
-        listener.close();
-      } catch { /* closed */ }
-    }
-    for (const conn of this.#open) {
-      try {
-        conn.close();
-      } catch { /* closed */ }
-    }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      Promise.allSettled([...this.#tasks]),
-      new Promise((resolve) => timer = setTimeout(resolve, SHUTDOWN_WAIT_MS)),
-    ]);
-    clearTimeout(timer);
+    for (const listener of this.#listeners) closeQuietly(listener);
+    for (const stream of this.#open) closeQuietly(stream);
+    await settleWithin(Promise.allSettled([...this.#tasks]), AbortSignal.timeout(SHUTDOWN_WAIT_MS));
   }
 
   #track(task: Promise<void>): void {
@@ -182,37 +180,41 @@ export class ProxyServer {
     this.#tasks.add(tracked);
   }
 
-  async #acceptLoop(listener: Deno.TcpListener, port: number): Promise<void> {
+  async #acceptLoop(listener: StreamListener, port: number): Promise<void> {
     for (;;) {
-      let conn: Deno.TcpConn;
+      let stream: ByteStream;
       try {
-        conn = await listener.accept();
+        stream = await listener.accept();
       } catch (error) {
         if (this.#closing || error instanceof Deno.errors.BadResource) return;
         // e.g. out of file descriptors: back off instead of spinning.
         log.warn("accept failed on port {port}: {error}", { port, error: String(error) });
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await sleep(100);
         continue;
       }
-      this.#track(this.#serve(conn, port));
+      this.#track(this.#serve(stream, port));
     }
   }
 
-  async #serve(client: Deno.TcpConn, port: number): Promise<void> {
+  async #serve(accepted: ByteStream, port: number): Promise<void> {
     const options = this.#options;
     const info: ConnectionInfo = {
-      clientAddress: formatAddress(client.remoteAddr),
-      localAddress: formatAddress(client.localAddr),
+      clientAddress: formatAddress(accepted.remote),
+      localAddress: formatAddress(accepted.local),
       acceptedAt: performance.now(),
     };
-    this.#open.add(client);
-    let upstream: Deno.TcpConn | undefined;
+    this.#open.add(accepted);
+    let upstream: ByteStream | undefined;
     try {
-      let clientSource: ByteSource = client;
+      let client = accepted;
       if (options.proxyProtocol) {
-        const header = await this.#readProxyHeader(client, info, options.proxyProtocol);
-        if (header === undefined) return;
-        clientSource = header;
+        const stage = await proxyHeaderStage(accepted, options.proxyProtocol);
+        if (!stage.ok) {
+          this.#reject(info, stage.reason, stage.kind);
+          return;
+        }
+        info.proxied = stage.proxied;
+        client = stage.stream;
       }
       const brokerId = options.minBrokerId + (port - options.portStart);
       // A broker that came back since the last refresh is unknown until the next one: look again
@@ -229,9 +231,7 @@ export class ProxyServer {
       }
       info.broker = broker;
       try {
-        client.setNoDelay(true);
-        upstream = await connectWithTimeout(broker.host, broker.port, options.upstreamConnectTimeoutMs);
-        upstream.setNoDelay(true);
+        upstream = await (options.connectUpstream ?? tcpUpstream)(broker, options.upstreamConnectTimeoutMs);
       } catch (error) {
         this.#reject(
           info,
@@ -246,14 +246,12 @@ export class ProxyServer {
       options.events?.opened?.(info);
       let bytesIn = 0;
       let bytesOut = 0;
-      const end = await proxyConnection({
+      const end = await runSession({
         client,
-        clientSource,
         upstream,
         maxFrameBytes: options.maxFrameBytes,
-        requestContext: options.requestContext,
         // Behind a load balancer the mapping must see the client, not the balancer.
-        rewriteContext: options.rewriteContext(
+        filters: options.filters(
           info.proxied?.command === "PROXY" && info.proxied.source ? info.proxied.source : info.clientAddress,
         ),
         onBytesIn: (n) => {
@@ -269,35 +267,10 @@ export class ProxyServer {
       this.#logEnd(info, port, end);
       options.events?.closed?.(info, end, { in: bytesIn, out: bytesOut });
     } finally {
-      closeQuietly(client);
-      if (upstream) closeQuietly(upstream);
-      this.#open.delete(client);
+      closeQuietly(accepted);
+      closeQuietly(upstream);
+      this.#open.delete(accepted);
       if (upstream) this.#open.delete(upstream);
-    }
-  }
-
-  /** Reads the PROXY header; undefined when the connection was refused (already logged). */
-  async #readProxyHeader(
-    client: Deno.TcpConn,
-    info: ConnectionInfo,
-    proxyProtocol: ProxyProtocolOptions,
-  ): Promise<ByteSource | undefined> {
-    const peer = (client.remoteAddr as Deno.NetAddr).hostname;
-    if (proxyProtocol.trusted && !inCidrs(peer, proxyProtocol.trusted)) {
-      this.#reject(info, `PROXY protocol header refused: ${peer} is not a trusted proxy`, "untrusted-source");
-      return undefined;
-    }
-    try {
-      const { connection, rest } = await readProxyHeader(
-        client,
-        proxyProtocol.parse,
-        proxyProtocol.timeoutMs,
-      );
-      info.proxied = connection;
-      return prefixedSource(rest, client);
-    } catch (error) {
-      this.#reject(info, (error as Error).message, "proxy-header");
-      return undefined;
     }
   }
 
@@ -320,13 +293,5 @@ export class ProxyServer {
     } else {
       log.debug("connection from {client} closed by {by}", { ...values, by: end.by });
     }
-  }
-}
-
-function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch {
-    // already closed
   }
 }

@@ -1,9 +1,10 @@
 /**
- * Connecting to a broker with a deadline (both the listeners' upstream connections and the gateway's
+ * Connecting to a broker with a deadline (both the listeners' upstream transport and the gateway's
  * own discovery client use it).
  *
  * @module
  */
+import { withDeadline } from "../lib/deadline.ts";
 
 /**
  * Opens a TCP connection, or rejects after `timeoutMs` (a connection that completes late is closed).
@@ -18,17 +19,15 @@ export async function connectWithTimeout(
   port: number,
   timeoutMs: number,
 ): Promise<Deno.TcpConn> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
   const attempt = Deno.connect({ hostname: host, port, transport: "tcp" });
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`connect timed out after ${timeoutMs} ms`)), timeoutMs);
-  });
   try {
-    return await Promise.race([attempt, timeout]);
+    return await withDeadline(
+      attempt,
+      AbortSignal.timeout(timeoutMs),
+      `connect timed out after ${timeoutMs} ms`,
+    );
   } catch (error) {
     attempt.then((conn) => conn.close(), () => {});
     throw error;
-  } finally {
-    clearTimeout(timer);
   }
 }

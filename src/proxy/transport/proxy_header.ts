@@ -1,11 +1,16 @@
 /**
- * Reading the PROXY protocol header at the start of a connection: bounded in size and time, nothing
- * forwarded before the whole header is valid, the bytes after it handed to the Kafka pipeline.
+ * The PROXY protocol stage in front of a client stream: only from trusted peers, bounded in size and
+ * time, nothing forwarded before the whole header is valid, the bytes after it handed on as the
+ * stream the Kafka pipeline reads.
  *
  * @module
  */
-import { formatEndpoint, parseProxyHeader, type ProxyTlvs } from "../proxy_protocol/mod.ts";
-import type { ByteSource } from "./frame_pump.ts";
+import type { ByteSource } from "../../lib/bytes_io.ts";
+import { withDeadline } from "../../lib/deadline.ts";
+import { type Cidr, inCidrs } from "../../lib/cidr.ts";
+import { formatEndpoint, parseProxyHeader, type ProxyTlvs } from "../../proxy_protocol/mod.ts";
+import type { RejectionKind } from "../rejection.ts";
+import { type ByteStream, prefixedStream } from "./stream.ts";
 
 /** What a PROXY header says about the original connection. */
 export interface ProxiedConnection {
@@ -30,6 +35,11 @@ export type ProxyHeaderParser = (bytes: Uint8Array) => ProxyHeaderOutcome;
 
 /** A header that is missing, malformed, too slow or from an untrusted peer. */
 export class ProxyHeaderError extends Error {
+  /**
+   * A header error.
+   *
+   * @param message what was wrong with the header
+   */
   constructor(message: string) {
     super(message);
     this.name = "ProxyHeaderError";
@@ -39,29 +49,71 @@ export class ProxyHeaderError extends Error {
 /** The largest possible header: v2's 16 bytes plus a 65535-byte length. */
 const MAX_HEADER_BYTES = 16 + 65535;
 
+/** PROXY protocol settings of the listeners. */
+export interface ProxyProtocolOptions {
+  /** The header parser. */
+  parse: ProxyHeaderParser;
+  /** How long a client has to send the whole header. */
+  timeoutMs: number;
+  /** Peers allowed to send a header; undefined = any. */
+  trusted?: readonly Cidr[];
+}
+
+/** The outcome of the PROXY header stage. */
+export type ProxyHeaderStage =
+  | { ok: true; stream: ByteStream; proxied: ProxiedConnection }
+  | { ok: false; reason: string; kind: RejectionKind };
+
+/**
+ * Reads the PROXY header at the start of `stream`: the stream that follows it and what it said, or
+ * why the connection is refused (the caller closes it, which also ends a pending read).
+ *
+ * @example
+ * ```ts ignore
+ * const stage = await proxyHeaderStage(client, { parse: proxyProtocolParser, timeoutMs: 3000 });
+ * if (stage.ok) runSession({ client: stage.stream, ... });
+ * ```
+ */
+export async function proxyHeaderStage(
+  stream: ByteStream,
+  options: ProxyProtocolOptions,
+): Promise<ProxyHeaderStage> {
+  const peer = stream.remote.hostname;
+  if (options.trusted && !inCidrs(peer, options.trusted)) {
+    return {
+      ok: false,
+      reason: `PROXY protocol header refused: ${peer} is not a trusted proxy`,
+      kind: "untrusted-source",
+    };
+  }
+  try {
+    const { connection, rest } = await readProxyHeader(stream, options.parse, options.timeoutMs);
+    return { ok: true, stream: prefixedStream(rest, stream), proxied: connection };
+  } catch (error) {
+    return { ok: false, reason: (error as Error).message, kind: "proxy-header" };
+  }
+}
+
 /**
  * Reads a PROXY header from `conn` within `timeoutMs`. Returns the header and the bytes that followed
  * it. The caller closes the connection on error (which also ends a pending read).
  *
- * @throws {ProxyHeaderError}
+ * @example
+ * ```ts ignore
+ * const { connection, rest } = await readProxyHeader(conn, proxyProtocolParser, 3000);
+ * ```
+ * @throws {ProxyHeaderError} for a bad header, `DeadlineError` when it does not arrive in time
  */
-export async function readProxyHeader(
+export function readProxyHeader(
   conn: ByteSource,
   parse: ProxyHeaderParser,
   timeoutMs: number,
 ): Promise<{ connection: ProxiedConnection; rest: Uint8Array }> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new ProxyHeaderError(`no complete PROXY protocol header within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-  });
-  try {
-    return await Promise.race([readUntilParsed(conn, parse), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return withDeadline(
+    readUntilParsed(conn, parse),
+    AbortSignal.timeout(timeoutMs),
+    `no complete PROXY protocol header within ${timeoutMs} ms`,
+  );
 }
 
 async function readUntilParsed(
@@ -94,22 +146,16 @@ async function readUntilParsed(
   }
 }
 
-/** A source that yields `first` before reading from `source`. */
-export function prefixedSource(first: Uint8Array, source: ByteSource): ByteSource {
-  let pending: Uint8Array | null = first.length > 0 ? first : null;
-  return {
-    read(p) {
-      if (pending === null) return source.read(p);
-      const n = Math.min(p.length, pending.length);
-      p.set(pending.subarray(0, n));
-      pending = n < pending.length ? pending.subarray(n) : null;
-      return Promise.resolve(n);
-    },
-  };
-}
-
-/** kgate's PROXY protocol v1/v2 parser (`src/proxy_protocol/`), as the listeners consume it. */
-export const proxyProtocolParser: ProxyHeaderParser = (bytes) => {
+/**
+ * kgate's PROXY protocol v1/v2 parser (`src/proxy_protocol/`), as the listeners consume it: a
+ * {@link ProxyHeaderParser}.
+ *
+ * @example
+ * ```ts ignore
+ * proxyProtocolParser(new TextEncoder().encode("PROXY TCP4 10.0.0.1 10.0.0.2 5000 9092\r\n"));
+ * ```
+ */
+export function proxyProtocolParser(bytes: Uint8Array): ProxyHeaderOutcome {
   const result = parseProxyHeader(bytes);
   if (result.kind !== "header") {
     return result.kind === "incomplete" ? result : { kind: "error", message: result.error.message };
@@ -125,7 +171,7 @@ export const proxyProtocolParser: ProxyHeaderParser = (bytes) => {
       tlvs: auditTlvs(header.tlvs),
     },
   };
-};
+}
 
 /** TLVs as JSON-friendly values (bytes as hex, 64-bit ids as text); undefined when there are none. */
 function auditTlvs(tlvs: ProxyTlvs): Record<string, unknown> | undefined {

@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import {
-  type ByteSink,
-  type ByteSource,
-  FrameError,
-  type FramePolicy,
-  pumpFrames,
-} from "../../src/proxy/frame_pump.ts";
+import type { ByteSink, ByteSource } from "../../src/lib/bytes_io.ts";
+import { FrameError, type FramePolicy, pumpFrames } from "../../src/proxy/pump.ts";
 
 /** A source that hands out `data` in the given chunk sizes. */
 function chunkedSource(data: Uint8Array, chunkSizes: number[]): ByteSource {

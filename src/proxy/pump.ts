@@ -1,15 +1,31 @@
 /**
- * Moves size-prefixed Kafka frames from one socket to another.
+ * Moves size-prefixed Kafka frames from a byte source to a sink.
  *
- * Frames the policy does not want to rewrite are forwarded as they arrive, straight from the read
- * buffer (consecutive frames in one write, a large frame streamed in pieces), so the data path
- * never decodes nor copies their bodies. Frames to rewrite are buffered whole and replaced.
+ * Frames the policy lets through are forwarded as they arrive, straight from the read buffer
+ * (consecutive frames in one write, a large frame streamed in pieces), so the data path never decodes
+ * nor copies their bodies. Frames the policy wants whole are buffered and handed to it; it answers
+ * with what to write in their place (possibly nothing, possibly later).
  *
  * @module
  */
+import { type ByteSink, type ByteSource, writeAll } from "../lib/bytes_io.ts";
+import type { FrameRejectionKind } from "./rejection.ts";
 
 /** What to do with a frame, decided from its first bytes. */
 export type FrameDecision = "forward" | "rewrite" | "more";
+
+/**
+ * What goes out in place of a whole frame: `null` the frame unchanged, one replacement frame, or a
+ * list of frames (size prefixes included; the list may hold the original frame, or be empty).
+ */
+export type FrameOutput = Uint8Array | readonly Uint8Array[] | null;
+
+/**
+ * The result of an asynchronous {@link FramePolicy.rewrite}: called once the pump holds its sink
+ * again, so that what it commits (e.g. a request's place in the pending queue) follows every write
+ * made meanwhile by other writers of the same sink.
+ */
+export type DeferredOutput = () => FrameOutput;
 
 /** Decides, and rewrites, the frames of one direction of a connection. */
 export interface FramePolicy {
@@ -21,31 +37,42 @@ export interface FramePolicy {
    */
   inspect(prefix: Uint8Array, size: number): FrameDecision;
   /**
-   * Replaces a whole frame body that `inspect` chose to rewrite: returns a complete frame (size
-   * prefix included), or null to forward the frame unchanged.
+   * Handles a whole frame that `inspect` chose to rewrite: `body` is the frame without its size
+   * prefix, a view of the read buffer right after that prefix ({@link frameOfBody}), valid until the
+   * returned output is written. Returns what to write in its place, or a promise of it (the pump then
+   * writes what came before, lets go of its sink while waiting, and calls the {@link DeferredOutput}
+   * once it holds the sink again).
    */
-  rewrite(body: Uint8Array): Uint8Array | null;
+  rewrite(body: Uint8Array): FrameOutput | Promise<DeferredOutput>;
+}
+
+/**
+ * A sink that other writers share with the pump. The pump claims it before carving what it read and
+ * releases it only at a frame boundary, so nothing is ever written into the middle of a frame.
+ */
+export interface SharedFrameSink extends ByteSink {
+  /** Takes the sink: undefined when taken at once, else a promise resolved when it is. */
+  claim(): Promise<void> | undefined;
+  /** Gives the sink back (to the next waiting writer). */
+  release(): void;
 }
 
 /** A frame that breaks the protocol: the connection closes with this reason. */
 export class FrameError extends Error {
+  /** What kind of bad input it is, for the rejection metric. */
+  readonly kind: FrameRejectionKind;
+
   /**
+   * A frame error.
+   *
    * @param message what was wrong
    * @param kind `frame-size` for a size over the limit or negative, `protocol` for anything else
    */
-  constructor(message: string, readonly kind: "frame-size" | "protocol" = "protocol") {
+  constructor(message: string, kind: FrameRejectionKind = "protocol") {
     super(message);
+    this.kind = kind;
     this.name = "FrameError";
   }
-}
-
-/** Byte source (a Deno.Conn). */
-export interface ByteSource {
-  read(p: Uint8Array): Promise<number | null>;
-}
-/** Byte sink (a Deno.Conn). */
-export interface ByteSink {
-  write(p: Uint8Array): Promise<number>;
 }
 
 /** Options of {@link pumpFrames}. */
@@ -58,14 +85,6 @@ export interface PumpOptions {
   onRead?: (bytes: number) => void;
 }
 
-/** Writes all of `bytes`. */
-export async function writeAll(sink: ByteSink, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) {
-    written += await sink.write(written === 0 ? bytes : bytes.subarray(written));
-  }
-}
-
 const DEFAULT_BUFFER_BYTES = 128 * 1024;
 /** Reads after which an unused grown buffer is given back. */
 const LARGE_BUFFER_IDLE_READS = 256;
@@ -75,15 +94,21 @@ const MAX_KEPT_BUFFER_BYTES = 16 * 1024 * 1024;
 /**
  * Pumps frames from `source` to `sink` until the source ends at a frame boundary.
  *
+ * @example
+ * ```ts ignore
+ * await pumpFrames(client, upstream, { inspect: () => "forward", rewrite: () => null }, { maxFrameBytes: 1 << 20 });
+ * ```
  * @throws {FrameError} on a bad size, a policy rejection, or an end of stream inside a frame
  */
 export async function pumpFrames(
   source: ByteSource,
-  sink: ByteSink,
+  sink: ByteSink | SharedFrameSink,
   policy: FramePolicy,
   options: PumpOptions,
 ): Promise<void> {
   const { maxFrameBytes } = options;
+  const shared = "claim" in sink ? sink : undefined;
+  let held = false; // this pump holds the shared sink
   let buf = new Uint8Array(options.bufferBytes ?? DEFAULT_BUFFER_BYTES);
   let view = new DataView(buf.buffer);
   let start = 0; // first unprocessed byte
@@ -93,7 +118,13 @@ export async function pumpFrames(
   let readsSinceLargeUse = 0; // reads since a grown buffer last held a large frame
   const segments: Uint8Array[] = [];
 
+  // A pump that fails while holding a shared sink keeps it: the session is ending and closes the sink.
   for (;;) {
+    if (shared && !held) {
+      const waiting = shared.claim();
+      if (waiting) await waiting;
+      held = true;
+    }
     // 1. Carve what is in the buffer into segments to write.
     let forwardFrom = -1;
     for (;;) {
@@ -135,24 +166,46 @@ export async function pumpFrames(
         rewriteDecided = true;
       }
       if (available < size) break;
-      const replacement = policy.rewrite(buf.subarray(start + 4, start + total));
+      let output = policy.rewrite(buf.subarray(start + 4, start + total));
+      if (forwardFrom >= 0 && output !== null) {
+        segments.push(buf.subarray(forwardFrom, start));
+        forwardFrom = -1;
+      }
+      if (output instanceof Promise) {
+        // A filter is waiting for something (its own request upstream, say): write what came
+        // before, let other writers use the sink meanwhile, and commit only once it is ours again.
+        for (const segment of segments) await writeAll(sink, segment);
+        segments.length = 0;
+        if (held) {
+          shared!.release();
+          held = false;
+        }
+        const deferred = await output;
+        if (shared) {
+          const waiting = shared.claim();
+          if (waiting) await waiting;
+          held = true;
+        }
+        // Nothing was read meanwhile: `buf`, `start` and `frame` are as they were.
+        output = deferred();
+      }
       rewriteDecided = false;
-      if (replacement === null) {
+      if (output === null) {
         if (forwardFrom < 0) forwardFrom = start;
       } else {
-        if (forwardFrom >= 0) {
-          segments.push(buf.subarray(forwardFrom, start));
-          forwardFrom = -1;
-        }
-        segments.push(replacement);
+        pushOutput(segments, output);
       }
       start += total;
     }
     if (forwardFrom >= 0 && start > forwardFrom) segments.push(buf.subarray(forwardFrom, start));
 
-    // 2. Write them, in order.
+    // 2. Write them, in order; let go of a shared sink at a frame boundary.
     for (const segment of segments) await writeAll(sink, segment);
     segments.length = 0;
+    if (held && streamRemaining === 0) {
+      shared!.release();
+      held = false;
+    }
 
     // 3. Make room for the next read.
     if (start === end) {
@@ -208,4 +261,22 @@ export async function pumpFrames(
     options.onRead?.(n);
     end += n;
   }
+}
+
+function pushOutput(segments: Uint8Array[], output: Uint8Array | readonly Uint8Array[]): void {
+  if (output instanceof Uint8Array) segments.push(output);
+  else for (const one of output) segments.push(one);
+}
+
+/**
+ * The whole frame (size prefix included) of a body handed to {@link FramePolicy.rewrite}: a view of
+ * the same buffer, no copy.
+ *
+ * @example
+ * ```ts ignore
+ * rewrite: (body) => [frameOfBody(body), extra],
+ * ```
+ */
+export function frameOfBody(body: Uint8Array): Uint8Array {
+  return new Uint8Array(body.buffer, body.byteOffset - 4, body.length + 4);
 }

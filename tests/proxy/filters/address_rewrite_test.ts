@@ -1,6 +1,6 @@
 /** Response rewriting, on responses built with the codec (the integration tests use real brokers). */
 import assert from "node:assert/strict";
-import { singleHostMapping } from "../../src/cluster/mapping.ts";
+import { singleHostMapping } from "../../../src/cluster/mapping.ts";
 import {
   ApiKey,
   ApiVersionsResponse,
@@ -8,8 +8,13 @@ import {
   encodeMessage,
   FindCoordinatorResponse,
   type FindCoordinatorResponseData,
-} from "../../src/protocol/mod.ts";
-import { type RewriteContext, rewriteResponse, supportedVersionRange } from "../../src/proxy/rewrite.ts";
+} from "../../../src/protocol/mod.ts";
+import {
+  capApiVersionsResponse,
+  type RewriteContext,
+  rewriteResponse,
+  supportedVersionRange,
+} from "../../../src/proxy/filters/mod.ts";
 
 const brokers = [1, 2, 3].map((nodeId) => ({ nodeId, rack: `rack-${nodeId}` }));
 
@@ -120,11 +125,11 @@ Deno.test("ApiVersions: capped to what the gateway rewrites; keys it would refus
     ],
     throttleTimeMs: 0,
   } as never);
-  const frame = rewriteResponse(
+  const frame = capApiVersionsResponse(
     { apiKey: ApiKey.ApiVersions, apiVersion: 3, clientId: null },
     withHeader(body, false), // ApiVersions responses always use header v0
-    context({ mapper: 0, unknown: 0 }),
-  )!;
+    supportedVersionRange,
+  );
   const value = decodeMessage(ApiVersionsResponse, 3, frame, 8).value;
   assert.deepEqual(value.apiKeys.map((k) => [k.apiKey, k.minVersion, k.maxVersion]), [
     [ApiKey.Produce, 0, 13],

@@ -1,0 +1,103 @@
+/**
+ * The order of responses to one client: every request that gets a response takes a place when it
+ * is forwarded or answered, and responses reach the client in place order, whether they come from
+ * the broker or from a filter that answered the request itself.
+ *
+ * Broker responses arrive in place order by themselves (a Kafka connection answers in order); only
+ * the gateway's own answers have to wait for their turn. While none waits, a broker response passes
+ * straight through ({@link ClientOrder.pass}).
+ *
+ * @module
+ */
+import { writeAll } from "../lib/bytes_io.ts";
+import { frameOfBody, type FrameOutput } from "./pump.ts";
+import type { SharedSink } from "./shared_sink.ts";
+
+/** An answer made by a filter, waiting for its turn. */
+interface LocalAnswer {
+  place: number;
+  frame: Uint8Array;
+}
+
+/**
+ * Places in the client's order, and the answers waiting for theirs.
+ *
+ * @example
+ * ```ts ignore
+ * const order = new ClientOrder(toClient);
+ * const place = order.take(); // when a request is forwarded
+ * if (!order.waiting) order.pass(place); // its response, forwarded as it comes
+ * ```
+ */
+export class ClientOrder {
+  readonly #sink: SharedSink;
+  readonly #answers: LocalAnswer[] = [];
+  /** The next place to hand out. */
+  #next = 0;
+  /** The place of the next response to write. */
+  #due = 0;
+
+  /** @param sink the client's stream, shared with the response pump */
+  constructor(sink: SharedSink) {
+    this.#sink = sink;
+  }
+
+  /** A place for a request whose response the client will get. */
+  take(): number {
+    return this.#next++;
+  }
+
+  /** Whether answers of the gateway's own wait for their turn (responses then go through {@link ClientOrder.around}). */
+  get waiting(): boolean {
+    return this.#answers.length !== 0;
+  }
+
+  /** The response in `place` goes out as it is (nothing waits: it is the one due). */
+  pass(place: number): void {
+    this.#due = place + 1;
+  }
+
+  /**
+   * What to write for the response in `place`, whose body the pump read (`replacement`: the frame a
+   * filter made of it, or null): that alone when nothing waits, else with the answers due before it
+   * and those right after it.
+   */
+  around(place: number, replacement: Uint8Array | null, body: Uint8Array): FrameOutput {
+    const answers = this.#answers;
+    this.#due = place + 1;
+    if (answers.length === 0) return replacement;
+    const frames: Uint8Array[] = [];
+    while (answers.length > 0 && answers[0].place < place) frames.push(answers.shift()!.frame);
+    frames.push(replacement ?? frameOfBody(body));
+    while (answers.length > 0 && answers[0].place === this.#due) {
+      frames.push(answers.shift()!.frame);
+      this.#due++;
+    }
+    return frames;
+  }
+
+  /**
+   * A filter's answer for the request in `place`: written now if its turn has come (once the
+   * response pump is at a frame boundary), else by the response pump with the response before it.
+   */
+  answer(place: number, frame: Uint8Array): void {
+    this.#answers.push({ place, frame });
+    if (this.#answers[0].place !== this.#due) return;
+    const sink = this.#sink;
+    (async () => {
+      const waiting = sink.claim();
+      if (waiting) await waiting;
+      try {
+        while (this.#answers.length > 0 && this.#answers[0].place === this.#due) {
+          const answer = this.#answers.shift()!;
+          this.#due++;
+          await writeAll(sink, answer.frame);
+        }
+      } finally {
+        sink.release();
+      }
+    })().catch(() => {
+      // The connection is ending: the pumps report why.
+    });
+  }
+}

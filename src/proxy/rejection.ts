@@ -1,0 +1,18 @@
+/**
+ * Why kgate refused a client connection, or closed it for bad input: one type for the listeners, the
+ * session, the frame pump and the `kgate_rejected_connections_total{reason}` metric.
+ *
+ * @module
+ */
+
+/**
+ * - `frame-size`: a frame size over the limit, or negative;
+ * - `protocol`: any other broken frame or refused request;
+ * - `proxy-header`: a missing, malformed or too slow PROXY protocol header;
+ * - `untrusted-source`: a PROXY header expected from a peer that is not a trusted proxy;
+ * - `upstream`: no broker to route to, or the broker could not be reached.
+ */
+export type RejectionKind = "frame-size" | "protocol" | "proxy-header" | "untrusted-source" | "upstream";
+
+/** The kinds of bad input found inside the Kafka frames of a proxied connection. */
+export type FrameRejectionKind = Extract<RejectionKind, "frame-size" | "protocol">;

@@ -1,0 +1,473 @@
+/**
+ * One client connection: its two frame pumps, the filter chain, and the bookkeeping that matches
+ * responses to requests.
+ *
+ * Requests are answered in order on a Kafka connection, so matching is positional (with a
+ * correlation id check). Besides the client's requests the broker may be sent the gateway's own
+ * (a filter's {@link FilterContext.sendRequest}): their responses are matched the same way and never
+ * reach the client. A request a filter answers itself takes its place in the client's order: its
+ * answer is written after the responses to the requests before it, and before those after it.
+ *
+ * @module
+ */
+import { writeAll } from "../lib/bytes_io.ts";
+import { closeQuietly } from "../lib/close.ts";
+import {
+  ApiKey,
+  apiName,
+  produceRequestAcks,
+  ProtocolError,
+  readRequestHeader,
+  type RequestHeaderInfo,
+} from "../protocol/mod.ts";
+import {
+  DispatchTable,
+  type Filter,
+  type FilterContext,
+  type OwnRequest,
+  type RequestAction,
+  type ResponseAction,
+} from "./filter.ts";
+import { type DeferredOutput, FrameError, type FrameOutput, type FramePolicy, pumpFrames } from "./pump.ts";
+import type { RejectionKind } from "./rejection.ts";
+import { SharedSink } from "./shared_sink.ts";
+import { ClientOrder } from "./client_order.ts";
+import type { ByteStream } from "./transport/stream.ts";
+
+/** Everything one session needs. */
+export interface SessionOptions {
+  /** The client's stream (after any transport stage: PROXY header, TLS). */
+  client: ByteStream;
+  /** The broker's stream. */
+  upstream: ByteStream;
+  /** The filters, in request order. */
+  filters: readonly Filter[];
+  /** Largest request frame accepted, in bytes. */
+  maxFrameBytes: number;
+  /** Bytes read from the client, per read. */
+  onBytesIn?: (n: number) => void;
+  /** Bytes read from the broker, per read. */
+  onBytesOut?: (n: number) => void;
+}
+
+/** How a session ended. */
+export interface SessionEnd {
+  /** Who ended it: the client, the broker, the gateway (shutdown), or an error. */
+  by: "client" | "upstream" | "gateway" | "error";
+  /** The error message when `by === "error"`. */
+  reason?: string;
+  /** What kind of bad input ended it, when a client broke the protocol. */
+  kind?: RejectionKind;
+}
+
+/** A request sent upstream, waiting for its response. */
+interface InFlight {
+  correlationId: number;
+  /** The client's request header; undefined for the gateway's own request. */
+  header?: RequestHeaderInfo;
+  /** Its place in the client's order of responses (-1: none, the gateway's own). */
+  place: number;
+  /** performance.now() when it was forwarded. */
+  forwardedAt: number;
+  /** Milliseconds the gateway spent on it before forwarding it. */
+  gatewayMs: number;
+  /** For the gateway's own request: where its response goes. */
+  own?: { resolve(body: Uint8Array): void; reject(error: Error): void };
+}
+
+/** A request header read by `inspect`, for the `rewrite` that follows. */
+interface Inspected {
+  header: RequestHeaderInfo;
+  acks: number;
+  startedAt: number;
+  /** The filters that want it, by index. */
+  wanters: readonly number[];
+  /** The frame body, once whole. */
+  body?: Uint8Array;
+}
+
+/** Correlation ids of the gateway's own requests start here (any value works: matching is positional). */
+const OWN_CORRELATION_START = 0x6b676100;
+
+/**
+ * Runs both pumps until either side closes or breaks the protocol, then closes both streams.
+ * Never throws.
+ *
+ * @example
+ * ```ts ignore
+ * const end = await runSession({ client, upstream, filters: [], maxFrameBytes: 1 << 20 });
+ * ```
+ */
+export function runSession(options: SessionOptions): Promise<SessionEnd> {
+  return new Session(options).run();
+}
+
+class Session implements FilterContext {
+  readonly #options: SessionOptions;
+  readonly #filters: readonly Filter[];
+  /** Which filters want which requests and responses. */
+  readonly #requestTable: DispatchTable;
+  readonly #responseTable: DispatchTable;
+  /** The filters with per-frame hooks (called for every frame, without decoding it). */
+  readonly #admitters: Filter[];
+  readonly #requestObservers: Filter[];
+  readonly #deliveryObservers: Filter[];
+  readonly #toClient: SharedSink;
+  readonly #toUpstream: SharedSink;
+  /** Requests sent upstream, in the order sent. */
+  readonly #inFlight: InFlight[] = [];
+  /** The order of the client's responses. */
+  readonly #order: ClientOrder;
+  #ownCorrelationId = OWN_CORRELATION_START;
+  #ended = false;
+
+  constructor(options: SessionOptions) {
+    this.#options = options;
+    this.#filters = options.filters;
+    this.#requestTable = DispatchTable.of(options.filters.map((f) => f.onRequest ? f.requests : undefined));
+    this.#responseTable = DispatchTable.of(
+      options.filters.map((f) => f.onResponse ? f.responses : undefined),
+    );
+    this.#admitters = options.filters.filter((f) => f.admitRequest);
+    this.#requestObservers = options.filters.filter((f) => f.requestHeader);
+    // Responses pass the filters in reverse order.
+    this.#deliveryObservers = options.filters.filter((f) => f.responseDelivered).reverse();
+    this.#toClient = new SharedSink(options.client);
+    this.#order = new ClientOrder(this.#toClient);
+    this.#toUpstream = new SharedSink(options.upstream);
+  }
+
+  async run(): Promise<SessionEnd> {
+    const { client, upstream, maxFrameBytes } = this.#options;
+    const requests = pumpFrames(client, this.#toUpstream, this.#requestPolicy(), {
+      maxFrameBytes,
+      onRead: this.#options.onBytesIn,
+    }).then(() => ({ by: "client" }) as SessionEnd);
+    // Responses are only bounded by a sanity limit: fetch.max.bytes may exceed the request limit.
+    const responses = pumpFrames(upstream, this.#toClient, this.#responsePolicy(), {
+      maxFrameBytes: 0x7fffffff,
+      onRead: this.#options.onBytesOut,
+    }).then(() => ({ by: "upstream" }) as SessionEnd);
+    const end = await Promise.race([
+      requests.catch(toEnd("client")),
+      responses.catch(toEnd("upstream")),
+    ]);
+    this.#ended = true;
+    closeQuietly(client);
+    closeQuietly(upstream);
+    this.#toClient.close();
+    this.#toUpstream.close();
+    for (const request of this.#inFlight.splice(0)) request.own?.reject(new Error("the connection ended"));
+    // Let the other pump settle so nothing is left unhandled.
+    await Promise.allSettled([requests, responses]);
+    return end;
+  }
+
+  // ---- client to broker ----
+
+  #requestPolicy(): FramePolicy {
+    let current: Inspected | undefined;
+    return {
+      inspect: (prefix, size) => {
+        const startedAt = performance.now();
+        // Key and version first: the rest of the header's layout depends on them.
+        if (prefix.length < 4) {
+          if (size < 4) {
+            throw new FrameError(`malformed request header: a frame of ${size} bytes cannot hold one`);
+          }
+          return "more";
+        }
+        const apiKey = (prefix[0] << 24 >> 16) | prefix[1];
+        const apiVersion = (prefix[2] << 24 >> 16) | prefix[3];
+        const admitters = this.#admitters;
+        for (let i = 0; i < admitters.length; i++) admitters[i].admitRequest!(apiKey, apiVersion);
+        let header: RequestHeaderInfo;
+        let acks = -1;
+        try {
+          header = readRequestHeader(prefix);
+          if (apiKey === ApiKey.Produce) acks = produceRequestAcks(prefix, header);
+        } catch (error) {
+          if (error instanceof ProtocolError && prefix.length < size) return "more";
+          throw new FrameError(
+            `malformed request header (${apiName(apiKey)} v${apiVersion}): ${(error as Error).message}`,
+          );
+        }
+        const observers = this.#requestObservers;
+        for (let i = 0; i < observers.length; i++) observers[i].requestHeader!(header);
+        const wanters = this.#requestTable.wanters(apiKey, apiVersion);
+        if (wanters !== undefined) {
+          current = { header, acks, startedAt, wanters };
+          return "rewrite";
+        }
+        this.#commitRequest(header, acks, startedAt);
+        return "forward";
+      },
+      rewrite: (body) => {
+        const inspected = current!;
+        current = undefined;
+        inspected.body = body;
+        return this.#filterRequest(inspected, body);
+      },
+    };
+  }
+
+  /** The request goes upstream now: it takes the next place in the pending queue and the client's order. */
+  #commitRequest(header: RequestHeaderInfo, acks: number, startedAt: number): void {
+    const forwardedAt = performance.now();
+    // Produce with acks=0 gets no response.
+    if (acks === 0) return;
+    this.#inFlight.push({
+      correlationId: header.correlationId,
+      header,
+      place: this.#order.take(),
+      forwardedAt,
+      gatewayMs: forwardedAt - startedAt,
+    });
+  }
+
+  /** Runs the request filters that want this request, in order. */
+  #filterRequest(inspected: Inspected, body: Uint8Array): FrameOutput | Promise<DeferredOutput> {
+    const { header, wanters } = inspected;
+    let replacement: Uint8Array | null = null;
+    for (let w = 0; w < wanters.length; w++) {
+      const index = wanters[w];
+      const action = this.#filters[index].onRequest!({ header, body }, this);
+      if (action instanceof Promise) return this.#filterRequestAsync(inspected, action, w, replacement);
+      if (action.kind === "respond") return this.#answer(inspected, action.frame, index);
+      if (action.frame) {
+        replacement = action.frame;
+        body = replacement.subarray(4);
+      }
+    }
+    this.#commitRequest(header, inspected.acks, inspected.startedAt);
+    return replacement;
+  }
+
+  /** {@link Session.#filterRequest} from wanter `from` on, once one has answered with a promise. */
+  async #filterRequestAsync(
+    inspected: Inspected,
+    pending: Promise<RequestAction>,
+    from: number,
+    replacement: Uint8Array | null,
+  ): Promise<DeferredOutput> {
+    const { header, wanters } = inspected;
+    for (let w = from; w < wanters.length; w++) {
+      const index = wanters[w];
+      // Nothing was read meanwhile: a view of the read buffer is still valid.
+      const body = replacement?.subarray(4) ?? inspected.body!;
+      const action = w === from
+        ? await pending
+        : await this.#filters[index].onRequest!({ header, body }, this);
+      if (action.kind === "respond") {
+        const answered = this.#answer(inspected, action.frame, index);
+        return answered instanceof Promise ? await answered : () => answered;
+      }
+      if (action.frame) replacement = action.frame;
+    }
+    const output = replacement;
+    // Committed once the pump holds the upstream sink again: after any request of the gateway's own.
+    return () => {
+      this.#commitRequest(header, inspected.acks, inspected.startedAt);
+      return output;
+    };
+  }
+
+  /**
+   * A filter answered the request: the answer passes the response filters of the filters before it
+   * (in reverse order), then waits for its turn to the client. Nothing goes upstream.
+   */
+  #answer(
+    inspected: Inspected,
+    answer: Uint8Array,
+    answeredBy: number,
+  ): FrameOutput | Promise<DeferredOutput> {
+    const { header, acks, startedAt } = inspected;
+    const enqueue = (replacement: Uint8Array | null): FrameOutput => {
+      if (acks === 0) return [];
+      this.#deliver(header, 0, performance.now() - startedAt, replacement !== null);
+      this.#order.answer(this.#order.take(), replacement ?? answer);
+      return [];
+    };
+    const wanters = this.#responseTable.wanters(header.apiKey, header.apiVersion);
+    const filtered = wanters === undefined
+      ? null
+      : this.#filterResponse(header, answer.subarray(4), wanters, answeredBy);
+    if (filtered instanceof Promise) return filtered.then((replacement) => () => enqueue(replacement));
+    return enqueue(filtered);
+  }
+
+  // ---- the gateway's own requests ----
+
+  /** {@link FilterContext.sendRequest}. */
+  async sendRequest(request: OwnRequest): Promise<Uint8Array> {
+    if (this.#ended) throw new Error("the connection ended");
+    const correlationId = this.#ownCorrelationId;
+    this.#ownCorrelationId = (this.#ownCorrelationId + 1) | 0;
+    const frame = request.encode(correlationId);
+    const sink = this.#toUpstream;
+    const waiting = sink.claim();
+    if (waiting) await waiting;
+    let response: Promise<Uint8Array>;
+    try {
+      response = new Promise((resolve, reject) => {
+        const forwardedAt = performance.now();
+        this.#inFlight.push({
+          correlationId,
+          place: -1,
+          forwardedAt,
+          gatewayMs: 0,
+          own: { resolve, reject },
+        });
+      });
+      await writeAll(sink, frame);
+    } finally {
+      sink.release();
+    }
+    return await response;
+  }
+
+  // ---- broker to client ----
+
+  #responsePolicy(): FramePolicy {
+    let current: InFlight | undefined;
+    let upstreamMs = 0;
+    let wanters: readonly number[] | undefined;
+    return {
+      inspect: (prefix, size) => {
+        if (prefix.length < 4) {
+          if (size < 4) throw new FrameError(`response frame of ${size} bytes has no correlation id`);
+          return "more";
+        }
+        const correlationId = new DataView(prefix.buffer, prefix.byteOffset, 4).getInt32(0);
+        const head = this.#inFlight[0];
+        if (head === undefined) {
+          throw new FrameError(`response with correlation id ${correlationId} but no request pending`);
+        }
+        if (head.correlationId !== correlationId) {
+          throw new FrameError(`response correlation id ${correlationId}, expected ${head.correlationId}`);
+        }
+        this.#inFlight.shift();
+        current = head;
+        if (head.header === undefined) return "rewrite"; // the gateway's own: kept from the client
+        upstreamMs = performance.now() - head.forwardedAt;
+        const { apiKey, apiVersion } = head.header;
+        wanters = this.#responseTable.wanters(apiKey, apiVersion);
+        if (wanters === undefined && !this.#order.waiting) {
+          this.#order.pass(head.place);
+          this.#deliver(head.header, upstreamMs, head.gatewayMs, false);
+          return "forward";
+        }
+        return "rewrite";
+      },
+      rewrite: (body) => {
+        const head = current!;
+        current = undefined;
+        if (head.header === undefined) {
+          head.own!.resolve(body.slice());
+          return [];
+        }
+        const startedAt = performance.now();
+        const upstream = upstreamMs;
+        const filtered = wanters === undefined
+          ? null
+          : this.#filterResponse(head.header, body, wanters, Infinity);
+        if (filtered instanceof Promise) {
+          return filtered.then((replacement) => () =>
+            this.#placeResponse(head, upstream, startedAt, body, replacement)
+          );
+        }
+        return this.#placeResponse(head, upstream, startedAt, body, filtered);
+      },
+    };
+  }
+
+  /** A response leaves the filters (`replacement` null: unchanged) and takes its place. */
+  #placeResponse(
+    head: InFlight,
+    upstreamMs: number,
+    startedAt: number,
+    body: Uint8Array,
+    replacement: Uint8Array | null,
+  ): FrameOutput {
+    this.#deliver(
+      head.header!,
+      upstreamMs,
+      head.gatewayMs + performance.now() - startedAt,
+      replacement !== null,
+    );
+    return this.#order.around(head.place, replacement, body);
+  }
+
+  /**
+   * Runs the response filters among `wanters` below index `below`, last first: the replacement frame,
+   * or null when none replaced the response.
+   */
+  #filterResponse(
+    request: RequestHeaderInfo,
+    body: Uint8Array,
+    wanters: readonly number[],
+    below: number,
+  ): Uint8Array | null | Promise<Uint8Array | null> {
+    let replacement: Uint8Array | null = null;
+    for (let w = wanters.length - 1; w >= 0; w--) {
+      if (wanters[w] >= below) continue;
+      const action = this.#filters[wanters[w]].onResponse!({ request, body }, this);
+      if (action instanceof Promise) {
+        return this.#filterResponseAsync(request, body, action, wanters, w, replacement);
+      }
+      if (action.frame) {
+        replacement = action.frame;
+        body = replacement.subarray(4);
+      }
+    }
+    return replacement;
+  }
+
+  /** {@link Session.#filterResponse} from wanter `from` down, once one has answered with a promise. */
+  async #filterResponseAsync(
+    request: RequestHeaderInfo,
+    body: Uint8Array,
+    pending: Promise<ResponseAction>,
+    wanters: readonly number[],
+    from: number,
+    replacement: Uint8Array | null,
+  ): Promise<Uint8Array | null> {
+    for (let w = from; w >= 0; w--) {
+      const action = w === from
+        ? await pending
+        : await this.#filters[wanters[w]].onResponse!({ request, body }, this);
+      if (action.frame) {
+        replacement = action.frame;
+        body = replacement.subarray(4);
+      }
+    }
+    return replacement;
+  }
+
+  #deliver(request: RequestHeaderInfo, upstreamMs: number, gatewayMs: number, rewritten: boolean): void {
+    const observers = this.#deliveryObservers;
+    for (let i = 0; i < observers.length; i++) {
+      observers[i].responseDelivered!(request, upstreamMs / 1000, gatewayMs / 1000, rewritten);
+    }
+  }
+}
+
+/** Maps how a pump ended to how the session ended. */
+function toEnd(side: "client" | "upstream") {
+  return (error: unknown): SessionEnd => {
+    if (error instanceof FrameError) {
+      return {
+        by: "error",
+        reason: `${side}: ${error.message}`,
+        kind: side === "client" ? error.kind : undefined,
+      };
+    }
+    if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
+      return { by: side };
+    }
+    if (error instanceof Deno.errors.ConnectionReset || error instanceof Deno.errors.BrokenPipe) {
+      return { by: side, reason: `${side} reset the connection` };
+    }
+    return { by: "error", reason: `${side}: ${(error as Error)?.message ?? String(error)}` };
+  };
+}

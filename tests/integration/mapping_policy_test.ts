@@ -32,9 +32,11 @@ import { showMapping as show, uniqueClusterId, untilClusterIs } from "../support
 import { GatewayProcess } from "../support/gateway_process.ts";
 import { auditEntries } from "../support/haproxy_audit.ts";
 import { HttpApi } from "../support/http_api.ts";
+import { quietKafkajsTimerWarnings } from "../support/kafkajs.ts";
 import { loopbackHosts } from "../support/loopback.ts";
 import { waitUntil } from "../support/wait.ts";
 
+quietKafkajsTimerWarnings();
 const kafka = await testKafka();
 const PORT_START = 6969;
 /** One address per node of this file's tests. */

@@ -13,9 +13,11 @@ import { deadline, settleWithin, sleep } from "../../src/lib/deadline.ts";
 import { uniqueClusterId, untilClusterIs } from "../support/gateway_cluster.ts";
 import { GatewayProcess } from "../support/gateway_process.ts";
 import { auditEntries } from "../support/haproxy_audit.ts";
+import { quietKafkajsTimerWarnings } from "../support/kafkajs.ts";
 import { loopbackHosts } from "../support/loopback.ts";
 import { waitUntil } from "../support/wait.ts";
 
+quietKafkajsTimerWarnings();
 const kafka = await testKafka();
 const PORT_START = 6969;
 /** The three nodes of each run: client-consistent, then client-sticky. */

@@ -45,7 +45,9 @@ export async function untilClusterIs(
           "/api/v1/cluster",
           { auth: DEFAULT_ADMIN_USER },
         );
-        if (JSON.stringify(res.json.members.map((m) => m.host).sort()) !== wanted) return false;
+        const seen = JSON.stringify(res.json.members.map((m) => m.host).sort());
+        // Thrown, not false: a timeout then names what the node saw last.
+        if (seen !== wanted) throw new Error(`${node.host} sees ${seen}`);
       }
       return true;
     },

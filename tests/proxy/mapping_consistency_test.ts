@@ -32,7 +32,9 @@ import {
 import { needsRewrite, rewriteResponse } from "../../src/proxy/rewrite.ts";
 import { fixtureVersionDirs, loadFixtureIndex } from "../protocol/fixture_support.ts";
 
-// The production rewrite path, in one place (the only use of src/proxy in this file).
+// The production rewrite path, in one place (the only use of src/proxy in this file). With the filter
+// chain (src/proxy/filters/address_rewrite.ts) rewriteResponse keeps this signature and itself returns
+// null below the versions that carry addresses, so `rewritten` may then answer true.
 /** Whether responses of this API version are rewritten (may carry broker addresses). */
 const rewritten = (apiKey: number, version: number): boolean => needsRewrite(apiKey, version);
 /**

@@ -1,7 +1,8 @@
 /**
  * `deno task demo`: starts the local Kafka harness (brokers 1, 2, 3 in racks rack-a, rack-b, rack-c) and
  * a gateway cluster of three kgate nodes on 127.0.0.2, 127.0.0.3 (both rack-a) and 127.0.0.4 (rack-b),
- * shows the broker-to-node mapping clients receive (round-robin, rack-aware), prints how to connect kcat
+ * shows the broker-to-node mapping clients receive (the default client-consistent policy, rack-aware),
+ * prints how to connect kcat
  * and the HTTP API, and runs until Ctrl-C or SIGTERM.
  *
  * `KGATE_KAFKA_PORT_BASE` moves the Kafka brokers (default 16092).
@@ -98,13 +99,23 @@ async function main(): Promise<void> {
   const node = NODES[0].host;
   const bootstrap = `${node}:${PORT_START}`;
   // Every request first, then one print: the audit lines of the requests' connections come before it.
-  const requests = ["demo", "demo", "demo,kgate_rack=rack-b"];
+  // The same client through two nodes, two other clients, and a client naming its rack.
+  const requests = [
+    { via: NODES[0].host, clientId: "demo" },
+    { via: NODES[1].host, clientId: "demo" },
+    { via: NODES[0].host, clientId: "billing" },
+    { via: NODES[0].host, clientId: "orders" },
+    { via: NODES[0].host, clientId: "demo,kgate_rack=rack-b" },
+  ];
   console.log(
-    `demo: ${requests.length} Metadata requests through ${bootstrap}, one connection each ` +
+    `demo: ${requests.length} Metadata requests, one connection each ` +
       "(the JSON lines are the gateway's audit log of those connections):",
   );
   const answers = [];
-  for (const clientId of requests) answers.push({ clientId, brokers: await metadata(bootstrap, clientId) });
+  for (const { via, clientId } of requests) {
+    const through = `${via}:${PORT_START}`;
+    answers.push({ through, clientId, brokers: await metadata(through, clientId) });
+  }
   await new Promise((resolve) => setTimeout(resolve, 300));
 
   const nodeList = NODES.map((n) => `${n.host} (${n.rack})`).join(", ");
@@ -116,11 +127,12 @@ async function main(): Promise<void> {
     ` (broker b on port ${PORT_START}+b), HTTP API on port ${HTTP_PORT}`,
     "",
     "For each broker a client is sent to a node in the client's rack (kgate_rack=<rack> in its client.id),",
-    "else to a node in the broker's rack, else to any node. Among several candidates the answering node's",
-    "round-robin turn picks one; every Metadata request that node answers moves the turn on.",
+    "else to a node in the broker's rack, else to any node. Among several candidates the client's hash picks",
+    "one (client-consistent: weighted rendezvous hashing of the client's host and client.id, the broker and",
+    "the node): every node gives a client the same answer, different clients spread over the nodes.",
   ];
-  answers.forEach(({ clientId, brokers }, i) => {
-    lines.push("", `Metadata request ${i + 1} through ${bootstrap}, client.id "${clientId}":`);
+  answers.forEach(({ through, clientId, brokers }, i) => {
+    lines.push("", `Metadata request ${i + 1} through ${through}, client.id "${clientId}":`);
     const mapped = brokers.map((b) => `  broker ${b.nodeId} (${b.rack ?? "no rack"}) -> ${b.host}:${b.port}`);
     const width = Math.max(...mapped.map((m) => m.length)) + 3;
     brokers.forEach((b, j) => {
@@ -181,10 +193,10 @@ function why(brokerRack: string | null, clientRack: string | null): string {
   const choice = (hosts: string[], rack: string) =>
     hosts.length === 1
       ? `${hosts[0]} is the only node in ${rack}`
-      : `round-robin over ${rack}'s nodes ${hosts.join(", ")}`;
+      : `hashed over ${rack}'s nodes ${hosts.join(", ")}`;
   if (clientRack !== null && inRack(clientRack).length > 0) {
     return `the client is in ${clientRack}: ${choice(inRack(clientRack), clientRack)}`;
   }
   if (brokerRack !== null && inRack(brokerRack).length > 0) return choice(inRack(brokerRack), brokerRack);
-  return `no node in ${brokerRack ?? "the broker's rack"}: round-robin over all nodes`;
+  return `no node in ${brokerRack ?? "the broker's rack"}: hashed over all nodes`;
 }

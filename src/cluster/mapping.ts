@@ -14,8 +14,10 @@
  *
  * Within the candidates a policy ({@link MappingPolicy}) picks the node:
  *
- * - `round-robin` (the default): a turn, a per-node counter advanced by every Metadata response, so
- *   successive requests spread over the nodes; broker `i` gets candidate `(turn + i) mod n`.
+ * - `round-robin` ({@link clusterMapping}'s default when no policy is given; the gateway's setting
+ *   `GATEWAY_LOAD_BALANCING_POLICY` defaults to `client-consistent`): a turn, a per-node counter advanced
+ *   by every Metadata response, so successive requests spread over the nodes; broker `i` gets
+ *   candidate `(turn + i) mod n`.
  * - `client-sticky`: the turn is a hash of the client's host and client id instead: every node gives
  *   one client the same mapping until the membership changes (clients that reconnect whenever a
  *   broker's address changes, such as kafkajs and librdkafka, then keep their connections), and

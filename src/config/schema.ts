@@ -18,6 +18,7 @@ import {
 import {
   bool,
   cidrList,
+  decimal,
   hostPortList,
   integer,
   KAFKA_NAME,
@@ -117,10 +118,24 @@ const settings = z.object({
     description: "Map brokers to live gateway nodes; false = advertise GATEWAY_ADVERTISED_HOST",
     details: "see [Gateway cluster](#gateway-cluster); false suits an external load balancer",
   }),
-  loadBalancingPolicy: withDefault(oneOf(["round-robin", "client-sticky"]), "round-robin", {
-    env: "GATEWAY_LOAD_BALANCING_POLICY",
+  loadBalancingPolicy: withDefault(
+    oneOf(["client-consistent", "round-robin", "client-sticky"]),
+    "client-consistent",
+    {
+      env: "GATEWAY_LOAD_BALANCING_POLICY",
+      description:
+        "Internal load balancing: client-consistent = one mapping per client, the same on every node, weighted rendezvous hashing (a node leaving or joining moves only its share); round-robin = every Metadata request takes the next turn; client-sticky = one turn per client host and client id, (turn + i) mod n",
+    },
+  ),
+  nodeWeight: withDefault(decimal(0, 1_000_000), 1, {
+    env: "GATEWAY_NODE_WEIGHT",
     description:
-      "Internal load balancing: round-robin = every Metadata request takes the next turn; client-sticky = one turn per client host and client id, the same on every node",
+      "This node's share of the brokers under client-consistent, relative to the other nodes' weights (published in the membership); 0 = stays in the cluster but takes no new share (drain before maintenance)",
+  }),
+  clientIdentity: withDefault(oneOf(["host-and-client-id", "client-id"]), "host-and-client-id", {
+    env: "GATEWAY_CLIENT_IDENTITY",
+    description:
+      "What identifies a client under client-consistent: host-and-client-id = its address (the PROXY header's source when there is one) and client.id; client-id = the client.id alone (clients behind NAT). Every node must use the same value",
   }),
   groupId: optional(kafkaName, {
     env: "GATEWAY_GROUP_ID",

@@ -30,6 +30,21 @@ export function integer(min: number, max: number, note = "") {
   };
 }
 
+/**
+ * A number (fractions allowed) from `min` to `max`.
+ *
+ * @example
+ * ```ts
+ * decimal(0, 1000000).schema.parse("0.5"); // 0.5
+ * ```
+ */
+export function decimal(min: number, max: number) {
+  return {
+    schema: z.coerce.number().min(min).max(max),
+    allowed: `a number from ${min} to ${max}`,
+  };
+}
+
 /** A TCP port. */
 export const port = integer(1, 65535);
 

@@ -42,6 +42,9 @@ export const ClusterMemberSchema = z.object({
   httpUrl: z.string(),
   version: z.string(),
   joinedAt: z.string().meta({ description: "ISO 8601" }),
+  weight: z.number().optional().meta({
+    description: "Share weight in the mapping (GATEWAY_NODE_WEIGHT); absent from nodes that predate it (= 1)",
+  }),
 });
 
 /** Body of `/api/v1/cluster`: the gateway cluster as this node sees it. */

@@ -48,6 +48,7 @@ export function brokerMapping(
     portStart: config.portStart,
     minBrokerId: config.minBrokerId,
     policy: config.loadBalancingPolicy,
+    clientIdentity: config.clientIdentity,
   });
   return { mapper, peek };
 }

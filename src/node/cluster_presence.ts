@@ -42,7 +42,13 @@ export function clusterPresence(
   const liveNodes = (): GatewayNodeRef[] => {
     const others: GatewayNodeRef[] = membership.view().members
       .filter((m) => m.id !== self.id)
-      .map((m) => ({ id: m.id, host: m.host, rack: m.rack }));
+      .map((m) => ({
+        id: m.id,
+        host: m.host,
+        rack: m.rack,
+        // Nodes that predate weights publish none: the mapping counts them as 1.
+        ...(m.weight !== undefined ? { weight: m.weight } : {}),
+      }));
     if (node.draining) return others.length > 0 ? others : [self];
     return [...others, self];
   };

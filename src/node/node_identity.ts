@@ -11,15 +11,20 @@ import { KGATE_VERSION } from "../version.ts";
 import type { NodeState } from "./node_state.ts";
 
 /**
- * This node as the broker mapping sees it.
+ * This node as the broker mapping sees it; its weight is published with it.
  *
  * @example
  * ```ts
- * selfRef(config); // { id: "node-1", host: "gw1.example.com", rack: "eu-west-1a" }
+ * selfRef(config); // { id: "node-1", host: "gw1.example.com", rack: "eu-west-1a", weight: 1 }
  * ```
  */
 export function selfRef(config: GatewayConfig): GatewayNodeRef {
-  return { id: config.nodeId, host: config.advertisedHost, rack: config.rackId ?? null };
+  return {
+    id: config.nodeId,
+    host: config.advertisedHost,
+    rack: config.rackId ?? null,
+    weight: config.nodeWeight,
+  };
 }
 
 /**

@@ -32,7 +32,7 @@ function assertRefused(extra: Record<string, string>, variable: string, allowed?
 
 Deno.test("config: cluster settings defaults", () => {
   const config = parse();
-  assert.equal(config.loadBalancingPolicy, "round-robin");
+  assert.equal(config.loadBalancingPolicy, "client-consistent");
   assert.equal(config.groupId, undefined);
   assert.equal(config.membersTopic, undefined);
   assert.equal(config.membersTopicReplicationFactor, -1);
@@ -93,7 +93,8 @@ Deno.test("config: GATEWAY_LOAD_BALANCING_POLICY", async (t) => {
       );
     }
     assert.throws(() => parse({ GATEWAY_LOAD_BALANCING_POLICY: "sticky" }), {
-      message: 'invalid GATEWAY_LOAD_BALANCING_POLICY="sticky": expected round-robin or client-sticky',
+      message:
+        'invalid GATEWAY_LOAD_BALANCING_POLICY="sticky": expected client-consistent, round-robin or client-sticky',
     });
   });
 

@@ -14,6 +14,7 @@ import { fetchMetadata } from "../harness/mod.ts";
 import { GatewayProcess } from "../support/gateway_process.ts";
 import { kcatMetadata } from "../support/faults_gateway.ts";
 import { type FileFixture, fileFixture, sharedTest } from "../support/fixture.ts";
+import { showMapping as show, uniqueClusterId, untilClusterIs } from "../support/gateway_cluster.ts";
 import { loopbackHosts } from "../support/loopback.ts";
 import { waitUntil } from "../support/wait.ts";
 
@@ -51,14 +52,6 @@ function hostsOf(mapping: Map<number, string>): Set<string> {
   return new Set([...mapping.values()].map((e) => e.split(":")[0]));
 }
 
-function show(mapping: Map<number, string>): string {
-  return [...mapping].sort(([a], [b]) => a - b).map(([id, e]) => `${id}→${e}`).join(" ");
-}
-
-function clusterId(name: string): string {
-  return `${name}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
-}
-
 async function startNode(
   host: string,
   cluster: string,
@@ -72,25 +65,6 @@ async function startNode(
   });
   await node.waitUntilReady();
   return node;
-}
-
-/** Until every node's /api/v1/cluster lists exactly `hosts`. */
-async function untilClusterIs(nodes: GatewayProcess[], hosts: string[], timeoutMs = 20_000): Promise<void> {
-  await waitUntil(
-    async () => {
-      for (const node of nodes) {
-        const res = await fetch(`${node.httpUrl}/api/v1/cluster`, {
-          headers: { Authorization: `Basic ${btoa("admin:kgate")}` },
-        });
-        const body = await res.json() as { members: { host: string }[] };
-        const seen = body.members.map((m) => m.host).sort();
-        if (JSON.stringify(seen) !== JSON.stringify([...hosts].sort())) return false;
-      }
-      return true;
-    },
-    timeoutMs,
-    `cluster of ${hosts.join(",")}`,
-  );
 }
 
 /** Every broker's endpoint keeps its port; the two mappings differ and together use both hosts per broker. */
@@ -114,7 +88,7 @@ function nodesFixture(
   nodes: { host: string; env?: Record<string, string> }[],
 ): FileFixture<{ cluster: string; nodes: GatewayProcess[] }> {
   return fileFixture(async (stack) => {
-    const cluster = clusterId(name);
+    const cluster = uniqueClusterId(name);
     const started: GatewayProcess[] = [];
     stack.defer(async () => {
       await Promise.all(started.map((n) => n.stop()));
@@ -125,8 +99,11 @@ function nodesFixture(
   });
 }
 
-/** Two nodes with the default (round-robin) policy. */
-const roundRobin = nodesFixture("rr", [{ host: RR_A }, { host: RR_B }]);
+/** Round-robin is no longer the default policy: the tests of it ask for it explicitly. */
+const ROUND_ROBIN = { GATEWAY_LOAD_BALANCING_POLICY: "round-robin" };
+
+/** Two nodes with the round-robin policy. */
+const roundRobin = nodesFixture("rr", [RR_A, RR_B].map((host) => ({ host, env: ROUND_ROBIN })));
 
 for (const [index, host] of [RR_A, RR_B].entries()) {
   const name = (what: string) =>
@@ -181,7 +158,7 @@ for (const [index, host] of [RR_A, RR_B].entries()) {
 }
 
 Deno.test("client-sticky policy: a client gets one mapping from every node; client ids spread", async () => {
-  const cluster = clusterId("sticky");
+  const cluster = uniqueClusterId("sticky");
   const env = { GATEWAY_LOAD_BALANCING_POLICY: "client-sticky" };
   const a = await startNode(STICKY_A, cluster, env);
   const b = await startNode(STICKY_B, cluster, env);
@@ -248,14 +225,21 @@ sharedTest(
   },
 );
 
-/** Two nodes a third one (JOINER) joins and leaves. */
-const lifePair = nodesFixture("life", [{ host: LIFE_A }, { host: LIFE_B }]);
+/**
+ * Two nodes a third one (JOINER) joins and leaves. Round-robin (asked for explicitly, no longer the
+ * default): three nodes, three brokers, no racks, so every response names every node and a node's
+ * presence shows in any one response.
+ */
+const lifePair = nodesFixture("life", [LIFE_A, LIFE_B].map((host) => ({ host, env: ROUND_ROBIN })));
 const lifeTest = (what: string) =>
   `a node joins within 5 s, leaves on SIGTERM within 2 s, and on kill -9 within session timeout + 2 s: ${what}`;
 const inMappingOf = (node: GatewayProcess, host: string) => async () =>
   hostsOf(await metadataMapping(node.bootstrap)).has(host);
 
-/** Starts the joiner in the pair's cluster (without waiting for readiness); killed at the end of the test. */
+/**
+ * Starts the joiner (round-robin, as the pair) in the pair's cluster (without waiting for readiness);
+ * killed at the end of the test.
+ */
 async function startJoiner(
   stack: AsyncDisposableStack,
   cluster: string,
@@ -265,7 +249,7 @@ async function startJoiner(
     host: JOINER,
     kafka,
     portStart: PORT_START,
-    env: { GATEWAY_CLUSTER_ID: cluster, ...env },
+    env: { GATEWAY_CLUSTER_ID: cluster, ...ROUND_ROBIN, ...env },
   });
   stack.defer(() => joiner.kill().then(() => {}));
   return joiner;
@@ -340,7 +324,7 @@ sharedTest(lifeTest("kill -9: gone once the session (10 s) times out"), async ()
 });
 
 Deno.test("external load balancer mode: every broker advertised at GATEWAY_ADVERTISED_HOST", async () => {
-  const cluster = clusterId("extlb");
+  const cluster = uniqueClusterId("extlb");
   const lb = EXT_LB;
   const env = (id: string) => ({
     GATEWAY_FEATURE_FLAGS_INTERNAL_LOAD_BALANCING: "false",
@@ -372,7 +356,7 @@ Deno.test("external load balancer mode: every broker advertised at GATEWAY_ADVER
 });
 
 Deno.test("rolling restart: an idempotent kafkajs producer and a consumer lose nothing and see nothing twice", async () => {
-  const cluster = clusterId("rolling");
+  const cluster = uniqueClusterId("rolling");
   const hosts = [ROLL_1, ROLL_2, ROLL_3];
   const env = {
     GATEWAY_DRAIN_MS: "5000",
@@ -381,7 +365,7 @@ Deno.test("rolling restart: an idempotent kafkajs producer and a consumer lose n
   const nodes = [];
   for (const host of hosts) nodes.push(await startNode(host, cluster, env));
   await untilClusterIs(nodes, hosts);
-  const topic = clusterId("rolling-topic");
+  const topic = uniqueClusterId("rolling-topic");
   await kafka.createTopic(topic, 3, 3);
   const client = new Kafka({
     clientId: "rolling-restart",
@@ -501,7 +485,7 @@ Deno.test("Kafka unreachable: the nodes keep their last view, say so in log and 
       env: { GATEWAY_NODE_ID: "upstream" },
     });
   let upstream = await startUpstream();
-  const cluster = clusterId("unreachable");
+  const cluster = uniqueClusterId("unreachable");
   const env = {
     KAFKA_BOOTSTRAP_SERVERS: `${upstreamHost}:${PORT_START}`,
     GATEWAY_METADATA_REFRESH_MS: "1000",

@@ -124,6 +124,7 @@ interface ClusterBody {
     httpUrl: string;
     version: string;
     joinedAt: string;
+    weight?: number;
   }[];
   generation: number | null;
   lastChange: string | null;
@@ -214,6 +215,8 @@ const nodeA = fileFixture(async (stack) => {
       GATEWAY_RACK_ID: "rack-b",
       GATEWAY_CLUSTER_ID: CLUSTER_ID,
       GATEWAY_DRAIN_MS: "2000",
+      // The /api/v1/mapping test checks the round-robin preview (no longer the default policy).
+      GATEWAY_LOAD_BALANCING_POLICY: "round-robin",
     },
   });
   stack.defer(async () => {
@@ -222,7 +225,12 @@ const nodeA = fileFixture(async (stack) => {
   const peer = await GatewayProcess.start({
     host: HOST_PEER,
     kafka,
-    env: { GATEWAY_HTTP_PORT: String(HTTP_PORT), GATEWAY_RACK_ID: "rack-c", GATEWAY_CLUSTER_ID: CLUSTER_ID },
+    env: {
+      GATEWAY_HTTP_PORT: String(HTTP_PORT),
+      GATEWAY_RACK_ID: "rack-c",
+      GATEWAY_CLUSTER_ID: CLUSTER_ID,
+      GATEWAY_LOAD_BALANCING_POLICY: "round-robin",
+    },
   });
   stack.defer(() => peer.stop().then(() => {}));
   const api = new HttpApi(`http://${HOST_A}:${HTTP_PORT}`);
@@ -437,6 +445,7 @@ sharedTest(
       httpUrl: `http://${host}:${HTTP_PORT}`,
       version,
       joinedAt: undefined,
+      weight: 1,
     }));
     assert.deepEqual(res.json.members.map((m) => ({ ...m, joinedAt: undefined })), expected);
     for (const member of res.json.members) {

@@ -33,6 +33,8 @@ export const LOOPBACK_BLOCKS = {
   haproxy: { first: 31, count: 5 },
   http_api: { first: 41, count: 3 },
   cluster: { first: 51, count: 18 },
+  mapping_policy: { first: 71, count: 9 },
+  rolling_restart_policy: { first: 81, count: 6 },
 } as const satisfies Record<string, LoopbackBlock>;
 
 /** The name of a block's owner. */

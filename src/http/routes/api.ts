@@ -42,7 +42,7 @@ export const MappingQuerySchema = z.object({
   clientId: printable("Kafka client id of the client", "billing-consumer"),
   clientHost: queryParam(
     /^[A-Za-z0-9.:_-]{1,255}$/,
-    "The client's IP address or host (the client-sticky policy hashes it with the client id)",
+    "The client's IP address or host (client-consistent and client-sticky hash it with the client id)",
     "an IPv4 or IPv6 address or a host name",
     "10.0.0.7",
   ),
@@ -78,7 +78,8 @@ export function apiRoutes(view: NodeView): RouteModule {
     path: "/api/v1/mapping",
     operationId: "getMapping",
     summary: "The broker endpoints a client with this rack / client id would be given now",
-    description: "Does not advance the round-robin of the mapping.",
+    description:
+      "Does not advance the round-robin of the mapping. Under the default policy (client-consistent) a client's mapping depends on its client id and, unless GATEWAY_CLIENT_IDENTITY=client-id, its host: give clientHost to see what that client receives.",
     request: { query: MappingQuerySchema },
     responses: json("The mapping", MappingBodySchema),
   });

@@ -29,14 +29,19 @@ import {
   ShareAcknowledgeResponse,
   ShareFetchResponse,
 } from "../../src/protocol/mod.ts";
-import { needsRewrite, rewriteResponse } from "../../src/proxy/rewrite.ts";
+import { addressRewrite, rewriteResponse } from "../../src/proxy/filters/address_rewrite.ts";
 import { fixtureVersionDirs, loadFixtureIndex } from "../protocol/fixture_support.ts";
 
-// The production rewrite path, in one place (the only use of src/proxy in this file). With the filter
-// chain (src/proxy/filters/address_rewrite.ts) rewriteResponse keeps this signature and itself returns
-// null below the versions that carry addresses, so `rewritten` may then answer true.
+// The production rewrite path, in one place (the only use of src/proxy in this file): the address
+// rewrite filter's declared responses, and its rewrite function.
+const ADDRESS_RESPONSES =
+  addressRewrite({ clientAddress: "", mapper: () => new Map(), knownBrokers: () => [] })
+    .responses ?? [];
 /** Whether responses of this API version are rewritten (may carry broker addresses). */
-const rewritten = (apiKey: number, version: number): boolean => needsRewrite(apiKey, version);
+const rewritten = (apiKey: number, version: number): boolean =>
+  ADDRESS_RESPONSES.some((i) =>
+    i.apiKey === apiKey && version >= i.versions.min && version <= i.versions.max
+  );
 /**
  * One response body rewritten as the node's connection would for `clientId` at `clientAddress`: the
  * size-prefixed frame, or null when it names no address (it goes out unchanged).

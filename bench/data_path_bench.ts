@@ -16,6 +16,7 @@ import {
   MetadataResponse,
   ProduceRequest,
   produceRequestAcks,
+  readFieldRun,
   readRequestHeader,
   ShareFetchResponse,
 } from "../src/protocol/mod.ts";
@@ -172,6 +173,15 @@ Deno.bench(
       mapper,
       knownBrokers: () => [],
     });
+  },
+);
+
+// What the rewrite of that response decodes (the rest is one copy of the bytes after the brokers).
+Deno.bench(
+  "read the brokers of Metadata v12 (1,000 topics x 10 partitions), no frame",
+  { group: "response" },
+  () => {
+    readFieldRun(MetadataResponse, 12, largeMetadataBody, 5, "Brokers", "Brokers");
   },
 );
 

@@ -25,7 +25,7 @@ export interface FieldRun {
   readonly start: number;
   /** Offset just past the run (the body's end for a run to the end of the message). */
   readonly end: number;
-  /** The run's fields, decoded (the message's other fields hold their defaults). */
+  /** The run's fields, decoded (and, for a run to the end, the message's tagged fields). */
   readonly value: Struct;
   /** The run, as a struct plan of its own (used to encode it again). */
   readonly plan: StructPlan;
@@ -50,7 +50,7 @@ function runPlan(message: StructPlan, first: string, last: string | undefined) {
     );
   }
   const regular = message.regular.slice(from, to + 1);
-  const toEnd = to === message.regular.length - 1 && last === undefined;
+  const toEnd = last === undefined;
   // readStruct reads `fields` in order (regular ones from the wire); writeStruct writes `regular`, then
   // the tagged section when `flexible`. Tagged fields belong to the run only when it reaches the end.
   const fields: FieldPlan[] = toEnd

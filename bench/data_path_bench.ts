@@ -4,7 +4,8 @@
  * - the frame pump forwarding Produce-sized frames (what every byte goes through),
  * - request header parsing and Produce acks (every request),
  * - Fetch/Produce responses: finding the top-level tagged section without decoding records,
- * - Metadata rewrite (3 brokers, 100 topics x 3 partitions),
+ * - Metadata rewrite (3 brokers, 100 topics x 3 partitions; 1,000 topics x 10 partitions),
+ * - ShareFetch rewrite (50 partitions x 16 KiB of records, 3 NodeEndpoints),
  * - whole sessions (both pumps and the standard filter chain) over in-memory streams.
  */
 import {
@@ -15,7 +16,9 @@ import {
   MetadataResponse,
   ProduceRequest,
   produceRequestAcks,
+  readFieldRun,
   readRequestHeader,
+  ShareFetchResponse,
 } from "../src/protocol/mod.ts";
 import type { ByteSink, ByteSource } from "../src/lib/bytes_io.ts";
 import { type FramePolicy, pumpFrames } from "../src/proxy/pump.ts";
@@ -132,6 +135,92 @@ Deno.bench("rewrite Metadata v12 (3 brokers, 100 topics x 3 partitions)", { grou
     knownBrokers: () => [],
   });
 });
+
+// A cluster of 10,000 partitions (1,000 topics x 10): the rewrite must not grow with it.
+function metadataResponseBody(topicCount: number, partitionCount: number): Uint8Array {
+  const manyTopics = Array.from({ length: topicCount }, (_, t) => ({
+    name: `topic-${t}`,
+    topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+    partitions: Array.from({ length: partitionCount }, (_, p) => ({
+      partitionIndex: p,
+      leaderId: 1 + (p % 3),
+      leaderEpoch: 4,
+      replicaNodes: [1, 2, 3],
+      isrNodes: [1, 2, 3],
+    })),
+  }));
+  return new Uint8Array([
+    0,
+    0,
+    0,
+    9,
+    0,
+    ...encodeMessage(MetadataResponse, 12, {
+      brokers: [1, 2, 3].map((id) => ({ nodeId: id, host: "10.0.0." + id, port: 9092, rack: `rack-${id}` })),
+      clusterId: "cluster",
+      controllerId: 1,
+      topics: manyTopics,
+    } as never),
+  ]);
+}
+const largeMetadataBody = metadataResponseBody(1000, 10);
+Deno.bench(
+  `rewrite Metadata v12 (3 brokers, 1,000 topics x 10 partitions, ${largeMetadataBody.length} B)`,
+  { group: "response" },
+  () => {
+    rewriteResponse({ apiKey: 3, apiVersion: 12, clientId: "c" }, largeMetadataBody, {
+      clientAddress: "127.0.0.1:1",
+      mapper,
+      knownBrokers: () => [],
+    });
+  },
+);
+
+// What the rewrite of that response decodes (the rest is one copy of the bytes after the brokers).
+Deno.bench(
+  "read the brokers of Metadata v12 (1,000 topics x 10 partitions), no frame",
+  { group: "response" },
+  () => {
+    readFieldRun(MetadataResponse, 12, largeMetadataBody, 5, "Brokers", "Brokers");
+  },
+);
+
+// ShareFetch v1 with records: only the NodeEndpoints at its end change.
+const shareFetchBody = new Uint8Array([
+  0,
+  0,
+  0,
+  9,
+  0,
+  ...encodeMessage(ShareFetchResponse, 1, {
+    responses: [{
+      topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+      partitions: Array.from({ length: 50 }, (_, i) => ({
+        partitionIndex: i,
+        currentLeader: { leaderId: 1 + (i % 3), leaderEpoch: 4 },
+        records: new Uint8Array(16 * 1024),
+        acquiredRecords: [{ firstOffset: 0n, lastOffset: 99n, deliveryCount: 1 }],
+      })),
+    }],
+    nodeEndpoints: [1, 2, 3].map((id) => ({
+      nodeId: id,
+      host: "10.0.0." + id,
+      port: 9092,
+      rack: `rack-${id}`,
+    })),
+  } as never),
+]);
+Deno.bench(
+  "rewrite ShareFetch v1 (50 partitions x 16 KiB records, 3 NodeEndpoints)",
+  { group: "response" },
+  () => {
+    rewriteResponse({ apiKey: 78, apiVersion: 1, clientId: "c" }, shareFetchBody, {
+      clientAddress: "127.0.0.1:1",
+      mapper,
+      knownBrokers: () => [],
+    });
+  },
+);
 
 // The same with the cluster mapping (3 nodes in 2 racks, rack-aware round-robin, client rack in client.id).
 const clusterNodes = [

@@ -68,6 +68,7 @@ export {
   replaceTopLevelTaggedFields,
   type TopLevelTaggedFields,
 } from "./tagged_tail.ts";
+export { type FieldRun, readFieldRun, spliceFieldRun } from "./field_splice.ts";
 export {
   type ApiVersionsDecoded,
   decodeApiVersionsResponse,

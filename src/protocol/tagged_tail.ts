@@ -34,7 +34,8 @@ export interface TopLevelTaggedFields {
   fields: RawTaggedField[];
 }
 
-function skipValue(r: ByteReader, t: TypePlan): void {
+/** Skips one value of compiled type `t` by its lengths, without decoding it. */
+export function skipValue(r: ByteReader, t: TypePlan): void {
   if (t.fixedSize >= 0) {
     r.skip(t.fixedSize);
     return;

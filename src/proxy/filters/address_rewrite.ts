@@ -5,6 +5,11 @@
  * Produce and Fetch responses are only touched when they carry KIP-951 NodeEndpoints: the body is
  * walked without decoding records, and only its top-level tagged section is re-encoded.
  *
+ * The cost of a rewrite does not grow with the cluster: a Metadata response is decoded up to the end of
+ * its brokers, which are encoded again, and the topics and partitions after them are copied byte for
+ * byte; ShareFetch and ShareAcknowledge responses are walked (records skipped by their length) to their
+ * `NodeEndpoints`, and only that tail is decoded and encoded again.
+ *
  * @module
  */
 import type { BrokerEndpointMapper, BrokerRef, Endpoint, MappingRequest } from "../../cluster/mapping.ts";
@@ -22,14 +27,19 @@ import {
   MAX_API_KEY,
   type MessageSpec,
   MetadataResponse,
+  type MetadataResponseBroker,
   NODE_ENDPOINTS_TAG,
   type NodeEndpoint,
+  parseVersionRange,
   ProduceResponse,
   ProtocolError,
+  readFieldRun,
   replaceTopLevelTaggedFields,
   responseHeaderLength,
   ShareAcknowledgeResponse,
   ShareFetchResponse,
+  specVersions,
+  spliceFieldRun,
 } from "../../protocol/mod.ts";
 import { type ApiInterest, type Filter, FORWARD, replaceWith } from "../filter.ts";
 import { FrameError } from "../pump.ts";
@@ -76,37 +86,39 @@ interface AddressHandler {
   readonly rewrite: Rewrite;
 }
 
-// The version ranges below repeat Kafka's message specs until the generated protocol provides them.
+// The versions are the generated specs' (Kafka's message JSON).
 const HANDLERS: readonly AddressHandler[] = [
   {
     apiKey: ApiKey.Produce,
-    versions: { min: 0, max: 13 }, // TODO(generated protocol): specVersions(ProduceResponse)
-    addressesFrom: 10,
+    versions: specVersions(ProduceResponse),
+    addressesFrom: taggedNodeEndpointsFrom(ProduceResponse),
     rewrite: (version, body, headerEnd, context, who) =>
       rewriteTaggedNodeEndpoints(ProduceResponse, version, body, headerEnd, context, who),
   },
   {
     apiKey: ApiKey.Fetch,
-    versions: { min: 0, max: 18 }, // TODO(generated protocol): specVersions(FetchResponse)
-    addressesFrom: 16,
+    versions: specVersions(FetchResponse),
+    addressesFrom: taggedNodeEndpointsFrom(FetchResponse),
     rewrite: (version, body, headerEnd, context, who) =>
       rewriteTaggedNodeEndpoints(FetchResponse, version, body, headerEnd, context, who),
   },
   {
     apiKey: ApiKey.Metadata,
-    versions: { min: 0, max: 13 }, // TODO(generated protocol): specVersions(MetadataResponse)
+    versions: specVersions(MetadataResponse),
     addressesFrom: 0,
     rewrite(version, body, headerEnd, context, who) {
-      const value = decodeWhole(MetadataResponse, version, body, headerEnd);
-      const endpoints = context.mapper(value.brokers, who);
-      noteUnknown(value.brokers, context);
-      for (const broker of value.brokers) assign(broker, endpoints.get(broker.nodeId));
-      return encodeFrame(body.subarray(0, headerEnd), MetadataResponse, version, value);
+      // Only the brokers are decoded: the cluster id, controller and topics after them are copied.
+      const run = readFieldRun(MetadataResponse, version, body, headerEnd, "Brokers", "Brokers");
+      const brokers = run.value.brokers as MetadataResponseBroker[];
+      const endpoints = context.mapper(brokers, who);
+      noteUnknown(brokers, context);
+      for (const broker of brokers) assign(broker, endpoints.get(broker.nodeId));
+      return spliceFieldRun(body, run);
     },
   },
   {
     apiKey: ApiKey.FindCoordinator,
-    versions: { min: 0, max: 6 }, // TODO(generated protocol): specVersions(FindCoordinatorResponse)
+    versions: specVersions(FindCoordinatorResponse),
     addressesFrom: 0,
     rewrite(version, body, headerEnd, context, who) {
       const value = decodeWhole(FindCoordinatorResponse, version, body, headerEnd);
@@ -116,7 +128,7 @@ const HANDLERS: readonly AddressHandler[] = [
   },
   {
     apiKey: ApiKey.DescribeCluster,
-    versions: { min: 0, max: 2 }, // TODO(generated protocol): specVersions(DescribeClusterResponse)
+    versions: specVersions(DescribeClusterResponse),
     addressesFrom: 0,
     rewrite(version, body, headerEnd, context, who) {
       const value = decodeWhole(DescribeClusterResponse, version, body, headerEnd);
@@ -129,14 +141,14 @@ const HANDLERS: readonly AddressHandler[] = [
   },
   {
     apiKey: ApiKey.ShareFetch,
-    versions: { min: 0, max: 2 }, // TODO(generated protocol): specVersions(ShareFetchResponse)
+    versions: specVersions(ShareFetchResponse),
     addressesFrom: 0,
     rewrite: (version, body, headerEnd, context, who) =>
       rewriteNodeEndpointsField(ShareFetchResponse, version, body, headerEnd, context, who),
   },
   {
     apiKey: ApiKey.ShareAcknowledge,
-    versions: { min: 0, max: 2 }, // TODO(generated protocol): specVersions(ShareAcknowledgeResponse)
+    versions: specVersions(ShareAcknowledgeResponse),
     addressesFrom: 0,
     rewrite: (version, body, headerEnd, context, who) =>
       rewriteNodeEndpointsField(ShareAcknowledgeResponse, version, body, headerEnd, context, who),
@@ -270,7 +282,10 @@ function mapNodeEndpoints(
   for (const node of nodeEndpoints) assign(node, endpoints.get(node.nodeId));
 }
 
-/** ShareFetch and ShareAcknowledge: `NodeEndpoints` is a regular last top-level field. */
+/**
+ * ShareFetch and ShareAcknowledge: `NodeEndpoints` is the last regular top-level field. The partitions
+ * (and records) before it are skipped; it and the top-level tagged section are decoded and encoded again.
+ */
 function rewriteNodeEndpointsField(
   spec: MessageSpec<unknown>,
   version: number,
@@ -279,10 +294,19 @@ function rewriteNodeEndpointsField(
   context: RewriteContext,
   who: MappingRequest,
 ): Uint8Array {
-  const schema = spec as MessageSpec<{ nodeEndpoints: NodeEndpoint[] }>;
-  const value = decodeWhole(schema, version, body, headerEnd);
-  mapNodeEndpoints(value.nodeEndpoints, context, who);
-  return encodeFrame(body.subarray(0, headerEnd), schema, version, value);
+  const run = readFieldRun(spec, version, body, headerEnd, "NodeEndpoints");
+  mapNodeEndpoints(run.value.nodeEndpoints as NodeEndpoint[], context, who);
+  return spliceFieldRun(body, run);
+}
+
+/** The first version in which `NodeEndpoints` (a top-level tagged field) can carry addresses. */
+function taggedNodeEndpointsFrom(spec: MessageSpec<unknown>): number {
+  const field = spec.fields.find((f) => f.name === "NodeEndpoints");
+  const tagged = field?.taggedVersions === undefined ? undefined : parseVersionRange(field.taggedVersions);
+  if (field?.tag !== NODE_ENDPOINTS_TAG || tagged === undefined) {
+    throw new Error(`${spec.name} has no tagged NodeEndpoints field`);
+  }
+  return tagged.min;
 }
 
 /** Produce (v10+) and Fetch (v16+): re-encode only the top-level tagged section, and only when it has NodeEndpoints. */

@@ -15,6 +15,7 @@ import {
   isKnownApiKey,
   ProtocolError,
   responseHeaderLength,
+  specVersions,
 } from "../../protocol/mod.ts";
 import { type ApiInterest, type Filter, replaceWith } from "../filter.ts";
 import { FrameError } from "../pump.ts";
@@ -23,7 +24,7 @@ import { encodeFrame } from "./response_frame.ts";
 
 /** The ApiVersions versions the cap understands. */
 export const API_VERSIONS_UNDERSTANDS: readonly ApiInterest[] = [
-  { apiKey: ApiKey.ApiVersions, versions: { min: 0, max: 4 } }, // TODO(generated protocol): specVersions(ApiVersionsResponse)
+  { apiKey: ApiKey.ApiVersions, versions: specVersions(ApiVersionsResponse) },
 ];
 
 /** Every ApiVersions response: a request too new for the broker is answered with a v0 body. */

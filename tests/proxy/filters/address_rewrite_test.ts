@@ -3,13 +3,17 @@ import assert from "node:assert/strict";
 import { singleHostMapping } from "../../../src/cluster/mapping.ts";
 import {
   ApiKey,
+  apiName,
   ApiVersionsResponse,
   decodeMessage,
   encodeMessage,
   FindCoordinatorResponse,
   type FindCoordinatorResponseData,
 } from "../../../src/protocol/mod.ts";
+import { ADDRESS_REWRITE_UNDERSTANDS } from "../../../src/proxy/filters/address_rewrite.ts";
+import { API_VERSIONS_UNDERSTANDS } from "../../../src/proxy/filters/api_versions_cap.ts";
 import {
+  addressRewrite,
   capApiVersionsResponse,
   type RewriteContext,
   rewriteResponse,
@@ -139,4 +143,33 @@ Deno.test("ApiVersions: capped to what the gateway rewrites; keys it would refus
   ]);
   assert.equal(supportedVersionRange(ApiKey.Fetch, { min: 19, max: 25 }), undefined);
   assert.deepEqual(supportedVersionRange(ApiKey.DescribeQuorum, { min: 0, max: 2 }), { min: 0, max: 1 });
+});
+
+Deno.test("the rewritten versions, from the generated specs, are the ones Kafka 4.3.1 declares", () => {
+  const understood = Object.fromEntries(
+    [...ADDRESS_REWRITE_UNDERSTANDS, ...API_VERSIONS_UNDERSTANDS].map((i) => [apiName(i.apiKey), i.versions]),
+  );
+  assert.deepEqual(understood, {
+    Produce: { min: 0, max: 13 },
+    Fetch: { min: 0, max: 18 },
+    Metadata: { min: 0, max: 13 },
+    FindCoordinator: { min: 0, max: 6 },
+    DescribeCluster: { min: 0, max: 2 },
+    ShareFetch: { min: 0, max: 2 },
+    ShareAcknowledge: { min: 0, max: 2 },
+    DescribeQuorum: { min: 0, max: 1 }, // capped by policy: v2 lists the controllers' listeners
+    ApiVersions: { min: 0, max: 4 },
+  });
+  const responses = addressRewrite(context({ mapper: 0, unknown: 0 })).responses!;
+  const from = Object.fromEntries(responses.map((i) => [apiName(i.apiKey), i.versions.min]));
+  // Produce and Fetch carry addresses only in NodeEndpoints, tagged from v10 and v16.
+  assert.deepEqual(from, {
+    Produce: 10,
+    Fetch: 16,
+    Metadata: 0,
+    FindCoordinator: 0,
+    DescribeCluster: 0,
+    ShareFetch: 0,
+    ShareAcknowledge: 0,
+  });
 });

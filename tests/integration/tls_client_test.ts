@@ -371,6 +371,10 @@ sharedTest(
         10_000,
         "openssl s_client sees the new certificate",
       );
+      // SIGHUP reloads too (the same files: the same certificate).
+      tls.child.kill("SIGHUP");
+      await tls.waitForLog(/SIGHUP received: reloading the TLS credentials/, 10_000);
+      await tls.waitForLog(/TLS credentials reloaded: serving CN=kgate-tls-2 .*\(same certificate\)/, 10_000);
       await send(100);
       await writer.close();
       const result = await producer.output();

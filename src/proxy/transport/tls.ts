@@ -199,6 +199,17 @@ function duplexOf(stream: ByteStream): Duplex {
     write(chunk: Uint8Array, _encoding, callback) {
       writeAll(stream, chunk).then(() => callback(), (error) => callback(error));
     },
+    // Records queued while a write was in flight go out in one write (one syscall, one promise).
+    writev(chunks: { chunk: Uint8Array }[], callback) {
+      const total = chunks.reduce((n, c) => n + c.chunk.length, 0);
+      const joined = new Uint8Array(total);
+      let offset = 0;
+      for (const { chunk } of chunks) {
+        joined.set(chunk, offset);
+        offset += chunk.length;
+      }
+      writeAll(stream, joined).then(() => callback(), (error) => callback(error));
+    },
     destroy(error, callback) {
       try {
         stream.close();

@@ -59,7 +59,12 @@ async function readPem(key: keyof typeof SETTING, file: string): Promise<string>
   try {
     return await Deno.readTextFile(file);
   } catch (error) {
-    throw new TlsFileError(SETTING[key], file, `cannot read: ${(error as Error).message}`);
+    const why = error instanceof Deno.errors.NotFound
+      ? "no such file"
+      : error instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : (error as Error).message;
+    throw new TlsFileError(SETTING[key], file, `cannot read: ${why}`);
   }
 }
 

@@ -292,3 +292,36 @@ Deno.test("tls credentials: reloaded on change; a bad file keeps the old ones; o
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("tls stage: garbage, a plaintext Kafka request and a cut ClientHello are refused; others unaffected", async () => {
+  await setup();
+  const creds = await loadTlsServerCredentials(server);
+  const srv = echoServer(() => creds, "none", 2000);
+  try {
+    const kafkaRequest = new Uint8Array([0, 0, 0, 10, 0, 18, 0, 3, 0, 0, 0, 1, 0, 0]);
+    for (
+      const bytes of [
+        new TextEncoder().encode("GET / HTTP/1.1\r\n\r\n"),
+        kafkaRequest,
+        new Uint8Array([22, 3, 1, 2]),
+      ]
+    ) {
+      const before: number = srv.outcomes.length;
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: srv.port });
+      await writeAll(conn, bytes);
+      if (bytes.length === 4) conn.close(); // cut inside the ClientHello
+      const outcome: TlsStage = await waitFor((): TlsStage | undefined => srv.outcomes[before]);
+      assert.ok(!outcome.ok, "refused");
+      assert.match(
+        outcome.reason,
+        bytes.length === 4
+          ? /^TLS handshake failed: connection closed during the TLS handshake$/
+          : /^TLS handshake failed: received corrupt message/,
+      );
+      if (bytes.length !== 4) conn.close();
+    }
+    assert.equal(await tryClient(srv.port), "hello over tls");
+  } finally {
+    await srv.close();
+  }
+});

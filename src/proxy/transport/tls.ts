@@ -73,7 +73,9 @@ export async function tlsServerStage(stream: ByteStream, options: TlsServerOptio
       new Promise<void>((resolve, reject) => {
         socket.once("secure", () => resolve());
         socket.once("error", reject);
-        socket.once("close", () => reject(new Error("connection closed during the TLS handshake")));
+        const closed = () => reject(new Error("connection closed during the TLS handshake"));
+        socket.once("end", closed);
+        socket.once("close", closed);
       }),
       AbortSignal.timeout(options.handshakeTimeoutMs),
       `no TLS handshake within ${options.handshakeTimeoutMs} ms`,
@@ -93,6 +95,8 @@ export async function tlsServerStage(stream: ByteStream, options: TlsServerOptio
     }
     return { ok: true, stream: streamOf(socket, stream), tls: info };
   } catch (error) {
+    // A late error of a refused connection (the peer's reset, say) must not reach the process.
+    socket.on("error", () => {});
     socket.destroy();
     const message = error instanceof DeadlineError ? error.message : (error as Error).message;
     return { ok: false, reason: `TLS handshake failed: ${message}`, kind: "tls-handshake" };

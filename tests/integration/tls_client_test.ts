@@ -266,7 +266,7 @@ sharedTest(
 
     // Without a certificate: refused, with a log line naming the peer.
     let from = mtls.logs.length;
-    const refused = await runKcat(["-L", "-b", bootstrap, ...kcatTls(certs.ca), "-m", "5"], {
+    const refused = await runKcat(["-L", "-b", bootstrap, ...kcatTls(certs.ca), "-m", "2"], {
       timeoutMs: 20_000,
     });
     assert.ok(!refused.success, refused.stdout);
@@ -280,7 +280,7 @@ sharedTest(
 
     // An expired certificate: refused, the log line says so and names the peer.
     from = mtls.logs.length;
-    const expired = await runKcat(["-L", "-b", bootstrap, ...kcatTls(certs.ca, certs.expired), "-m", "5"], {
+    const expired = await runKcat(["-L", "-b", bootstrap, ...kcatTls(certs.ca, certs.expired), "-m", "2"], {
       timeoutMs: 20_000,
     });
     assert.ok(!expired.success, expired.stdout);

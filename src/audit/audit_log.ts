@@ -24,8 +24,11 @@ export interface ConnectionAuditEvent {
   nodeId: string;
   /** The gateway cluster id. */
   clusterId: string;
-  /** The TCP connection as the node sees it: `ip:port` (`[ipv6]:port`) each. */
-  connection: { localAddress: string; remoteAddress: string };
+  /**
+   * The TCP connection as the node sees it: `ip:port` (`[ipv6]:port`) each; on a TLS listener, the
+   * subject of the client's verified certificate, when it sent one.
+   */
+  connection: { localAddress: string; remoteAddress: string; clientCertificateSubject?: string };
   /** The client's original address from the PROXY header, when one was read. */
   proxySourceAddress?: string;
   /** The original destination from the PROXY header, when one was read. */

@@ -13,7 +13,11 @@ export function auditFields(info: ConnectionInfo): Pick<
 > {
   const proxied = info.proxied?.command === "PROXY" ? info.proxied : undefined;
   return {
-    connection: { localAddress: info.localAddress, remoteAddress: info.clientAddress },
+    connection: {
+      localAddress: info.localAddress,
+      remoteAddress: info.clientAddress,
+      clientCertificateSubject: info.tls?.clientCertificateSubject,
+    },
     proxySourceAddress: proxied?.source,
     proxyDestinationAddress: proxied?.destination,
     proxyTlvs: info.proxied?.tlvs,

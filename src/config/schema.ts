@@ -207,6 +207,36 @@ const settings = z.object({
     description: "Peers allowed to send a PROXY protocol header; a header from any other peer is refused",
     defaultNote: "any peer",
   }),
+  gatewaySecurityProtocol: withDefault(oneOf(["PLAINTEXT", "SSL"]), "PLAINTEXT", {
+    env: "GATEWAY_SECURITY_PROTOCOL",
+    description: "Security protocol of the Kafka listeners (what clients speak to the gateway)",
+    details: "SSL needs `GATEWAY_SSL_CERT_FILE` and `GATEWAY_SSL_KEY_FILE`; see [Security](#security)",
+  }),
+  gatewaySslCertFile: optional(nonEmpty("a file path"), {
+    env: "GATEWAY_SSL_CERT_FILE",
+    description: "PEM certificate chain of the Kafka listeners (leaf first)",
+    details: "reloaded when the file changes and on SIGHUP",
+  }),
+  gatewaySslKeyFile: optional(nonEmpty("a file path"), {
+    env: "GATEWAY_SSL_KEY_FILE",
+    description: "PEM private key of the Kafka listeners' certificate (unencrypted)",
+    details: "reloaded with the certificate",
+  }),
+  gatewaySslCaFile: optional(nonEmpty("a file path"), {
+    env: "GATEWAY_SSL_CA_FILE",
+    description: "PEM CA certificates that client certificates must be issued by",
+    details: "needed when `GATEWAY_SSL_CLIENT_AUTH` is requested or required",
+  }),
+  gatewaySslClientAuth: withDefault(oneOf(["none", "requested", "required"]), "none", {
+    env: "GATEWAY_SSL_CLIENT_AUTH",
+    description:
+      "Client certificates: none = not asked for; requested = asked for, optional; required = no connection without a valid one",
+    details: "the verified subject goes into the CONNECTION audit entries and log lines",
+  }),
+  gatewaySslHandshakeTimeoutMs: withDefault(integer(100, 600000), 10000, {
+    env: "GATEWAY_SSL_HANDSHAKE_TIMEOUT_MS",
+    description: "How long a client may take to complete its TLS handshake",
+  }),
   auditKafkaEnabled: withDefault(bool, true, {
     env: "GATEWAY_AUDIT_KAFKA_ENABLED",
     description: "Produce audit events to the audit topic (they are always logged)",
@@ -333,6 +363,25 @@ export const GatewayConfigSchema = settings
     }
   })
   .superRefine((config, ctx) => {
+    if (config.gatewaySecurityProtocol !== "SSL") return;
+    for (const key of ["gatewaySslCertFile", "gatewaySslKeyFile"] as const) {
+      if (config[key] === undefined) {
+        breaks(ctx, key, {
+          value: undefined,
+          allowed: "a file path (GATEWAY_SECURITY_PROTOCOL=SSL needs a certificate and its key)",
+        });
+        return;
+      }
+    }
+    if (config.gatewaySslClientAuth !== "none" && config.gatewaySslCaFile === undefined) {
+      breaks(ctx, "gatewaySslCaFile", {
+        value: undefined,
+        allowed: `a file path (GATEWAY_SSL_CLIENT_AUTH=${config.gatewaySslClientAuth} verifies client ` +
+          "certificates against it)",
+      });
+    }
+  })
+  .superRefine((config, ctx) => {
     const session = config.groupSessionTimeoutMs;
     if (config.groupHeartbeatIntervalMs >= session) {
       breaks(ctx, "groupHeartbeatIntervalMs", {
@@ -351,3 +400,7 @@ export type LogFormat = GatewayConfig["logFormat"];
 export type LogLevelName = GatewayConfig["logLevel"];
 /** Security protocols the gateway's own upstream connections support. */
 export type UpstreamSecurityProtocol = GatewayConfig["kafkaSecurityProtocol"];
+/** Security protocols of the Kafka listeners. */
+export type GatewaySecurityProtocol = GatewayConfig["gatewaySecurityProtocol"];
+/** Whether the Kafka listeners ask for client certificates. */
+export type ClientAuthMode = GatewayConfig["gatewaySslClientAuth"];

@@ -12,7 +12,7 @@ import type { GatewayMetrics } from "../metrics.ts";
 import { parseCidr } from "../lib/cidr.ts";
 import { proxyProtocolParser } from "../proxy/transport/proxy_header.ts";
 import { gatewayFilters, supportedVersionRange } from "../proxy/filters/mod.ts";
-import { ProxyServer } from "../proxy/server.ts";
+import { ProxyServer, type TlsServerOptions } from "../proxy/server.ts";
 import type { BrokerDirectory } from "../upstream/broker_directory.ts";
 import { proxyEventsToMetricsAndAudit } from "./proxy_events.ts";
 
@@ -35,6 +35,8 @@ export interface KafkaListenerParts {
   readonly metrics: GatewayMetrics;
   /** CONNECTION entries. */
   readonly audit: AuditLog;
+  /** TLS of the listeners (`GATEWAY_SECURITY_PROTOCOL=SSL`); plaintext when undefined. */
+  readonly tls?: TlsServerOptions;
 }
 
 /**
@@ -47,7 +49,7 @@ export interface KafkaListenerParts {
  * ```
  */
 export function kafkaListeners(
-  { config, portCount, directory, mapper, metrics, audit }: KafkaListenerParts,
+  { config, portCount, directory, mapper, metrics, audit, tls }: KafkaListenerParts,
 ): ProxyServer {
   return new ProxyServer({
     bindHost: config.bindHost,
@@ -87,6 +89,7 @@ export function kafkaListeners(
         trusted: config.proxyProtocolTrustedCidrs?.map((cidr) => parseCidr(cidr)!),
       }
       : undefined,
+    tls,
     events: proxyEventsToMetricsAndAudit(metrics, audit),
   });
 }

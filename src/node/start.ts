@@ -16,6 +16,7 @@ import { clusterPresence } from "./cluster_presence.ts";
 import { drainConnectedClients } from "./drain.ts";
 import { advertisedUrl, startHttpApi } from "./http_api.ts";
 import { kafkaListeners } from "./kafka_listeners.ts";
+import { clientTls } from "./client_tls.ts";
 import { nodeAuditLog } from "./node_audit_log.ts";
 import { NodeState } from "./node_state.ts";
 import { nodeView } from "./node_view.ts";
@@ -72,6 +73,9 @@ export interface StartOptions {
 export async function startGateway(config: GatewayConfig, options: StartOptions = {}): Promise<Gateway> {
   warnAboutRiskyDefaults(config);
   await using resources = new AsyncDisposableStack();
+  // The TLS files first: a file that cannot be used stops the start before anything is bound.
+  const tls = await clientTls(config);
+  if (tls) resources.use(tls);
   const node = new NodeState();
   const directory = new BrokerDirectory(config);
   const audit = nodeAuditLog(config);
@@ -91,7 +95,15 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   // CLOSE entries included.
   resources.defer(() => audit.close());
   node.portCount = kafkaPortCount(config, directory.brokers().map((b) => b.nodeId));
-  const listeners = kafkaListeners({ config, portCount: node.portCount, directory, mapper, metrics, audit });
+  const listeners = kafkaListeners({
+    config,
+    portCount: node.portCount,
+    directory,
+    mapper,
+    metrics,
+    audit,
+    tls: tls?.options,
+  });
   listeners.listen();
   resources.defer(() => listeners.close());
   node.listening = true;

@@ -10,9 +10,16 @@
  * - `protocol`: any other broken frame or refused request;
  * - `proxy-header`: a missing, malformed or too slow PROXY protocol header;
  * - `untrusted-source`: a PROXY header expected from a peer that is not a trusted proxy;
+ * - `tls-handshake`: a failed or too slow TLS handshake, or a client certificate refused;
  * - `upstream`: no broker to route to, or the broker could not be reached.
  */
-export type RejectionKind = "frame-size" | "protocol" | "proxy-header" | "untrusted-source" | "upstream";
+export type RejectionKind =
+  | "frame-size"
+  | "protocol"
+  | "proxy-header"
+  | "untrusted-source"
+  | "tls-handshake"
+  | "upstream";
 
 /** The kinds of bad input found inside the Kafka frames of a proxied connection. */
 export type FrameRejectionKind = Extract<RejectionKind, "frame-size" | "protocol">;

@@ -17,10 +17,12 @@ import {
 } from "./transport/proxy_header.ts";
 import { type ByteStream, formatAddress, type StreamListener } from "./transport/stream.ts";
 import { listenTcp } from "./transport/tcp.ts";
+import { type TlsServerOptions, tlsServerStage, type TlsSessionInfo } from "./transport/tls.ts";
 import { tcpUpstream, type UpstreamConnector } from "./transport/upstream.ts";
 
 export { formatAddress } from "./transport/stream.ts";
 export type { ProxyProtocolOptions } from "./transport/proxy_header.ts";
+export type { TlsServerOptions, TlsSessionInfo } from "./transport/tls.ts";
 export type { RejectionKind } from "./rejection.ts";
 
 const log = logger("proxy");
@@ -70,6 +72,8 @@ export interface ProxyServerOptions {
   events?: ProxyEvents;
   /** Require a PROXY protocol header first on every connection. */
   proxyProtocol?: ProxyProtocolOptions;
+  /** Serve TLS: a handshake on every connection (after the PROXY header, when one is required). */
+  tls?: TlsServerOptions;
   /** The client transport (default: plain TCP). */
   listen?: (hostname: string, port: number) => StreamListener;
   /** The upstream transport (default: plain TCP). */
@@ -87,6 +91,8 @@ export interface ConnectionInfo {
   localAddress: string;
   /** What the PROXY header said, when one was read. */
   proxied?: ProxiedConnection;
+  /** What the TLS handshake established, on a TLS listener. */
+  tls?: TlsSessionInfo;
   /** The broker it is routed to. */
   broker?: UpstreamBroker;
   /** When it was accepted (performance.now()). */
@@ -107,13 +113,18 @@ export interface ProxyEvents {
   rejected?(info: ConnectionInfo, reason: string, kind: RejectionKind): void;
 }
 
-/** How a connection is named in log lines: the peer, plus the original addresses from a PROXY header. */
+/**
+ * How a connection is named in log lines: the peer, plus the original addresses from a PROXY header
+ * and the subject of a verified client certificate.
+ */
 export function describeClient(info: ConnectionInfo): string {
   const proxied = info.proxied;
-  if (proxied?.command !== "PROXY") return info.clientAddress;
+  const subject = info.tls?.clientCertificateSubject;
+  const certificate = subject === undefined ? "" : ` (client certificate: ${subject})`;
+  if (proxied?.command !== "PROXY") return `${info.clientAddress}${certificate}`;
   return `${info.clientAddress} (original source: [${proxied.source ?? "unknown"}], original destination: [${
     proxied.destination ?? "unknown"
-  }])`;
+  }])${certificate}`;
 }
 
 /** The Kafka listeners of one node. */
@@ -205,8 +216,8 @@ export class ProxyServer {
     };
     this.#open.add(accepted);
     let upstream: ByteStream | undefined;
+    let client = accepted;
     try {
-      let client = accepted;
       if (options.proxyProtocol) {
         const stage = await proxyHeaderStage(accepted, options.proxyProtocol);
         if (!stage.ok) {
@@ -215,6 +226,17 @@ export class ProxyServer {
         }
         info.proxied = stage.proxied;
         client = stage.stream;
+      }
+      if (options.tls) {
+        // After the PROXY header: a load balancer sends it before relaying the client's ClientHello.
+        const stage = await tlsServerStage(client, options.tls);
+        if (!stage.ok) {
+          this.#reject(info, stage.reason, stage.kind);
+          return;
+        }
+        info.tls = stage.tls;
+        client = stage.stream;
+        this.#open.add(client);
       }
       const brokerId = options.minBrokerId + (port - options.portStart);
       // A broker that came back since the last refresh is unknown until the next one: look again
@@ -267,8 +289,10 @@ export class ProxyServer {
       this.#logEnd(info, port, end);
       options.events?.closed?.(info, end, { in: bytesIn, out: bytesOut });
     } finally {
+      if (client !== accepted) closeQuietly(client);
       closeQuietly(accepted);
       closeQuietly(upstream);
+      this.#open.delete(client);
       this.#open.delete(accepted);
       if (upstream) this.#open.delete(upstream);
     }

@@ -81,6 +81,42 @@ Deno.test("schema: the HTTPS certificate and key come together", () => {
   assert.equal(refusal({ ...BASE, ...key }).variable, "GATEWAY_HTTPS_CERT_FILE");
 });
 
+Deno.test("schema: client-side TLS needs a certificate and key, client certificates need a CA", () => {
+  const files = { GATEWAY_SSL_CERT_FILE: "/tls/cert.pem", GATEWAY_SSL_KEY_FILE: "/tls/key.pem" };
+  const plain = parseConfig(BASE);
+  assert.equal(plain.gatewaySecurityProtocol, "PLAINTEXT");
+  assert.equal(plain.gatewaySslClientAuth, "none");
+  assert.equal(plain.gatewaySslHandshakeTimeoutMs, 10000);
+  const ssl = parseConfig({ ...BASE, ...files, GATEWAY_SECURITY_PROTOCOL: "SSL" });
+  assert.equal(ssl.gatewaySecurityProtocol, "SSL");
+  assert.equal(ssl.gatewaySslCertFile, "/tls/cert.pem");
+  assert.equal(
+    refusal({ ...BASE, GATEWAY_SECURITY_PROTOCOL: "SSL" }).message,
+    "GATEWAY_SSL_CERT_FILE is required: a file path (GATEWAY_SECURITY_PROTOCOL=SSL needs a certificate and its key)",
+  );
+  assert.equal(
+    refusal({ ...BASE, GATEWAY_SECURITY_PROTOCOL: "SSL", GATEWAY_SSL_CERT_FILE: "/c" }).variable,
+    "GATEWAY_SSL_KEY_FILE",
+  );
+  assert.equal(
+    refusal({ ...BASE, ...files, GATEWAY_SECURITY_PROTOCOL: "SSL", GATEWAY_SSL_CLIENT_AUTH: "required" })
+      .message,
+    "GATEWAY_SSL_CA_FILE is required: a file path (GATEWAY_SSL_CLIENT_AUTH=required verifies client certificates against it)",
+  );
+  assert.equal(
+    parseConfig({
+      ...BASE,
+      ...files,
+      GATEWAY_SECURITY_PROTOCOL: "SSL",
+      GATEWAY_SSL_CLIENT_AUTH: "requested",
+      GATEWAY_SSL_CA_FILE: "/tls/ca.pem",
+    }).gatewaySslClientAuth,
+    "requested",
+  );
+  assert.equal(refusal({ ...BASE, GATEWAY_SECURITY_PROTOCOL: "TLS" }).variable, "GATEWAY_SECURITY_PROTOCOL");
+  assert.equal(refusal({ ...BASE, GATEWAY_SSL_CLIENT_AUTH: "optional" }).variable, "GATEWAY_SSL_CLIENT_AUTH");
+});
+
 Deno.test("schema: a value not allowed is named before any rule between settings", () => {
   // " 5" fails the advertised host's pattern; the node id rule would also fail on the default " 5:6969".
   const error = refusal({ ...BASE, GATEWAY_ADVERTISED_HOST: " 5" });

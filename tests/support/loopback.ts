@@ -35,6 +35,7 @@ export const LOOPBACK_BLOCKS = {
   cluster: { first: 51, count: 18 },
   mapping_policy: { first: 71, count: 9 },
   rolling_restart_policy: { first: 81, count: 6 },
+  tls_client: { first: 91, count: 3 },
 } as const satisfies Record<string, LoopbackBlock>;
 
 /** The name of a block's owner. */

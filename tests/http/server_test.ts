@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createHttpApp, HttpServerError, startHttpServer } from "../../src/http/mod.ts";
 import { AUTH, FakeView, json, KAFKA_VERSIONS } from "./fake_view.ts";
+import { makeLeafCert, makeTestCa } from "../support/certs.ts";
 
 function app() {
   return createHttpApp(new FakeView(), {
@@ -10,40 +11,15 @@ function app() {
   });
 }
 
-/** A self-signed certificate for 127.0.0.1 / localhost, made with openssl in a temp dir. */
+/** A certificate for 127.0.0.1 / localhost from a new test CA; `cert` is the CA the client trusts. */
 async function selfSignedCert(): Promise<{ dir: string; certFile: string; keyFile: string; cert: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "kgate_http_tls_" });
-  const certFile = `${dir}/cert.pem`;
-  const keyFile = `${dir}/key.pem`;
-  const { code, stderr } = await new Deno.Command("openssl", {
-    args: [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      keyFile,
-      "-out",
-      certFile,
-      "-days",
-      "2",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
-      "-addext",
-      "basicConstraints=critical,CA:FALSE",
-      "-addext",
-      "extendedKeyUsage=serverAuth",
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  assert.equal(code, 0, `openssl failed: ${new TextDecoder().decode(stderr)}`);
-  return { dir, certFile, keyFile, cert: await Deno.readTextFile(certFile) };
+  const ca = await makeTestCa();
+  const leaf = await makeLeafCert(ca, {
+    commonName: "localhost",
+    subjectAltNames: ["IP:127.0.0.1", "DNS:localhost"],
+    usage: "server",
+  });
+  return { dir: ca.dir, ...leaf, cert: await Deno.readTextFile(ca.certFile) };
 }
 
 Deno.test("serves HTTP on 127.0.0.1 with an ephemeral port, then shuts down", async () => {

@@ -18,7 +18,7 @@ import {
 } from "../protocol/mod.ts";
 import { connectWithTimeout } from "./connect.ts";
 import { saslExchange, type UpstreamSasl } from "./security.ts";
-import { connectTlsWithTimeout, type UpstreamTls } from "./tls.ts";
+import { connectTlsWithTimeout, type UpstreamTls, UpstreamTlsError } from "./tls.ts";
 import { DeadlineError, withDeadline } from "../lib/deadline.ts";
 import type { ApiVersionsResponseData } from "../protocol/mod.ts";
 import {
@@ -75,6 +75,8 @@ export class UpstreamClient {
         ? await connectTlsWithTimeout(host, port, options.timeoutMs, options.tls)
         : await connectWithTimeout(host, port, options.timeoutMs);
     } catch (error) {
+      // A TLS failure already names the broker and says why.
+      if (error instanceof UpstreamTlsError) throw new UpstreamError(error.message);
       throw new UpstreamError(`cannot connect to ${host}:${port}: ${(error as Error).message}`);
     }
     const client = new UpstreamClient(conn, options);

@@ -7,7 +7,14 @@
  */
 import assert from "node:assert/strict";
 import { Kafka, logLevel } from "kafkajs";
-import { createTopic, type KafkaCluster, runKcat, testKafka, uniqueTopic } from "../harness/mod.ts";
+import {
+  createTopic,
+  type KafkaCluster,
+  kafkaMajor,
+  runKcat,
+  testKafka,
+  uniqueTopic,
+} from "../harness/mod.ts";
 import { makeLeafCert, makeTestCa, type TestCa } from "../support/certs.ts";
 import { GatewayProcess } from "../support/gateway_process.ts";
 import { quietKafkajsTimerWarnings } from "../support/kafkajs.ts";
@@ -138,8 +145,8 @@ async function stopped(gateway: GatewayProcess): Promise<void> {
 
 Deno.test({
   name:
-    "upstream SASL_SSL, gateway's own PLAIN: discovery, audit; kcat PLAIN passes through; a wrong password " +
-    "reaches the client and the node keeps serving",
+    "upstream SASL_SSL, gateway's own PLAIN: discovery, audit; kcat PLAIN, Java OAUTHBEARER and SCRAM-SHA-512 " +
+    "pass through; a wrong password reaches the client and the node keeps serving",
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
@@ -165,6 +172,28 @@ Deno.test({
       );
       assert.notEqual(denied.code, 0);
       assert.match(denied.stderr, /Authentication failed|SASL authentication error/i);
+      // Kafka's Java client with its own OAUTHBEARER (unsecured JWT) and SCRAM-SHA-512 logins.
+      for (
+        const [mechanism, jaas, value] of [
+          ["OAUTHBEARER", `${OAUTH} required unsecuredLoginStringClaim_sub="alice";`, "java-oauth"],
+          ["SCRAM-SHA-512", `${SCRAM} required username="alice" password="alice-secret";`, "java-scram"],
+        ]
+      ) {
+        const property = kafkaMajor(kafka.version) >= 4 ? "--command-property" : "--producer-property";
+        const produced = await kafka.runJava(kafka.tools.consoleProducer, [
+          "--bootstrap-server",
+          gateway.bootstrap,
+          "--topic",
+          topic,
+          property,
+          "security.protocol=SASL_PLAINTEXT",
+          property,
+          `sasl.mechanism=${mechanism}`,
+          property,
+          `sasl.jaas.config=${jaas}`,
+        ], { stdin: `${value}\n`, timeoutMs: 60_000 });
+        assert.equal(produced.code, 0, `${mechanism}: ${produced.stderr}`);
+      }
       const consumed = await runKcat([
         "-C",
         "-b",
@@ -176,7 +205,13 @@ Deno.test({
         ...kcatPlain(),
       ]);
       assert.equal(consumed.code, 0, consumed.stderr);
-      assert.deepEqual(consumed.stdout.trim().split("\n"), ["one", "two", "three"]);
+      assert.deepEqual(consumed.stdout.trim().split("\n"), [
+        "one",
+        "two",
+        "three",
+        "java-oauth",
+        "java-scram",
+      ]);
     } finally {
       await stopped(gateway);
     }

@@ -6,7 +6,8 @@
  */
 import { type Admin, type ITopicConfig, Kafka, type KafkaConfig, type logCreator, logLevel } from "kafkajs";
 import type { GatewayConfig } from "../config.ts";
-import { type UpstreamSasl, upstreamSecurity } from "./security.ts";
+import type { UpstreamSasl } from "./sasl.ts";
+import { upstreamSecurity } from "./security.ts";
 
 /** Options of {@link gatewayKafkaClient}. */
 export interface GatewayKafkaClientOptions {

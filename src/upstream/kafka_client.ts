@@ -17,8 +17,8 @@ import {
   responseHeaderLength,
 } from "../protocol/mod.ts";
 import { connectWithTimeout } from "./connect.ts";
-import { saslExchange, type UpstreamSasl } from "./security.ts";
-import { connectTlsWithTimeout, type UpstreamTls, UpstreamTlsError } from "./tls.ts";
+import { saslExchange, type UpstreamSasl } from "./sasl.ts";
+import { connectTlsWithTimeout, tlsFailureReason, type UpstreamTls, UpstreamTlsError } from "./tls.ts";
 import { DeadlineError, withDeadline } from "../lib/deadline.ts";
 import type { ApiVersionsResponseData } from "../protocol/mod.ts";
 import {
@@ -84,6 +84,14 @@ export class UpstreamClient {
       await client.#handshake();
     } catch (error) {
       client.close();
+      // TLS 1.3: a broker refuses the client's certificate (or its absence) after the handshake, with an
+      // alert on the first read.
+      const message = (error as Error).message;
+      if (options.tls && /fatal alert/i.test(message)) {
+        throw new UpstreamError(
+          `TLS session with broker ${host}:${port} refused: ${tlsFailureReason(message)} (${message})`,
+        );
+      }
       throw error;
     }
     return client;

@@ -71,8 +71,8 @@ export function tlsFailureReason(message: string): string {
   }
   if (/expired|not valid after/i.test(message)) return "certificate expired";
   if (/NotValidYet|not valid before/i.test(message)) return "certificate not valid yet";
-  if (/certificate required|CertificateRequired/i.test(message)) {
-    return "the broker requires a client certificate (KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE)";
+  if (/certificate required|CertificateRequired|alert: ?BadCertificate|bad certificate/i.test(message)) {
+    return "the broker requires a client certificate it accepts (KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE)";
   }
   return "TLS handshake failed";
 }

@@ -8,8 +8,9 @@
  *   SSL            19392, 19393, 19394   (TLS; certificate for localhost / 127.0.0.1 from a CA made at start)
  *   SASL_SSL       19492, 19493, 19494   (TLS + PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 and OAUTHBEARER with
  *                                         Kafka's unsecured JWT validator; same users for every mechanism)
+ *   MTLS           19592, 19593, 19594   (TLS that requires a client certificate: `info.clientCertFile`)
  * Env KGATE_KAFKA_PORT_BASE moves all of them (plain = base+i, SASL = base+100+i, controller = base+200+i,
- * SSL = base+300+i, SASL_SSL = base+400+i). The CA certificate is `info.caFile`.
+ * SSL = base+300+i, SASL_SSL = base+400+i, MTLS = base+500+i). The CA certificate is `info.caFile`.
  *
  * All state lives in one temp dir (`info.dir`): broker configs, data, logs (`broker-<id>.log`), pidfiles
  * (`broker-<id>.pid`) and the java command lines (`broker-<id>.cmd.json`). Brokers run detached (own
@@ -99,6 +100,8 @@ export interface KafkaBrokerInfo {
   sslPort?: number;
   /** SASL_SSL listener port (absent in clusters started by an older harness). */
   saslSslPort?: number;
+  /** SSL listener that requires a client certificate (absent in clusters started by an older harness). */
+  mtlsPort?: number;
   rack: string;
 }
 
@@ -115,8 +118,14 @@ export interface KafkaClusterInfo {
   sslBootstrapServers?: string;
   /** SASL_SSL listeners, "127.0.0.1:19492,..." (absent in clusters started by an older harness). */
   saslSslBootstrapServers?: string;
-  /** PEM certificate of the CA that signed the brokers' certificates. */
+  /** SSL listeners requiring a client certificate, "127.0.0.1:19592,..." (absent in older clusters). */
+  mtlsBootstrapServers?: string;
+  /** PEM certificate of the CA that signed the brokers' certificates (and the client certificate). */
   caFile?: string;
+  /** A client certificate (CN kgate-test-client) the brokers accept, and its key (PEM). */
+  clientCertFile?: string;
+  /** The key of `clientCertFile`. */
+  clientKeyFile?: string;
   brokers: KafkaBrokerInfo[];
   /** java -cp value: "<tests/kafka/libs/<version>>/*" */
   classpath: string;
@@ -287,6 +296,7 @@ async function makeBrokerTls(dir: string): Promise<BrokerTlsFiles> {
     subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"],
     name: "broker",
   });
+  await makeLeafCert(ca, { commonName: "kgate-test-client", usage: "client", name: "client" });
   const keyStoreFile = `${ca.dir}/broker-keystore.pem`;
   await Deno.writeTextFile(
     keyStoreFile,
@@ -312,8 +322,8 @@ function brokerProperties(
   extra: Record<string, string>,
   tls?: BrokerTlsFiles,
 ): string {
-  const tlsListeners = tls && b.sslPort && b.saslSslPort
-    ? `,SSL://${HOST}:${b.sslPort},SASL_SSL://${HOST}:${b.saslSslPort}`
+  const tlsListeners = tls && b.sslPort && b.saslSslPort && b.mtlsPort
+    ? `,SSL://${HOST}:${b.sslPort},SASL_SSL://${HOST}:${b.saslSslPort},MTLS://${HOST}:${b.mtlsPort}`
     : "";
   const props: Record<string, string> = {
     "process.roles": "broker,controller",
@@ -325,7 +335,7 @@ function brokerProperties(
     "advertised.listeners": `PLAINTEXT://${HOST}:${b.port},SASL_PLAINTEXT://${HOST}:${b.saslPort}` +
       tlsListeners,
     "listener.security.protocol.map":
-      "PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL",
+      "PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,MTLS:SSL",
     "controller.listener.names": "CONTROLLER",
     "inter.broker.listener.name": "PLAINTEXT",
     "sasl.enabled.mechanisms": "PLAIN",
@@ -367,8 +377,9 @@ function brokerProperties(
       "ssl.keystore.location": tls.keyStoreFile,
       "ssl.truststore.type": "PEM",
       "ssl.truststore.location": tls.caFile,
-      // Clients may present a certificate (mTLS tests); none is required.
+      // Clients may present a certificate; only the MTLS listener requires one.
       "ssl.client.auth": "requested",
+      "listener.name.mtls.ssl.client.auth": "required",
       "listener.name.sasl_ssl.sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER",
       "listener.name.sasl_ssl.plain.sasl.jaas.config": plainServerJaas(),
       "listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config": `${SCRAM_MODULE} required;`,
@@ -460,9 +471,12 @@ export class KafkaCluster {
       controllerPort: portBase + 200 + i,
       sslPort: portBase + 300 + i,
       saslSslPort: portBase + 400 + i,
+      mtlsPort: portBase + 500 + i,
       rack: RACKS[i],
     }));
-    const busy = brokers.flatMap((b) => [b.port, b.saslPort, b.controllerPort, b.sslPort!, b.saslSslPort!])
+    const busy = brokers.flatMap((
+      b,
+    ) => [b.port, b.saslPort, b.controllerPort, b.sslPort!, b.saslSslPort!, b.mtlsPort!])
       .filter((p) => !portFree(p));
     if (busy.length) {
       throw new Error(
@@ -480,7 +494,10 @@ export class KafkaCluster {
       saslBootstrapServers: brokers.map((b) => `${HOST}:${b.saslPort}`).join(","),
       sslBootstrapServers: brokers.map((b) => `${HOST}:${b.sslPort}`).join(","),
       saslSslBootstrapServers: brokers.map((b) => `${HOST}:${b.saslSslPort}`).join(","),
+      mtlsBootstrapServers: brokers.map((b) => `${HOST}:${b.mtlsPort}`).join(","),
       caFile: `${dir}/tls/ca.pem`,
+      clientCertFile: `${dir}/tls/client.pem`,
+      clientKeyFile: `${dir}/tls/client.key`,
       brokers,
       classpath: `${libDir}/*`,
     };

@@ -33,7 +33,8 @@ const [
   BAD_CA_HOST,
   MISMATCH_HOST,
   RELAY_HOST,
-] = loopbackHosts("upstream_security", 9);
+  MTLS_HOST,
+] = loopbackHosts("upstream_security", 10);
 
 const PLAIN = "org.apache.kafka.common.security.plain.PlainLoginModule";
 const SCRAM = "org.apache.kafka.common.security.scram.ScramLoginModule";
@@ -356,6 +357,51 @@ Deno.test({
       });
       assert.equal(consumed.code, 0, consumed.stderr);
       assert.deepEqual(consumed.stdout.trim().split("\n"), [...records, "from-kafkajs"]);
+    } finally {
+      await stopped(gateway);
+    }
+  },
+});
+
+Deno.test({
+  name: "upstream mTLS: with KAFKA_SSL_CERT_FILE/KEY_FILE kgate serves from brokers that require a client " +
+    "certificate; without, the refusal is logged naming the broker",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const kafka = await testKafka();
+    const { mtlsBootstrapServers, clientCertFile, clientKeyFile } = kafka.info;
+    if (!mtlsBootstrapServers || !clientCertFile || !clientKeyFile) {
+      throw new Error("this test cluster has no MTLS listeners (started by an older harness)");
+    }
+    const env = {
+      KAFKA_BOOTSTRAP_SERVERS: mtlsBootstrapServers,
+      KAFKA_SECURITY_PROTOCOL: "SSL",
+      KAFKA_SSL_CA_FILE: tlsKafka(kafka).caFile,
+    };
+    const without = await GatewayProcess.start({ host: MTLS_HOST, waitReady: false, env });
+    try {
+      const first = mtlsBootstrapServers.split(",")[0].replaceAll(".", "\\.");
+      await without.waitForLog(
+        new RegExp(`TLS session with broker ${first} refused: the broker requires a client certificate`),
+        30_000,
+      );
+    } finally {
+      await without.kill();
+    }
+    const gateway = await GatewayProcess.start({
+      host: MTLS_HOST,
+      env: { ...env, KAFKA_SSL_CERT_FILE: clientCertFile, KAFKA_SSL_KEY_FILE: clientKeyFile },
+    });
+    try {
+      await gateway.waitUntilReady();
+      const topic = uniqueTopic("tls-mtls");
+      await createTopic(topic, 1, 3);
+      const produced = await runKcat(["-P", "-b", gateway.bootstrap, "-t", topic], { stdin: "a\nb\n" });
+      assert.equal(produced.code, 0, produced.stderr);
+      const consumed = await runKcat(["-C", "-b", gateway.bootstrap, "-t", topic, "-e", "-q"]);
+      assert.equal(consumed.code, 0, consumed.stderr);
+      assert.deepEqual(consumed.stdout.trim().split("\n"), ["a", "b"]);
     } finally {
       await stopped(gateway);
     }

@@ -42,9 +42,9 @@ export function realAddressesIn(text: string, kafka: KafkaCluster): string[] {
 
 /** Every listener port of one broker (the TLS ones when the cluster has them). */
 function listenerPorts(b: KafkaCluster["brokers"][number]): number[] {
-  return [b.port, b.saslPort, b.controllerPort, b.sslPort, b.saslSslPort].filter((p): p is number =>
-    p !== undefined
-  );
+  return [b.port, b.saslPort, b.controllerPort, b.sslPort, b.saslSslPort, b.mtlsPort].filter((
+    p,
+  ): p is number => p !== undefined);
 }
 
 /** Index of `needle` in `haystack`, or -1. */

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { ScramClient, ScramError } from "../../src/upstream/scram.ts";
 import { OAuthToken, unsecuredJwt } from "../../src/upstream/oauth_token.ts";
-import { saslExchange } from "../../src/upstream/security.ts";
+import { saslExchange } from "../../src/upstream/sasl.ts";
 import { tlsFailureReason } from "../../src/upstream/tls.ts";
 
 // RFC 7677 section 3: user "user", password "pencil".
@@ -78,4 +78,5 @@ Deno.test("tls: failure reasons in words", () => {
     /host name mismatch/,
   );
   assert.equal(tlsFailureReason("invalid peer certificate: Expired"), "certificate expired");
+  assert.match(tlsFailureReason("received fatal alert: BadCertificate"), /requires a client certificate/);
 });

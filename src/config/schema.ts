@@ -73,7 +73,9 @@ const settings = z.object({
   kafkaSslCaFile: optional(nonEmpty("a file path"), {
     env: "KAFKA_SSL_CA_FILE",
     description: "PEM file of the CA certificates that sign the brokers' certificates",
-    defaultNote: "the system's root CAs",
+    defaultNote: "the default root CAs",
+    details: "trusted in addition to the default roots (Deno's bundled Mozilla roots; " +
+      "`DENO_TLS_CA_STORE=system` for the operating system's)",
   }),
   kafkaSslCertFile: optional(nonEmpty("a file path"), {
     env: "KAFKA_SSL_CERT_FILE",

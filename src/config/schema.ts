@@ -354,7 +354,19 @@ export const GatewayConfigSchema = settings
     }
   })
   .superRefine((config, ctx) => {
-    if (config.kafkaSaslJaasConfig === undefined || !config.kafkaSecurityProtocol.startsWith("SASL_")) return;
+    if (!config.kafkaSecurityProtocol.startsWith("SASL_")) return;
+    if (config.kafkaSaslJaasConfig === undefined) {
+      // PLAIN without credentials stays allowed (as before: the broker refuses the empty login).
+      if (config.kafkaSaslMechanism !== "PLAIN") {
+        breaks(ctx, "kafkaSaslJaasConfig", {
+          value: undefined,
+          allowed: `a JAAS line with the credentials for ${
+            settingOf("kafkaSaslMechanism").env
+          }=${config.kafkaSaslMechanism}`,
+        });
+      }
+      return;
+    }
     try {
       saslCredentials(config.kafkaSaslMechanism, config.kafkaSaslJaasConfig);
     } catch (error) {

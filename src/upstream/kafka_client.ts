@@ -34,8 +34,8 @@ export interface UpstreamClientOptions {
   clientId: string;
   /** Connect and per-request timeout, in milliseconds. */
   timeoutMs: number;
-  /** SASL login, when the cluster requires one (username/password alone = PLAIN). */
-  sasl?: UpstreamSasl | { username: string; password: string };
+  /** SASL login, when the cluster requires one. */
+  sasl?: UpstreamSasl;
   /** TLS to the broker; plain TCP when absent. */
   tls?: UpstreamTls;
 }
@@ -104,7 +104,7 @@ export class UpstreamClient {
     }
     const sasl = this.options.sasl;
     if (!sasl) return;
-    const exchange = saslExchange("mechanism" in sasl ? sasl : { mechanism: "PLAIN", ...sasl });
+    const exchange = saslExchange(sasl);
     const handshake = await this.call(SaslHandshakeRequest, SaslHandshakeResponse, 1, {
       mechanism: exchange.mechanism,
     });

@@ -116,6 +116,10 @@ Deno.test("config: upstream security settings, their rules, and the JAAS secret 
   assert.match(wrongModule.message, /PLAIN needs .*PlainLoginModule/);
   assert.ok(!wrongModule.message.includes("s3cr3t"), wrongModule.message);
   assert.equal(refused({ ...BASE, KAFKA_SSL_CERT_FILE: "/tls/c.pem" }).variable, "KAFKA_SSL_KEY_FILE");
+  assert.equal(
+    refused({ ...BASE, KAFKA_SECURITY_PROTOCOL: "SASL_SSL", KAFKA_SASL_MECHANISM: "SCRAM-SHA-256" }).message,
+    "KAFKA_SASL_JAAS_CONFIG is required: a JAAS line with the credentials for KAFKA_SASL_MECHANISM=SCRAM-SHA-256",
+  );
   assert.equal(refused({ ...BASE, KAFKA_SECURITY_PROTOCOL: "TLS" }).variable, "KAFKA_SECURITY_PROTOCOL");
   assert.equal(refused({ ...BASE, KAFKA_SASL_MECHANISM: "GSSAPI" }).variable, "KAFKA_SASL_MECHANISM");
 });

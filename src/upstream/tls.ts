@@ -66,6 +66,10 @@ export class UpstreamTlsError extends Error {
  */
 export function tlsFailureReason(message: string): string {
   if (/UnknownIssuer|unknown issuer|unknown ca/i.test(message)) return "certificate from an unknown CA";
+  // A trusted CA with the issuer's name did not sign it: another CA of the same name.
+  if (/BadSignature/i.test(message)) {
+    return "certificate from an unknown CA (a trusted CA's name, not its key)";
+  }
   if (/NotValidForName|not valid for name|hostname|subject ?alt/i.test(message)) {
     return "host name mismatch: the certificate does not name the host connected to";
   }

@@ -159,17 +159,3 @@ export const jaasLine = {
   }),
   allowed: "a JAAS line of Kafka's PlainLoginModule, ScramLoginModule or OAuthBearerLoginModule",
 };
-
-/**
- * Extracts the username and password of a PlainLoginModule JAAS line ("" for a missing one).
- *
- * @example
- * ```ts
- * plainCredentials('... required username="u" password="p";'); // { username: "u", password: "p" }
- * ```
- */
-export function plainCredentials(jaas: string): { username: string; password: string } {
-  const username = /username="([^"]*)"/.exec(jaas)?.[1] ?? "";
-  const password = /password="([^"]*)"/.exec(jaas)?.[1] ?? "";
-  return { username, password };
-}

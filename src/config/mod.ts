@@ -15,7 +15,6 @@ export {
   JaasError,
   type OAuthTokenSpec,
   parseJaas,
-  plainCredentials,
   SASL_MECHANISMS,
   type SaslCredentials,
   saslCredentials,

@@ -3,7 +3,8 @@
  *
  * Node ids 1, 2, 3; racks rack-a, rack-b, rack-c. Per broker (with the default port base 19092):
  *   PLAINTEXT      19092, 19093, 19094   (inter-broker listener)
- *   SASL_PLAINTEXT 19192, 19193, 19194   (PLAIN; users admin/admin-secret, alice/alice-secret; no ACLs)
+ *   SASL_PLAINTEXT 19192, 19193, 19194   (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; users admin/admin-secret,
+ *                                         alice/alice-secret; no ACLs)
  *   CONTROLLER     19292, 19293, 19294
  *   SSL            19392, 19393, 19394   (TLS; certificate for localhost / 127.0.0.1 from a CA made at start)
  *   SASL_SSL       19492, 19493, 19494   (TLS + PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 and OAUTHBEARER with
@@ -339,8 +340,10 @@ function brokerProperties(
     "controller.listener.names": "CONTROLLER",
     "inter.broker.listener.name": "PLAINTEXT",
     "sasl.enabled.mechanisms": "PLAIN",
-    "listener.name.sasl_plaintext.sasl.enabled.mechanisms": "PLAIN",
+    "listener.name.sasl_plaintext.sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
     "listener.name.sasl_plaintext.plain.sasl.jaas.config": plainServerJaas(),
+    "listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config": `${SCRAM_MODULE} required;`,
+    "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": `${SCRAM_MODULE} required;`,
     "broker.rack": b.rack,
     "log.dirs": `${dir}/data-${b.id}`,
     "auto.create.topics.enable": "true",

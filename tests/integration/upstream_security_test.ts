@@ -34,7 +34,8 @@ const [
   MISMATCH_HOST,
   RELAY_HOST,
   MTLS_HOST,
-] = loopbackHosts("upstream_security", 10);
+  SASL_PLAINTEXT_HOST,
+] = loopbackHosts("upstream_security", 11);
 
 const PLAIN = "org.apache.kafka.common.security.plain.PlainLoginModule";
 const SCRAM = "org.apache.kafka.common.security.scram.ScramLoginModule";
@@ -314,6 +315,36 @@ Deno.test({
       }
     } finally {
       await Deno.remove(tokenDir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "upstream SASL_PLAINTEXT, gateway's own SCRAM-SHA-256: discovery, membership, audit",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const kafka = await testKafka();
+    const gateway = await GatewayProcess.start({
+      host: SASL_PLAINTEXT_HOST,
+      env: {
+        KAFKA_BOOTSTRAP_SERVERS: kafka.saslBootstrapServers,
+        KAFKA_SECURITY_PROTOCOL: "SASL_PLAINTEXT",
+        KAFKA_SASL_MECHANISM: "SCRAM-SHA-256",
+        KAFKA_SASL_JAAS_CONFIG: `${SCRAM} required username="admin" password="admin-secret";`,
+      },
+    });
+    try {
+      await gateway.waitUntilReady();
+      const { brokers } = await api<{ brokers: { id: number; port: number }[] }>(gateway, "/api/v1/brokers");
+      assert.deepEqual(
+        brokers.map((b) => `${b.id}:${b.port}`).sort(),
+        kafka.brokers.map((b) => `${b.id}:${b.saslPort}`).sort(),
+      );
+      await assertMembers(gateway, [`${gateway.host}:6969`]);
+      await assertAuditWritten(gateway, kafka);
+    } finally {
+      await stopped(gateway);
     }
   },
 });

@@ -33,7 +33,7 @@ export const LOOPBACK_BLOCKS = {
   haproxy: { first: 31, count: 5 },
   http_api: { first: 41, count: 3 },
   cluster: { first: 51, count: 18 },
-  upstream_security: { first: 91, count: 11 },
+  upstream_security: { first: 101, count: 11 },
 } as const satisfies Record<string, LoopbackBlock>;
 
 /** The name of a block's owner. */

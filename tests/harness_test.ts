@@ -1,6 +1,6 @@
 /**
- * The real Kafka test environment works: 3 brokers with racks, PLAINTEXT and SASL/PLAIN listeners,
- * produce/consume roundtrips with kcat, and stopping/starting a broker from this (non-owner) process.
+ * The real Kafka test environment works: 3 brokers with racks, PLAINTEXT, SASL/PLAIN, SSL, SASL_SSL and MTLS
+ * listeners, produce/consume roundtrips with kcat, and stopping/starting a broker from this (non-owner) process.
  */
 import assert from "node:assert/strict";
 import {
@@ -97,6 +97,38 @@ Deno.test("harness: produce + consume roundtrip, PLAINTEXT and SASL_PLAINTEXT/PL
   assert.notEqual(bad.code, 0, "kcat -L with a wrong SASL password must fail");
   assert.match(bad.stderr, /Authentication failed/);
   await deleteTopic(topic);
+});
+
+Deno.test("harness: SSL, SASL_SSL (PLAIN) and MTLS listeners serve with the test CA", async () => {
+  const kafka = await testKafka();
+  const ca = ["-X", `ssl.ca.location=${kafka.caFile}`];
+  const ssl = await kcatMetadata(kafka.sslBootstrapServers, 20_000, ["-X", "security.protocol=ssl", ...ca]);
+  assert.deepEqual(
+    ssl.brokers.map((b) => b.name).sort(),
+    kafka.brokers.map((b) => `${b.host}:${b.sslPort}`).sort(),
+  );
+  const saslSsl = await kcatMetadata(kafka.saslSslBootstrapServers, 20_000, [
+    ...kcatSaslArgs("alice"),
+    "-X",
+    "security.protocol=sasl_ssl",
+    ...ca,
+  ]);
+  assert.deepEqual(brokerIds(saslSsl), [1, 2, 3]);
+  const mtls = kafka.info.mtlsBootstrapServers!;
+  const withCert = await kcatMetadata(mtls, 20_000, [
+    "-X",
+    "security.protocol=ssl",
+    ...ca,
+    "-X",
+    `ssl.certificate.location=${kafka.info.clientCertFile}`,
+    "-X",
+    `ssl.key.location=${kafka.info.clientKeyFile}`,
+  ]);
+  assert.deepEqual(brokerIds(withCert), [1, 2, 3]);
+  const withoutCert = await runKcat(["-L", "-b", mtls, "-m", "5", "-X", "security.protocol=ssl", ...ca], {
+    timeoutMs: 20_000,
+  });
+  assert.notEqual(withoutCert.code, 0, "the MTLS listener served a client without a certificate");
 });
 
 Deno.test("harness: stopBroker/startBroker of broker 3", async () => {

@@ -53,7 +53,8 @@ async function main(): Promise<number> {
     cluster = await KafkaCluster.start({ version });
     log(
       `Kafka ${cluster.version} cluster (3 brokers) ready at ${cluster.bootstrapServers} ` +
-        `(SASL ${cluster.saslBootstrapServers}) in ${((performance.now() - t0) / 1000).toFixed(1)}s`,
+        `(SASL ${cluster.saslBootstrapServers}, SSL ${cluster.sslBootstrapServers}, ` +
+        `SASL_SSL ${cluster.saslSslBootstrapServers}) in ${((performance.now() - t0) / 1000).toFixed(1)}s`,
     );
   }
 

@@ -10,7 +10,16 @@
  */
 export { type Command, rawSettings, readCommandLine } from "./cli.ts";
 export { CONFIG_TABLE_HEADER, configTable, configTableRows, helpText } from "./docs.ts";
-export { plainCredentials } from "./jaas.ts";
+export {
+  type JaasEntry,
+  JaasError,
+  type OAuthTokenSpec,
+  parseJaas,
+  SASL_MECHANISMS,
+  type SaslCredentials,
+  saslCredentials,
+  type SaslMechanism,
+} from "./jaas.ts";
 export { ConfigError, parseConfig } from "./parse.ts";
 export { redactedConfig } from "./redact.ts";
 export {

@@ -45,7 +45,9 @@ export class ConfigError extends Error {
  *   else the first rule between settings that is broken
  */
 export function parseConfig(raw: Record<string, string | undefined>): GatewayConfig {
-  const input = Object.fromEntries(SETTINGS.map((s) => [s.key, raw[s.env] || undefined]));
+  const input = Object.fromEntries(
+    SETTINGS.map((s) => [s.key, s.emptyIsValue && raw[s.env] === "" ? "" : raw[s.env] || undefined]),
+  );
   const result = GatewayConfigSchema.safeParse(input);
   if (result.success) return result.data;
   throw configError(firstIssue(result.error.issues), raw);

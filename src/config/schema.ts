@@ -6,7 +6,7 @@
  * @module
  */
 import { z } from "zod";
-import { plainJaas } from "./jaas.ts";
+import { JaasError, jaasLine, SASL_MECHANISMS, saslCredentials } from "./jaas.ts";
 import {
   computedDefault,
   optional,
@@ -49,24 +49,60 @@ const nodeIdChars = "letters, digits, '.', ':', '_' and '-'";
 const kafkaName = matching(KAFKA_NAME, "letters, digits, '.', '_' and '-'");
 const topicName = matching(KAFKA_NAME, "a Kafka topic name (letters, digits, '.', '_', '-')");
 
+/** As Kafka's `ssl.endpoint.identification.algorithm`: `https`, or empty for no host name check. */
+const endpointIdentification = {
+  schema: z.enum(["https", ""]),
+  allowed: "https, or empty (no host name check)",
+};
+
 /** Every setting, in `--help` order. */
 const settings = z.object({
   kafkaBootstrapServers: required(hostPortList, {
     env: "KAFKA_BOOTSTRAP_SERVERS",
     description: "Upstream Kafka bootstrap servers",
   }),
-  kafkaSecurityProtocol: withDefault(oneOf(["PLAINTEXT", "SASL_PLAINTEXT"]), "PLAINTEXT", {
-    env: "KAFKA_SECURITY_PROTOCOL",
-    description: "Security protocol of the gateway's own upstream connections",
-    details: "used for broker discovery",
+  kafkaSecurityProtocol: withDefault(
+    oneOf(["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]),
+    "PLAINTEXT",
+    {
+      env: "KAFKA_SECURITY_PROTOCOL",
+      description: "Security protocol towards the brokers",
+      details: "SSL and SASL_SSL: every upstream connection (proxied and the gateway's own) uses TLS; " +
+        "SASL is used by the gateway's own connections only (clients' own SASL passes through)",
+    },
+  ),
+  kafkaSslCaFile: optional(nonEmpty("a file path"), {
+    env: "KAFKA_SSL_CA_FILE",
+    description: "PEM file of the CA certificates that sign the brokers' certificates",
+    defaultNote: "the default root CAs",
+    details: "trusted in addition to the default roots (Deno's bundled Mozilla roots; " +
+      "`DENO_TLS_CA_STORE=system` for the operating system's)",
   }),
-  kafkaSaslMechanism: withDefault(oneOf(["PLAIN"]), "PLAIN", {
+  kafkaSslCertFile: optional(nonEmpty("a file path"), {
+    env: "KAFKA_SSL_CERT_FILE",
+    description: "PEM client certificate (chain) for brokers that require mTLS",
+    details: "with KAFKA_SSL_KEY_FILE",
+  }),
+  kafkaSslKeyFile: optional(nonEmpty("a file path"), {
+    env: "KAFKA_SSL_KEY_FILE",
+    description: "PEM private key (unencrypted) of KAFKA_SSL_CERT_FILE",
+  }),
+  kafkaSslEndpointIdentificationAlgorithm: withDefault(endpointIdentification, "https", {
+    env: "KAFKA_SSL_ENDPOINT_IDENTIFICATION_ALGORITHM",
+    emptyIsValue: true,
+    description: "https = check that a broker's certificate names the host connected to; empty = do not",
+    details: "empty still verifies the chain; the gateway warns at start",
+  }),
+  kafkaSaslMechanism: withDefault(oneOf(SASL_MECHANISMS), "PLAIN", {
     env: "KAFKA_SASL_MECHANISM",
     description: "SASL mechanism of the gateway's own upstream connections",
   }),
-  kafkaSaslJaasConfig: optional(plainJaas, {
+  kafkaSaslJaasConfig: optional(jaasLine, {
     env: "KAFKA_SASL_JAAS_CONFIG",
-    description: "JAAS config with the gateway's own credentials (PlainLoginModule username/password)",
+    description: "JAAS config with the gateway's own credentials, as for Kafka's clients",
+    details: 'PlainLoginModule or ScramLoginModule `username=".." password=".."`; ' +
+      'OAuthBearerLoginModule `token="<JWT>"`, `tokenFile="<path>"` (re-read when it changes) or ' +
+      '`unsecuredLoginStringClaim_sub="<name>"` (an unsigned test token)',
     secret: true,
   }),
   bindHost: withDefault(nonEmpty("an IP address or host name"), "0.0.0.0", {
@@ -351,6 +387,41 @@ export const GatewayConfigSchema = settings
       breaks(ctx, "nodeId", {
         value: undefined,
         allowed: `${nodeIdChars} (the default ${JSON.stringify(nodeId)} has others)`,
+      });
+    }
+  })
+  .superRefine((config, ctx) => {
+    if ((config.kafkaSslCertFile === undefined) !== (config.kafkaSslKeyFile === undefined)) {
+      breaks(ctx, config.kafkaSslCertFile === undefined ? "kafkaSslCertFile" : "kafkaSslKeyFile", {
+        value: undefined,
+        allowed: "a file path (mTLS to the brokers needs both the certificate and the key)",
+      });
+    }
+  })
+  .superRefine((config, ctx) => {
+    if (!config.kafkaSecurityProtocol.startsWith("SASL_")) return;
+    if (config.kafkaSaslJaasConfig === undefined) {
+      // PLAIN without credentials stays allowed (as before: the broker refuses the empty login).
+      if (config.kafkaSaslMechanism !== "PLAIN") {
+        breaks(ctx, "kafkaSaslJaasConfig", {
+          value: undefined,
+          allowed: `a JAAS line with the credentials for ${
+            settingOf("kafkaSaslMechanism").env
+          }=${config.kafkaSaslMechanism}`,
+        });
+      }
+      return;
+    }
+    try {
+      saslCredentials(config.kafkaSaslMechanism, config.kafkaSaslJaasConfig);
+    } catch (error) {
+      if (!(error instanceof JaasError)) throw error;
+      // The message names modules and options, never a value: the JAAS line is a secret.
+      breaks(ctx, "kafkaSaslJaasConfig", {
+        value: config.kafkaSaslJaasConfig, // masked in the error: a secret
+        allowed: `a JAAS line for ${
+          settingOf("kafkaSaslMechanism").env
+        }=${config.kafkaSaslMechanism}: ${error.message}`,
       });
     }
   })

@@ -17,6 +17,8 @@ export interface SettingDoc {
   details?: string;
   /** The value is a secret: never printed in errors, logs or the HTTP API. */
   secret?: boolean;
+  /** An empty value is a value (not "unset", as for other settings). */
+  emptyIsValue?: boolean;
   /**
    * The default in words: what unset means (optional settings), how it is computed (computed defaults), or
    * a note after the value (constant defaults).

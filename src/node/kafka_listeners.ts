@@ -14,6 +14,8 @@ import { proxyProtocolParser } from "../proxy/transport/proxy_header.ts";
 import { gatewayFilters, supportedVersionRange } from "../proxy/filters/mod.ts";
 import { ProxyServer, type TlsServerOptions } from "../proxy/server.ts";
 import type { BrokerDirectory } from "../upstream/broker_directory.ts";
+import { upstreamConnector } from "../proxy/transport/upstream.ts";
+import { upstreamSecurity } from "../upstream/security.ts";
 import { proxyEventsToMetricsAndAudit } from "./proxy_events.ts";
 
 /** A connection to an unknown broker's port refreshes the broker list at most this often. */
@@ -58,6 +60,7 @@ export function kafkaListeners(
     minBrokerId: config.minBrokerId,
     maxFrameBytes: config.maxFrameBytes,
     upstreamConnectTimeoutMs: config.upstreamConnectTimeoutMs,
+    connectUpstream: upstreamConnector(upstreamSecurity(config).tls),
     broker: (id) => directory.broker(id),
     anyBroker: () => directory.anyBroker(),
     // The broker may be back (or new) since the last refresh: look before routing elsewhere. At most

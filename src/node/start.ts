@@ -22,6 +22,7 @@ import { NodeState } from "./node_state.ts";
 import { nodeView } from "./node_view.ts";
 import { kafkaPortCount } from "./port_count.ts";
 import { warnAboutRiskyDefaults } from "./startup_warnings.ts";
+import { upstreamSecurity } from "../upstream/security.ts";
 
 /** A running gateway node. */
 export interface Gateway {
@@ -72,6 +73,8 @@ export interface StartOptions {
  */
 export async function startGateway(config: GatewayConfig, options: StartOptions = {}): Promise<Gateway> {
   warnAboutRiskyDefaults(config);
+  // Reads the upstream TLS files now: a missing one fails the start, not every connection later.
+  upstreamSecurity(config);
   await using resources = new AsyncDisposableStack();
   // The TLS files first: a file that cannot be used stops the start before anything is bound.
   const tls = await clientTls(config);

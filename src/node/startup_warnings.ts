@@ -25,4 +25,9 @@ export function warnAboutRiskyDefaults(config: GatewayConfig): void {
       "PROXY protocol headers are believed from any peer: set GATEWAY_PROXY_PROTOCOL_TRUSTED_CIDRS to your load balancers",
     );
   }
+  if (config.kafkaSecurityProtocol.endsWith("SSL") && config.kafkaSslEndpointIdentificationAlgorithm === "") {
+    log.warn(
+      "the brokers' certificates are not checked against their host names (KAFKA_SSL_ENDPOINT_IDENTIFICATION_ALGORITHM is empty): set it to https",
+    );
+  }
 }

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { type GatewayConfig, plainCredentials } from "../config.ts";
+import type { GatewayConfig } from "../config.ts";
+import { upstreamSecurity } from "./security.ts";
 import { logger } from "../log.ts";
 import { MetadataRequest, MetadataResponse, type MetadataResponseData } from "../protocol/mod.ts";
 import { KGATE_VERSION } from "../version.ts";
@@ -174,9 +175,7 @@ export class BrokerDirectory {
         client = await UpstreamClient.connect(candidate.host, candidate.port, {
           clientId: `kgate-${KGATE_VERSION}`,
           timeoutMs: this.config.upstreamConnectTimeoutMs,
-          sasl: this.config.kafkaSecurityProtocol === "SASL_PLAINTEXT"
-            ? plainCredentials(this.config.kafkaSaslJaasConfig ?? "")
-            : undefined,
+          ...upstreamSecurity(this.config),
         });
         const max = client.apiVersions.get(MetadataResponse.apiKey!)?.max ?? 0;
         const version = Math.min(METADATA_VERSION, max);

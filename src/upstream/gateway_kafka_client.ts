@@ -4,8 +4,10 @@
  *
  * @module
  */
-import { type Admin, type ITopicConfig, Kafka, type logCreator, logLevel } from "kafkajs";
-import { type GatewayConfig, plainCredentials } from "../config.ts";
+import { type Admin, type ITopicConfig, Kafka, type KafkaConfig, type logCreator, logLevel } from "kafkajs";
+import type { GatewayConfig } from "../config.ts";
+import type { UpstreamSasl } from "./sasl.ts";
+import { upstreamSecurity } from "./security.ts";
 
 /** Options of {@link gatewayKafkaClient}. */
 export interface GatewayKafkaClientOptions {
@@ -23,17 +25,42 @@ export function gatewayKafkaClient(
   clientId: string,
   options: GatewayKafkaClientOptions = {},
 ): Kafka {
-  const sasl = config.kafkaSecurityProtocol === "SASL_PLAINTEXT"
-    ? { mechanism: "plain" as const, ...plainCredentials(config.kafkaSaslJaasConfig ?? "") }
-    : undefined;
+  const { tls, sasl } = upstreamSecurity(config);
   return new Kafka({
     clientId,
     brokers: config.kafkaBootstrapServers.map((s) => `${s.host}:${s.port}`),
-    sasl,
+    ssl: tls && {
+      ca: tls.caCerts,
+      cert: tls.cert,
+      key: tls.key,
+      rejectUnauthorized: true,
+      // Empty KAFKA_SSL_ENDPOINT_IDENTIFICATION_ALGORITHM: the chain is verified, the host name is not.
+      ...(tls.verifyHostname ? {} : { checkServerIdentity: () => undefined }),
+    },
+    sasl: sasl && kafkajsSasl(sasl),
     logLevel: options.logCreator ? options.level ?? logLevel.WARN : logLevel.NOTHING,
     logCreator: options.logCreator,
     retry: { retries: options.retries ?? 5, initialRetryTime: 200 },
   });
+}
+
+/** The gateway's SASL login in kafkajs's terms (it speaks every mechanism kgate supports). */
+function kafkajsSasl(sasl: UpstreamSasl): KafkaConfig["sasl"] {
+  switch (sasl.mechanism) {
+    case "PLAIN":
+      return { mechanism: "plain", username: sasl.username, password: sasl.password };
+    case "SCRAM-SHA-256":
+      return { mechanism: "scram-sha-256", username: sasl.username, password: sasl.password };
+    case "SCRAM-SHA-512":
+      return { mechanism: "scram-sha-512", username: sasl.username, password: sasl.password };
+    case "OAUTHBEARER": {
+      const token = sasl.token;
+      return {
+        mechanism: "oauthbearer",
+        oauthBearerProvider: async () => ({ value: await token.current() }),
+      };
+    }
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * A minimal Kafka client for the gateway's own questions to the upstream cluster (ApiVersions,
- * Metadata), with optional SASL/PLAIN. It speaks the wire protocol through the project's codec.
+ * Metadata), over TCP or TLS, with optional SASL (PLAIN, SCRAM-SHA-256/512, OAUTHBEARER). It speaks the
+ * wire protocol through the project's codec.
  * The test harness's admin calls (tests/harness/kafka_wire.ts) use it too.
  *
  * @module
@@ -16,6 +17,8 @@ import {
   responseHeaderLength,
 } from "../protocol/mod.ts";
 import { connectWithTimeout } from "./connect.ts";
+import { saslExchange, type UpstreamSasl } from "./sasl.ts";
+import { connectTlsWithTimeout, tlsFailureReason, type UpstreamTls, UpstreamTlsError } from "./tls.ts";
 import { DeadlineError, withDeadline } from "../lib/deadline.ts";
 import type { ApiVersionsResponseData } from "../protocol/mod.ts";
 import {
@@ -31,8 +34,10 @@ export interface UpstreamClientOptions {
   clientId: string;
   /** Connect and per-request timeout, in milliseconds. */
   timeoutMs: number;
-  /** SASL/PLAIN credentials, when the cluster requires them. */
-  sasl?: { username: string; password: string };
+  /** SASL login, when the cluster requires one. */
+  sasl?: UpstreamSasl;
+  /** TLS to the broker; plain TCP when absent. */
+  tls?: UpstreamTls;
 }
 
 /** An error answer from the upstream cluster, or a failure to reach it. */
@@ -60,14 +65,18 @@ export class UpstreamClient {
   /** Versions the broker supports, by API key. */
   readonly apiVersions = new Map<number, { min: number; max: number }>();
 
-  private constructor(private readonly conn: Deno.TcpConn, private readonly options: UpstreamClientOptions) {}
+  private constructor(private readonly conn: Deno.Conn, private readonly options: UpstreamClientOptions) {}
 
   /** Connects, learns the broker's API versions and authenticates. */
   static async connect(host: string, port: number, options: UpstreamClientOptions): Promise<UpstreamClient> {
-    let conn: Deno.TcpConn;
+    let conn: Deno.Conn;
     try {
-      conn = await connectWithTimeout(host, port, options.timeoutMs);
+      conn = options.tls
+        ? await connectTlsWithTimeout(host, port, options.timeoutMs, options.tls)
+        : await connectWithTimeout(host, port, options.timeoutMs);
     } catch (error) {
+      // A TLS failure already names the broker and says why.
+      if (error instanceof UpstreamTlsError) throw new UpstreamError(error.message);
       throw new UpstreamError(`cannot connect to ${host}:${port}: ${(error as Error).message}`);
     }
     const client = new UpstreamClient(conn, options);
@@ -75,6 +84,14 @@ export class UpstreamClient {
       await client.#handshake();
     } catch (error) {
       client.close();
+      // TLS 1.3: a broker refuses the client's certificate (or its absence) after the handshake, with an
+      // alert on the first read.
+      const message = (error as Error).message;
+      if (options.tls && /fatal alert/i.test(message)) {
+        throw new UpstreamError(
+          `TLS session with broker ${host}:${port} refused: ${tlsFailureReason(message)} (${message})`,
+        );
+      }
       throw error;
     }
     return client;
@@ -85,25 +102,39 @@ export class UpstreamClient {
     for (const key of versions.apiKeys) {
       this.apiVersions.set(key.apiKey, { min: key.minVersion, max: key.maxVersion });
     }
-    if (!this.options.sasl) return;
-    const handshake = await this.call(SaslHandshakeRequest, SaslHandshakeResponse, 1, { mechanism: "PLAIN" });
+    const sasl = this.options.sasl;
+    if (!sasl) return;
+    const exchange = saslExchange(sasl);
+    const handshake = await this.call(SaslHandshakeRequest, SaslHandshakeResponse, 1, {
+      mechanism: exchange.mechanism,
+    });
     if (handshake.errorCode !== 0) {
       throw new UpstreamError(
-        `SASL handshake failed (error ${handshake.errorCode}); the broker offers ${
+        `SASL handshake for ${exchange.mechanism} failed (error ${handshake.errorCode}); the broker offers ${
           handshake.mechanisms.join(", ")
         }`,
       );
     }
-    const { username, password } = this.options.sasl;
-    const token = new TextEncoder().encode(`\0${username}\0${password}`);
     const authVersion = Math.min(2, this.apiVersions.get(ApiKey.SaslAuthenticate)?.max ?? 0);
-    const auth = await this.call(SaslAuthenticateRequest, SaslAuthenticateResponse, authVersion, {
-      authBytes: token,
-    });
-    if (auth.errorCode !== 0) {
-      throw new UpstreamError(
-        `SASL authentication failed: ${auth.errorMessage ?? `error ${auth.errorCode}`}`,
-      );
+    let message: Uint8Array | null = await exchange.start();
+    while (message !== null) {
+      const auth = await this.call(SaslAuthenticateRequest, SaslAuthenticateResponse, authVersion, {
+        authBytes: message,
+      });
+      if (auth.errorCode !== 0) {
+        throw new UpstreamError(
+          `SASL ${exchange.mechanism} authentication failed: ${
+            auth.errorMessage ?? `error ${auth.errorCode}`
+          }`,
+        );
+      }
+      try {
+        message = await exchange.next(auth.authBytes);
+      } catch (error) {
+        throw new UpstreamError(
+          `SASL ${exchange.mechanism} authentication failed: ${(error as Error).message}`,
+        );
+      }
     }
   }
 

@@ -3,9 +3,15 @@
  *
  * Node ids 1, 2, 3; racks rack-a, rack-b, rack-c. Per broker (with the default port base 19092):
  *   PLAINTEXT      19092, 19093, 19094   (inter-broker listener)
- *   SASL_PLAINTEXT 19192, 19193, 19194   (PLAIN; users admin/admin-secret, alice/alice-secret; no ACLs)
+ *   SASL_PLAINTEXT 19192, 19193, 19194   (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; users admin/admin-secret,
+ *                                         alice/alice-secret; no ACLs)
  *   CONTROLLER     19292, 19293, 19294
- * Env KGATE_KAFKA_PORT_BASE moves all of them (plain = base+i, SASL = base+100+i, controller = base+200+i).
+ *   SSL            19392, 19393, 19394   (TLS; certificate for localhost / 127.0.0.1 from a CA made at start)
+ *   SASL_SSL       19492, 19493, 19494   (TLS + PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 and OAUTHBEARER with
+ *                                         Kafka's unsecured JWT validator; same users for every mechanism)
+ *   MTLS           19592, 19593, 19594   (TLS that requires a client certificate: `info.clientCertFile`)
+ * Env KGATE_KAFKA_PORT_BASE moves all of them (plain = base+i, SASL = base+100+i, controller = base+200+i,
+ * SSL = base+300+i, SASL_SSL = base+400+i, MTLS = base+500+i). The CA certificate is `info.caFile`.
  *
  * All state lives in one temp dir (`info.dir`): broker configs, data, logs (`broker-<id>.log`), pidfiles
  * (`broker-<id>.pid`) and the java command lines (`broker-<id>.cmd.json`). Brokers run detached (own
@@ -21,6 +27,7 @@ import {
   fetchMetadata,
   type Metadata,
 } from "./kafka_wire.ts";
+import { makeLeafCert, makeTestCa } from "../support/certs.ts";
 import {
   pidAlive,
   pidCmdline,
@@ -42,6 +49,9 @@ export const SASL_USERS: Readonly<Record<string, string>> = Object.freeze({
   admin: "admin-secret",
   alice: "alice-secret",
 });
+
+/** SCRAM mechanisms whose credentials exist for every user of {@link SASL_USERS} (added at format time). */
+export const SCRAM_MECHANISMS = ["SCRAM-SHA-256", "SCRAM-SHA-512"] as const;
 
 /** Main classes of the Kafka command-line tools (some moved between 3.9 and 4.x). */
 export interface KafkaToolClasses {
@@ -87,6 +97,12 @@ export interface KafkaBrokerInfo {
   /** SASL_PLAINTEXT (PLAIN) listener port. */
   saslPort: number;
   controllerPort: number;
+  /** SSL listener port (absent in clusters started by an older harness). */
+  sslPort?: number;
+  /** SASL_SSL listener port (absent in clusters started by an older harness). */
+  saslSslPort?: number;
+  /** SSL listener that requires a client certificate (absent in clusters started by an older harness). */
+  mtlsPort?: number;
   rack: string;
 }
 
@@ -99,6 +115,18 @@ export interface KafkaClusterInfo {
   bootstrapServers: string;
   /** "127.0.0.1:19192,127.0.0.1:19193,127.0.0.1:19194" */
   saslBootstrapServers: string;
+  /** SSL listeners, "127.0.0.1:19392,..." (absent in clusters started by an older harness). */
+  sslBootstrapServers?: string;
+  /** SASL_SSL listeners, "127.0.0.1:19492,..." (absent in clusters started by an older harness). */
+  saslSslBootstrapServers?: string;
+  /** SSL listeners requiring a client certificate, "127.0.0.1:19592,..." (absent in older clusters). */
+  mtlsBootstrapServers?: string;
+  /** PEM certificate of the CA that signed the brokers' certificates (and the client certificate). */
+  caFile?: string;
+  /** A client certificate (CN kgate-test-client) the brokers accept, and its key (PEM). */
+  clientCertFile?: string;
+  /** The key of `clientCertFile`. */
+  clientKeyFile?: string;
   brokers: KafkaBrokerInfo[];
   /** java -cp value: "<tests/kafka/libs/<version>>/*" */
   classpath: string;
@@ -255,29 +283,67 @@ log4j.appender.stderr.layout=org.apache.log4j.PatternLayout
 log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n
 `;
 
+/** The broker-side TLS files: CA certificate, and a key-store file (key, then certificate). */
+interface BrokerTlsFiles {
+  caFile: string;
+  keyStoreFile: string;
+}
+
+/** Makes the test CA and one broker certificate (SANs localhost, 127.0.0.1) in `dir`/tls. */
+async function makeBrokerTls(dir: string): Promise<BrokerTlsFiles> {
+  const ca = await makeTestCa(`${dir}/tls`, "kgate test Kafka CA");
+  const leaf = await makeLeafCert(ca, {
+    commonName: "localhost",
+    subjectAltNames: ["DNS:localhost", "IP:127.0.0.1"],
+    name: "broker",
+  });
+  await makeLeafCert(ca, { commonName: "kgate-test-client", usage: "client", name: "client" });
+  const keyStoreFile = `${ca.dir}/broker-keystore.pem`;
+  await Deno.writeTextFile(
+    keyStoreFile,
+    (await Deno.readTextFile(leaf.keyFile)) + (await Deno.readTextFile(leaf.certFile)),
+  );
+  return { caFile: ca.certFile, keyStoreFile };
+}
+
+const PLAIN_MODULE = "org.apache.kafka.common.security.plain.PlainLoginModule";
+const SCRAM_MODULE = "org.apache.kafka.common.security.scram.ScramLoginModule";
+const OAUTH_MODULE = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule";
+
+function plainServerJaas(): string {
+  return `${PLAIN_MODULE} required username="admin" password="admin-secret"` +
+    Object.entries(SASL_USERS).map(([u, p]) => ` user_${u}="${p}"`).join("") + ";";
+}
+
 function brokerProperties(
   b: KafkaBrokerInfo,
   all: KafkaBrokerInfo[],
   dir: string,
   version: string,
   extra: Record<string, string>,
+  tls?: BrokerTlsFiles,
 ): string {
+  const tlsListeners = tls && b.sslPort && b.saslSslPort && b.mtlsPort
+    ? `,SSL://${HOST}:${b.sslPort},SASL_SSL://${HOST}:${b.saslSslPort},MTLS://${HOST}:${b.mtlsPort}`
+    : "";
   const props: Record<string, string> = {
     "process.roles": "broker,controller",
     "node.id": String(b.id),
     "controller.quorum.voters": all.map((x) => `${x.id}@${HOST}:${x.controllerPort}`).join(","),
     "listeners":
-      `PLAINTEXT://${HOST}:${b.port},SASL_PLAINTEXT://${HOST}:${b.saslPort},CONTROLLER://${HOST}:${b.controllerPort}`,
-    "advertised.listeners": `PLAINTEXT://${HOST}:${b.port},SASL_PLAINTEXT://${HOST}:${b.saslPort}`,
+      `PLAINTEXT://${HOST}:${b.port},SASL_PLAINTEXT://${HOST}:${b.saslPort},CONTROLLER://${HOST}:${b.controllerPort}` +
+      tlsListeners,
+    "advertised.listeners": `PLAINTEXT://${HOST}:${b.port},SASL_PLAINTEXT://${HOST}:${b.saslPort}` +
+      tlsListeners,
     "listener.security.protocol.map":
-      "PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+      "PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,MTLS:SSL",
     "controller.listener.names": "CONTROLLER",
     "inter.broker.listener.name": "PLAINTEXT",
     "sasl.enabled.mechanisms": "PLAIN",
-    "listener.name.sasl_plaintext.sasl.enabled.mechanisms": "PLAIN",
-    "listener.name.sasl_plaintext.plain.sasl.jaas.config":
-      `org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret"` +
-      Object.entries(SASL_USERS).map(([u, p]) => ` user_${u}="${p}"`).join("") + ";",
+    "listener.name.sasl_plaintext.sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+    "listener.name.sasl_plaintext.plain.sasl.jaas.config": plainServerJaas(),
+    "listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config": `${SCRAM_MODULE} required;`,
+    "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": `${SCRAM_MODULE} required;`,
     "broker.rack": b.rack,
     "log.dirs": `${dir}/data-${b.id}`,
     "auto.create.topics.enable": "true",
@@ -308,8 +374,37 @@ function brokerProperties(
     props["share.coordinator.state.topic.min.isr"] = "2";
     props["share.coordinator.state.topic.num.partitions"] = "3";
   }
+  if (tls) {
+    Object.assign(props, {
+      "ssl.keystore.type": "PEM",
+      "ssl.keystore.location": tls.keyStoreFile,
+      "ssl.truststore.type": "PEM",
+      "ssl.truststore.location": tls.caFile,
+      // Clients may present a certificate; only the MTLS listener requires one.
+      "ssl.client.auth": "requested",
+      "listener.name.mtls.ssl.client.auth": "required",
+      "listener.name.sasl_ssl.sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER",
+      "listener.name.sasl_ssl.plain.sasl.jaas.config": plainServerJaas(),
+      "listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config": `${SCRAM_MODULE} required;`,
+      "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config": `${SCRAM_MODULE} required;`,
+      // No JWKS / callback handler configured: Kafka validates unsecured JWTs (alg "none"), whose `sub`
+      // becomes the principal.
+      "listener.name.sasl_ssl.oauthbearer.sasl.jaas.config":
+        `${OAUTH_MODULE} required unsecuredLoginStringClaim_sub="admin";`,
+    });
+  }
   Object.assign(props, extra);
   return Object.entries(props).map(([k, v]) => `${k}=${v}`).join("\n") + "\n";
+}
+
+/** `--add-scram` arguments of `StorageTool format`: every SASL user, for each SCRAM mechanism. */
+function scramFormatArgs(): string[] {
+  return SCRAM_MECHANISMS.flatMap((m) =>
+    Object.entries(SASL_USERS).flatMap(([name, password]) => [
+      "--add-scram",
+      `${m}=[name=${name},password=${password}]`,
+    ])
+  );
 }
 
 /** Reads the new bytes of a growing log file and looks for a pattern (robust to chunk boundaries). */
@@ -377,9 +472,15 @@ export class KafkaCluster {
       port: portBase + i,
       saslPort: portBase + 100 + i,
       controllerPort: portBase + 200 + i,
+      sslPort: portBase + 300 + i,
+      saslSslPort: portBase + 400 + i,
+      mtlsPort: portBase + 500 + i,
       rack: RACKS[i],
     }));
-    const busy = brokers.flatMap((b) => [b.port, b.saslPort, b.controllerPort]).filter((p) => !portFree(p));
+    const busy = brokers.flatMap((
+      b,
+    ) => [b.port, b.saslPort, b.controllerPort, b.sslPort!, b.saslSslPort!, b.mtlsPort!])
+      .filter((p) => !portFree(p));
     if (busy.length) {
       throw new Error(
         `Kafka test cluster: ports ${busy.join(", ")} on ${HOST} are in use. ` +
@@ -394,6 +495,12 @@ export class KafkaCluster {
       dir,
       bootstrapServers: brokers.map((b) => `${HOST}:${b.port}`).join(","),
       saslBootstrapServers: brokers.map((b) => `${HOST}:${b.saslPort}`).join(","),
+      sslBootstrapServers: brokers.map((b) => `${HOST}:${b.sslPort}`).join(","),
+      saslSslBootstrapServers: brokers.map((b) => `${HOST}:${b.saslSslPort}`).join(","),
+      mtlsBootstrapServers: brokers.map((b) => `${HOST}:${b.mtlsPort}`).join(","),
+      caFile: `${dir}/tls/ca.pem`,
+      clientCertFile: `${dir}/tls/client.pem`,
+      clientKeyFile: `${dir}/tls/client.key`,
       brokers,
       classpath: `${libDir}/*`,
     };
@@ -419,9 +526,10 @@ export class KafkaCluster {
         lock,
       ], { timeoutMs: 10_000 });
 
+      const tls = await makeBrokerTls(dir);
       for (const b of brokers) {
         const props = `${dir}/broker-${b.id}.properties`;
-        await Deno.writeTextFile(props, brokerProperties(b, brokers, dir, version, opts.config ?? {}));
+        await Deno.writeTextFile(props, brokerProperties(b, brokers, dir, version, opts.config ?? {}, tls));
         const argv = [
           javaBin(),
           ...(Deno.env.get("KGATE_KAFKA_JVM_OPTS")?.trim().split(/\s+/) ?? BROKER_JVM),
@@ -439,7 +547,7 @@ export class KafkaCluster {
       const formats = await Promise.all(brokers.map((b) =>
         cluster.runJava(
           "kafka.tools.StorageTool",
-          ["format", "-t", info.clusterId, "-c", `${dir}/broker-${b.id}.properties`],
+          ["format", "-t", info.clusterId, "-c", `${dir}/broker-${b.id}.properties`, ...scramFormatArgs()],
           { timeoutMs: 90_000 },
         )
       ));
@@ -511,6 +619,21 @@ export class KafkaCluster {
   }
   get saslBootstrapServers(): string {
     return this.info.saslBootstrapServers;
+  }
+  /** SSL listeners (throws for a cluster started by an older harness). */
+  get sslBootstrapServers(): string {
+    if (!this.info.sslBootstrapServers) throw new Error("this test cluster has no SSL listeners");
+    return this.info.sslBootstrapServers;
+  }
+  /** SASL_SSL listeners (throws for a cluster started by an older harness). */
+  get saslSslBootstrapServers(): string {
+    if (!this.info.saslSslBootstrapServers) throw new Error("this test cluster has no SASL_SSL listeners");
+    return this.info.saslSslBootstrapServers;
+  }
+  /** The CA certificate of the brokers' TLS listeners. */
+  get caFile(): string {
+    if (!this.info.caFile) throw new Error("this test cluster has no TLS listeners");
+    return this.info.caFile;
   }
   get brokers(): KafkaBrokerInfo[] {
     return this.info.brokers;

@@ -32,12 +32,19 @@ export function realAddressesIn(text: string, kafka: KafkaCluster): string[] {
   const host = /127\.0\.0\.1(?!\d)/g;
   for (const m of text.matchAll(host)) found.push(`${m[0]} at ${m.index}`);
   for (const b of kafka.brokers) {
-    for (const port of [b.port, b.saslPort, b.controllerPort]) {
+    for (const port of listenerPorts(b)) {
       const re = new RegExp(`(?<!\\d)${port}(?!\\d)`, "g");
       for (const m of text.matchAll(re)) found.push(`port ${port} at ${m.index}`);
     }
   }
   return found;
+}
+
+/** Every listener port of one broker (the TLS ones when the cluster has them). */
+function listenerPorts(b: KafkaCluster["brokers"][number]): number[] {
+  return [b.port, b.saslPort, b.controllerPort, b.sslPort, b.saslSslPort, b.mtlsPort].filter((
+    p,
+  ): p is number => p !== undefined);
 }
 
 /** Index of `needle` in `haystack`, or -1. */
@@ -58,7 +65,7 @@ export function realAddressesInBytes(bytes: Uint8Array, kafka: KafkaCluster): st
   const text = new TextDecoder("latin1").decode(bytes);
   for (const m of text.matchAll(/127\.0\.0\.1(?!\d)/g)) found.push(`"127.0.0.1" at byte ${m.index}`);
   for (const b of kafka.brokers) {
-    for (const port of [b.port, b.saslPort, b.controllerPort]) {
+    for (const port of listenerPorts(b)) {
       const at = indexOfBytes(bytes, int32(port));
       if (at >= 0) found.push(`int32 port ${port} at byte ${at}`);
     }

@@ -36,6 +36,7 @@ export const LOOPBACK_BLOCKS = {
   mapping_policy: { first: 71, count: 9 },
   rolling_restart_policy: { first: 81, count: 6 },
   tls_client: { first: 91, count: 3 },
+  upstream_security: { first: 101, count: 11 },
 } as const satisfies Record<string, LoopbackBlock>;
 
 /** The name of a block's owner. */

@@ -37,6 +37,7 @@ export const LOOPBACK_BLOCKS = {
   rolling_restart_policy: { first: 81, count: 6 },
   tls_client: { first: 91, count: 3 },
   upstream_security: { first: 101, count: 11 },
+  tls_both_sides: { first: 112, count: 1 },
 } as const satisfies Record<string, LoopbackBlock>;
 
 /** The name of a block's owner. */

@@ -11,7 +11,7 @@ import {
   jsonLinesFormatter,
   type Logger,
 } from "@logtape/logtape";
-import type { LogFormat, LogLevelName } from "./config.ts";
+import type { LogFormat, LogLevelName } from "./config/mod.ts";
 
 /** Plain text lines; string values unquoted so addresses and reasons read naturally. */
 const textFormatter = getTextFormatter({

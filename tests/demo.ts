@@ -9,7 +9,7 @@
  */
 import process from "node:process";
 import { clientRackFromClientId } from "../src/cluster/mapping.ts";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/mod.ts";
 import { type Gateway, startGateway } from "../src/node/start.ts";
 import { setUpLogging } from "../src/log.ts";
 import { KafkaCluster } from "./harness/kafka_cluster.ts";

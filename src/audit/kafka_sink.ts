@@ -5,7 +5,7 @@
  * @module
  */
 import type { Admin, Kafka, Producer } from "kafkajs";
-import type { GatewayConfig } from "../config.ts";
+import type { GatewayConfig } from "../config/mod.ts";
 import { ensureTopic, gatewayKafkaClient } from "../upstream/gateway_kafka_client.ts";
 import { logger } from "../log.ts";
 import type { AuditSink, ConnectionAuditEvent } from "./audit_log.ts";

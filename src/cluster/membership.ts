@@ -19,7 +19,7 @@ import {
   type MemberDescription,
   type PartitionAssigner,
 } from "kafkajs";
-import type { GatewayConfig } from "../config.ts";
+import type { GatewayConfig } from "../config/mod.ts";
 import { logger } from "../log.ts";
 import { ensureTopic, gatewayKafkaClient } from "../upstream/gateway_kafka_client.ts";
 import { settleWithin, sleep } from "../lib/deadline.ts";

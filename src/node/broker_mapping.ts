@@ -10,7 +10,7 @@ import {
   type GatewayNodeRef,
   singleHostMapping,
 } from "../cluster/mapping.ts";
-import type { GatewayConfig } from "../config.ts";
+import type { GatewayConfig } from "../config/mod.ts";
 
 /** The mapper of rewritten responses, and `peek` for the HTTP API (the same answer, never advancing). */
 export interface NodeBrokerMapping {

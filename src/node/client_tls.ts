@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { GatewayConfig } from "../config.ts";
+import type { GatewayConfig } from "../config/mod.ts";
 import { logger } from "../log.ts";
 import type { TlsServerOptions } from "../proxy/transport/tls.ts";
 import { subjectLine } from "../proxy/transport/tls.ts";

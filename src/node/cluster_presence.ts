@@ -6,7 +6,7 @@
  */
 import type { GatewayNodeRef } from "../cluster/mapping.ts";
 import { GroupMembership, type MembershipView } from "../cluster/membership.ts";
-import type { GatewayConfig } from "../config.ts";
+import type { GatewayConfig } from "../config/mod.ts";
 import type { GatewayMetrics } from "../metrics.ts";
 import type { NodeState } from "./node_state.ts";
 import { publishedIdentity, selfRef } from "./node_identity.ts";

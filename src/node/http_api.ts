@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { GatewayConfig } from "../config.ts";
+import type { GatewayConfig } from "../config/mod.ts";
 import { createHttpApp, type HttpServerHandle, type NodeView, startHttpServer } from "../http/mod.ts";
 import type { VersionRange } from "../lib/version_range.ts";
 import { supportedVersionRange } from "../proxy/filters/mod.ts";

@@ -6,7 +6,7 @@
  */
 import type { AuditLog } from "../audit/audit_log.ts";
 import type { BrokerEndpointMapper } from "../cluster/mapping.ts";
-import type { GatewayConfig } from "../config.ts";
+import type { GatewayConfig } from "../config/mod.ts";
 import { settleWithin } from "../lib/deadline.ts";
 import type { GatewayMetrics } from "../metrics.ts";
 import { parseCidr } from "../lib/cidr.ts";

@@ -6,7 +6,7 @@
  */
 import { AuditLog } from "../audit/audit_log.ts";
 import { KafkaAuditSink } from "../audit/kafka_sink.ts";
-import type { GatewayConfig } from "../config.ts";
+import type { GatewayConfig } from "../config/mod.ts";
 
 /**
  * The audit log `config` describes (it holds nothing until the first entry).

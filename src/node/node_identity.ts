@@ -6,7 +6,7 @@
  */
 import type { GatewayNodeRef } from "../cluster/mapping.ts";
 import type { MemberIdentity } from "../cluster/member_identity.ts";
-import type { GatewayConfig } from "../config.ts";
+import type { GatewayConfig } from "../config/mod.ts";
 import { KGATE_VERSION } from "../version.ts";
 import type { NodeState } from "./node_state.ts";
 

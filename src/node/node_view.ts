@@ -6,7 +6,7 @@
  */
 import type { BrokerEndpointMapper } from "../cluster/mapping.ts";
 import type { GroupMembership } from "../cluster/membership.ts";
-import { type GatewayConfig, redactedConfig } from "../config.ts";
+import { type GatewayConfig, redactedConfig } from "../config/mod.ts";
 import { auditTopicName } from "../audit/kafka_sink.ts";
 import type { NodeView } from "../http/node_view.ts";
 import type { GatewayMetrics } from "../metrics.ts";

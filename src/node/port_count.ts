@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { GatewayConfig } from "../config.ts";
+import type { GatewayConfig } from "../config/mod.ts";
 import { logger } from "../log.ts";
 
 const log = logger("gateway");

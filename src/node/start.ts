@@ -8,7 +8,7 @@
 import type { BrokerEndpointMapper } from "../cluster/mapping.ts";
 import type { GroupMembership } from "../cluster/membership.ts";
 import type { AuditLog } from "../audit/audit_log.ts";
-import type { GatewayConfig } from "../config.ts";
+import type { GatewayConfig } from "../config/mod.ts";
 import { GatewayMetrics } from "../metrics.ts";
 import { BrokerDirectory } from "../upstream/broker_directory.ts";
 import { brokerMapping } from "./broker_mapping.ts";

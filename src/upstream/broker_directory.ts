@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { GatewayConfig } from "../config.ts";
+import type { GatewayConfig } from "../config/mod.ts";
 import { upstreamSecurity } from "./security.ts";
 import { logger } from "../log.ts";
 import { MetadataRequest, MetadataResponse, type MetadataResponseData } from "../protocol/mod.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { type Admin, type ITopicConfig, Kafka, type KafkaConfig, type logCreator, logLevel } from "kafkajs";
-import type { GatewayConfig } from "../config.ts";
+import type { GatewayConfig } from "../config/mod.ts";
 import type { UpstreamSasl } from "./sasl.ts";
 import { upstreamSecurity } from "./security.ts";
 

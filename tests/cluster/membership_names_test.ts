@@ -1,7 +1,7 @@
 /** The membership group and topic names: defaults derived from the cluster id, overrides honoured. */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { parseConfig } from "../../src/config.ts";
+import { parseConfig } from "../../src/config/mod.ts";
 import { membershipNames } from "../../src/cluster/membership.ts";
 
 const BASE = { KAFKA_BOOTSTRAP_SERVERS: "127.0.0.1:9092" };

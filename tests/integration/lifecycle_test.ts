@@ -23,7 +23,7 @@ import {
   testKafka,
   uniqueTopic,
 } from "../harness/mod.ts";
-import { SETTINGS } from "../../src/config.ts";
+import { SETTINGS } from "../../src/config/mod.ts";
 import { GatewayProcess, projectVersion } from "../support/gateway_process.ts";
 import {
   assertServes,

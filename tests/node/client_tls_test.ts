@@ -1,6 +1,6 @@
 /** The node's client-side TLS: files checked at start (errors name the setting), options from the settings. */
 import assert from "node:assert/strict";
-import { parseConfig } from "../../src/config.ts";
+import { parseConfig } from "../../src/config/mod.ts";
 import { clientTls } from "../../src/node/client_tls.ts";
 import { startGateway } from "../../src/node/start.ts";
 import { makeLeafCert, makeTestCa } from "../support/certs.ts";

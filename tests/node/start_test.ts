@@ -1,6 +1,6 @@
 /** startGateway's failed start: what it acquired is released (one teardown order, no Kafka needed). */
 import assert from "node:assert/strict";
-import { parseConfig } from "../../src/config.ts";
+import { parseConfig } from "../../src/config/mod.ts";
 import { startGateway } from "../../src/node/start.ts";
 import { StartAborted } from "../../src/upstream/broker_directory.ts";
 

@@ -101,26 +101,59 @@ export function readFieldRun(
   return { start, end: r.offset, value, plan };
 }
 
+/** Kept bytes up to this length are copied into a neighbouring piece rather than written on their own. */
+const COPY_AT_MOST = 4096;
+
 /**
- * A whole frame (int32 size prefix included): `body` with the bytes of `run` replaced by the encoding of
- * `value` (the run's fields; by default its decoded value, changed in place).
+ * A whole frame (int32 size prefix included) as pieces to write one after the other: `body` with the
+ * bytes of `run` replaced by the encoding of `value` (the run's fields; by default its decoded value,
+ * changed in place). The bytes kept before and after the run are views of `body`, not copies (short
+ * ones are copied, to save a write): the pieces are valid as long as `body` is.
  *
  * @example
  * ```ts ignore
  * for (const broker of run.value.brokers as MetadataResponseBroker[]) broker.host = "gateway";
- * const frame = spliceFieldRun(body, run);
+ * const pieces = spliceFieldRun(body, run); // [size prefix + header + new brokers, view of the topics]
  * ```
  * @throws {ProtocolError} when a value does not fit its field
  */
-export function spliceFieldRun(body: Uint8Array, run: FieldRun, value: Struct = run.value): Uint8Array {
+export function spliceFieldRun(body: Uint8Array, run: FieldRun, value: Struct = run.value): Uint8Array[] {
   const w = new ByteWriter(128);
   writeStruct(w, run.plan, value);
   const fields = w.finish();
-  const tail = body.length - run.end;
-  const out = new Uint8Array(4 + run.start + fields.length + tail);
-  new DataView(out.buffer).setInt32(0, out.length - 4);
-  out.set(body.subarray(0, run.start), 4);
-  out.set(fields, 4 + run.start);
-  if (tail > 0) out.set(body.subarray(run.end), 4 + run.start + fields.length);
+  const before = body.subarray(0, run.start);
+  const after = body.subarray(run.end);
+  const size = new Uint8Array(4);
+  new DataView(size.buffer).setInt32(0, before.length + fields.length + after.length);
+  // Consecutive bytes to copy are joined into one piece; long kept bytes stay views of `body`.
+  const pieces: Uint8Array[] = [];
+  let copies: Uint8Array[] = [];
+  const flush = () => {
+    if (copies.length > 0) pieces.push(concat(copies));
+    copies = [];
+  };
+  for (const [part, kept] of [[size, false], [before, true], [fields, false], [after, true]] as const) {
+    if (part.length === 0) continue;
+    if (kept && part.length > COPY_AT_MOST) {
+      flush();
+      pieces.push(part);
+    } else {
+      copies.push(part);
+    }
+  }
+  flush();
+  return pieces;
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  let total = 0;
+  for (const part of parts) total += part.length;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
   return out;
 }

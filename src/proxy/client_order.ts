@@ -10,13 +10,14 @@
  * @module
  */
 import { writeAll } from "../lib/bytes_io.ts";
+import type { ReplacementFrame } from "./frame_pieces.ts";
 import { frameOfBody, type FrameOutput } from "./pump.ts";
 import type { SharedSink } from "./shared_sink.ts";
 
 /** An answer made by a filter, waiting for its turn. */
 interface LocalAnswer {
   place: number;
-  frame: Uint8Array;
+  frame: ReplacementFrame;
 }
 
 /**
@@ -60,27 +61,27 @@ export class ClientOrder {
   /**
    * What to write for the response in `place`, whose body the pump read (`replacement`: the frame a
    * filter made of it, or null): that alone when nothing waits, else with the answers due before it
-   * and those right after it.
+   * and those right after it (frames in pieces are written piece by piece).
    */
-  around(place: number, replacement: Uint8Array | null, body: Uint8Array): FrameOutput {
+  around(place: number, replacement: ReplacementFrame | null, body: Uint8Array): FrameOutput {
     const answers = this.#answers;
     this.#due = place + 1;
     if (answers.length === 0) return replacement;
-    const frames: Uint8Array[] = [];
-    while (answers.length > 0 && answers[0].place < place) frames.push(answers.shift()!.frame);
-    frames.push(replacement ?? frameOfBody(body));
+    const pieces: Uint8Array[] = [];
+    while (answers.length > 0 && answers[0].place < place) addFrame(pieces, answers.shift()!.frame);
+    addFrame(pieces, replacement ?? frameOfBody(body));
     while (answers.length > 0 && answers[0].place === this.#due) {
-      frames.push(answers.shift()!.frame);
+      addFrame(pieces, answers.shift()!.frame);
       this.#due++;
     }
-    return frames;
+    return pieces;
   }
 
   /**
    * A filter's answer for the request in `place`: written now if its turn has come (once the
    * response pump is at a frame boundary), else by the response pump with the response before it.
    */
-  answer(place: number, frame: Uint8Array): void {
+  answer(place: number, frame: ReplacementFrame): void {
     this.#answers.push({ place, frame });
     if (this.#answers[0].place !== this.#due) return;
     const sink = this.#sink;
@@ -91,7 +92,8 @@ export class ClientOrder {
         while (this.#answers.length > 0 && this.#answers[0].place === this.#due) {
           const answer = this.#answers.shift()!;
           this.#due++;
-          await writeAll(sink, answer.frame);
+          if (answer.frame instanceof Uint8Array) await writeAll(sink, answer.frame);
+          else for (const piece of answer.frame) await writeAll(sink, piece);
         }
       } finally {
         sink.release();
@@ -100,4 +102,9 @@ export class ClientOrder {
       // The connection is ending: the pumps report why.
     });
   }
+}
+
+function addFrame(pieces: Uint8Array[], frame: ReplacementFrame): void {
+  if (frame instanceof Uint8Array) pieces.push(frame);
+  else for (const piece of frame) pieces.push(piece);
 }

@@ -10,6 +10,7 @@
  */
 import type { VersionRange } from "../lib/version_range.ts";
 import { MAX_API_KEY, type RequestHeaderInfo } from "../protocol/mod.ts";
+import type { ReplacementFrame } from "./frame_pieces.ts";
 
 /** API versions a filter wants to see whole (or, in {@link Filter.understands}, can handle). */
 export interface ApiInterest {
@@ -39,26 +40,34 @@ export interface ResponseFrame {
  * What a filter does with a request: pass it on (unchanged, or `frame` instead), or answer it itself
  * with a response frame (size prefix included) that the client receives in order, after the responses
  * to its earlier requests; the request then never reaches the broker.
+ *
+ * A replacement `frame` may be pieces ({@link ReplacementFrame}), views of the body received among
+ * them: they are written before the pump reads again. A later filter that wants the frame whole gets
+ * the pieces concatenated.
  */
 export type RequestAction =
-  | { readonly kind: "forward"; readonly frame?: Uint8Array }
+  | { readonly kind: "forward"; readonly frame?: ReplacementFrame }
   | { readonly kind: "respond"; readonly frame: Uint8Array };
 
-/** What a filter does with a response: pass it on, unchanged or as `frame`. */
-export type ResponseAction = { readonly kind: "forward"; readonly frame?: Uint8Array };
+/** What a filter does with a response: pass it on, unchanged or as `frame` (one array or pieces). */
+export type ResponseAction = { readonly kind: "forward"; readonly frame?: ReplacementFrame };
 
 /** Passes a frame on unchanged. */
 export const FORWARD: { readonly kind: "forward" } = Object.freeze({ kind: "forward" });
 
 /**
- * Passes on `frame` (size prefix included) instead of the frame received.
+ * Passes on `frame` (size prefix included) instead of the frame received: one array, or pieces
+ * written one after the other (the size prefix, at the start of the first, counts them all).
  *
  * @example
  * ```ts ignore
  * return replaceWith(encodeResponseFrame(header, MetadataResponse, version, value));
+ * return replaceWith([newHead, body.subarray(keptFrom)]); // the kept bytes are not copied
  * ```
  */
-export function replaceWith(frame: Uint8Array): { readonly kind: "forward"; readonly frame: Uint8Array } {
+export function replaceWith(
+  frame: ReplacementFrame,
+): { readonly kind: "forward"; readonly frame: ReplacementFrame } {
   return { kind: "forward", frame };
 }
 

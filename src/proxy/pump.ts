@@ -16,7 +16,8 @@ export type FrameDecision = "forward" | "rewrite" | "more";
 
 /**
  * What goes out in place of a whole frame: `null` the frame unchanged, one replacement frame, or a
- * list of frames (size prefixes included; the list may hold the original frame, or be empty).
+ * list of byte runs written in order (whole frames, size prefixes included, or the pieces of frames;
+ * the list may hold views of the frame read, the original frame itself, or be empty).
  */
 export type FrameOutput = Uint8Array | readonly Uint8Array[] | null;
 

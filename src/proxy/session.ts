@@ -29,6 +29,7 @@ import {
   type ResponseAction,
 } from "./filter.ts";
 import { type DeferredOutput, FrameError, type FrameOutput, type FramePolicy, pumpFrames } from "./pump.ts";
+import { frameBody, type ReplacementFrame } from "./frame_pieces.ts";
 import type { RejectionKind } from "./rejection.ts";
 import { SharedSink } from "./shared_sink.ts";
 import { ClientOrder } from "./client_order.ts";
@@ -82,8 +83,6 @@ interface Inspected {
   startedAt: number;
   /** The filters that want it, by index. */
   wanters: readonly number[];
-  /** The frame body, once whole. */
-  body?: Uint8Array;
 }
 
 /** Correlation ids of the gateway's own requests start here (any value works: matching is positional). */
@@ -205,7 +204,6 @@ class Session implements FilterContext {
       rewrite: (body) => {
         const inspected = current!;
         current = undefined;
-        inspected.body = body;
         return this.#filterRequest(inspected, body);
       },
     };
@@ -228,15 +226,21 @@ class Session implements FilterContext {
   /** Runs the request filters that want this request, in order. */
   #filterRequest(inspected: Inspected, body: Uint8Array): FrameOutput | Promise<DeferredOutput> {
     const { header, wanters } = inspected;
-    let replacement: Uint8Array | null = null;
+    let replacement: ReplacementFrame | null = null;
+    let replaced = false; // `body` is not yet the replacement's
     for (let w = 0; w < wanters.length; w++) {
       const index = wanters[w];
+      // A replacement made of pieces is joined only when a later filter wants the frame.
+      if (replaced) {
+        body = frameBody(replacement!);
+        replaced = false;
+      }
       const action = this.#filters[index].onRequest!({ header, body }, this);
-      if (action instanceof Promise) return this.#filterRequestAsync(inspected, action, w, replacement);
+      if (action instanceof Promise) return this.#filterRequestAsync(inspected, action, w, replacement, body);
       if (action.kind === "respond") return this.#answer(inspected, action.frame, index);
       if (action.frame) {
         replacement = action.frame;
-        body = replacement.subarray(4);
+        replaced = true;
       }
     }
     this.#commitRequest(header, inspected.acks, inspected.startedAt);
@@ -248,13 +252,12 @@ class Session implements FilterContext {
     inspected: Inspected,
     pending: Promise<RequestAction>,
     from: number,
-    replacement: Uint8Array | null,
+    replacement: ReplacementFrame | null,
+    body: Uint8Array,
   ): Promise<DeferredOutput> {
     const { header, wanters } = inspected;
     for (let w = from; w < wanters.length; w++) {
       const index = wanters[w];
-      // Nothing was read meanwhile: a view of the read buffer is still valid.
-      const body = replacement?.subarray(4) ?? inspected.body!;
       const action = w === from
         ? await pending
         : await this.#filters[index].onRequest!({ header, body }, this);
@@ -262,7 +265,11 @@ class Session implements FilterContext {
         const answered = this.#answer(inspected, action.frame, index);
         return answered instanceof Promise ? await answered : () => answered;
       }
-      if (action.frame) replacement = action.frame;
+      // Nothing was read meanwhile: a view of the read buffer is still valid.
+      if (action.frame) {
+        replacement = action.frame;
+        body = bodyIfNext(replacement, w + 1 < wanters.length);
+      }
     }
     const output = replacement;
     // Committed once the pump holds the upstream sink again: after any request of the gateway's own.
@@ -282,7 +289,7 @@ class Session implements FilterContext {
     answeredBy: number,
   ): FrameOutput | Promise<DeferredOutput> {
     const { header, acks, startedAt } = inspected;
-    const enqueue = (replacement: Uint8Array | null): FrameOutput => {
+    const enqueue = (replacement: ReplacementFrame | null): FrameOutput => {
       if (acks === 0) return [];
       this.#deliver(header, 0, performance.now() - startedAt, replacement !== null);
       this.#order.answer(this.#order.take(), replacement ?? answer);
@@ -387,7 +394,7 @@ class Session implements FilterContext {
     upstreamMs: number,
     startedAt: number,
     body: Uint8Array,
-    replacement: Uint8Array | null,
+    replacement: ReplacementFrame | null,
   ): FrameOutput {
     this.#deliver(
       head.header!,
@@ -407,17 +414,23 @@ class Session implements FilterContext {
     body: Uint8Array,
     wanters: readonly number[],
     below: number,
-  ): Uint8Array | null | Promise<Uint8Array | null> {
-    let replacement: Uint8Array | null = null;
+  ): ReplacementFrame | null | Promise<ReplacementFrame | null> {
+    let replacement: ReplacementFrame | null = null;
+    let replaced = false; // `body` is not yet the replacement's
     for (let w = wanters.length - 1; w >= 0; w--) {
       if (wanters[w] >= below) continue;
+      // A replacement made of pieces is joined only when a later filter wants the frame.
+      if (replaced) {
+        body = frameBody(replacement!);
+        replaced = false;
+      }
       const action = this.#filters[wanters[w]].onResponse!({ request, body }, this);
       if (action instanceof Promise) {
         return this.#filterResponseAsync(request, body, action, wanters, w, replacement);
       }
       if (action.frame) {
         replacement = action.frame;
-        body = replacement.subarray(4);
+        replaced = true;
       }
     }
     return replacement;
@@ -430,15 +443,15 @@ class Session implements FilterContext {
     pending: Promise<ResponseAction>,
     wanters: readonly number[],
     from: number,
-    replacement: Uint8Array | null,
-  ): Promise<Uint8Array | null> {
+    replacement: ReplacementFrame | null,
+  ): Promise<ReplacementFrame | null> {
     for (let w = from; w >= 0; w--) {
       const action = w === from
         ? await pending
         : await this.#filters[wanters[w]].onResponse!({ request, body }, this);
       if (action.frame) {
         replacement = action.frame;
-        body = replacement.subarray(4);
+        body = bodyIfNext(replacement, w > 0);
       }
     }
     return replacement;
@@ -451,6 +464,13 @@ class Session implements FilterContext {
     }
   }
 }
+
+/** The body of a replacement for the next filter (joined if in pieces); none when no filter follows. */
+function bodyIfNext(frame: ReplacementFrame, another: boolean): Uint8Array {
+  return another ? frameBody(frame) : EMPTY;
+}
+
+const EMPTY = new Uint8Array(0);
 
 /** Maps how a pump ended to how the session ended. */
 function toEnd(side: "client" | "upstream") {

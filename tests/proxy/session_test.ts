@@ -8,6 +8,7 @@ import { runSession, type SessionEnd } from "../../src/proxy/session.ts";
 import type { ByteStream } from "../../src/proxy/transport/stream.ts";
 import {
   concat,
+  frameOf,
   produceFrame,
   readFrame,
   requestApiKey,
@@ -259,6 +260,108 @@ Deno.test("filters run in order for requests and in reverse for responses; a rep
   await broker.write(responseFrame(1, 0x01));
   assert.deepEqual(await clientReads(client, 1), [[1, 0xa]]);
   assert.deepEqual(calls, ["a request", "b request", "b response (saw 1)", "a response (saw 11)"]);
+  client.close();
+  await ended;
+});
+
+/** A large response body: correlation id, then `length` bytes counting up from `seed`. */
+function largeResponse(correlationId: number, length: number, seed: number): Uint8Array {
+  const body = new Uint8Array(4 + length);
+  new DataView(body.buffer).setInt32(0, correlationId);
+  for (let i = 0; i < length; i++) body[4 + i] = (seed + i) & 0xff;
+  return frameOf(body);
+}
+
+/**
+ * Inserts `marker` after the correlation id of each Metadata response, as pieces: a new head (size
+ * prefix, correlation id, marker) and a view of the rest of the body received (not copied).
+ */
+function insertsMarker(marker: number): Filter {
+  return {
+    name: `inserts-${marker}`,
+    responses: [{ apiKey: METADATA, versions: { min: 0, max: 13 } }],
+    onResponse: ({ body }) => {
+      const head = new Uint8Array(9);
+      new DataView(head.buffer).setInt32(0, body.length + 1);
+      head.set(body.subarray(0, 4), 4);
+      head[8] = marker;
+      return replaceWith([head, body.subarray(4)]);
+    },
+  };
+}
+
+/** What `insertsMarker(marker)` makes of a frame. */
+function withMarker(frame: Uint8Array, marker: number): Uint8Array {
+  return frameOf(concat([frame.subarray(4, 8), new Uint8Array([marker]), frame.subarray(8)]));
+}
+
+Deno.test("a response replaced by pieces (views of the read buffer among them) reaches the client whole, frames after it intact", async () => {
+  const { client, broker, ended } = harness([insertsMarker(0xee)]);
+  // Larger than the pump's read buffer (it grows), then small frames in the same write (read into
+  // the same buffer right after the pieces are written).
+  const responses = [largeResponse(1, 300_000, 7), largeResponse(2, 50, 9), largeResponse(3, 200_000, 11)];
+  await client.write(
+    concat([requestFrame(METADATA, 1, 1), requestFrame(METADATA, 1, 2), requestFrame(METADATA, 1, 3)]),
+  );
+  await brokerReads(broker, 3);
+  await broker.write(concat(responses));
+  for (const response of responses) {
+    assert.deepEqual(await readFrame(client), withMarker(response, 0xee).subarray(4));
+  }
+  client.close();
+  await ended;
+});
+
+Deno.test("a filter after one that replied in pieces gets the whole body, joined; the pieces go out", async () => {
+  const seen: Uint8Array[] = [];
+  const wantsWhole: Filter = {
+    name: "wants-whole",
+    responses: [{ apiKey: METADATA, versions: { min: 0, max: 13 } }],
+    onResponse: ({ body }) => {
+      assert.ok(body instanceof Uint8Array);
+      seen.push(body.slice());
+      return FORWARD;
+    },
+  };
+  // Responses pass the filters last first: the marker is inserted, then `wantsWhole` reads the result.
+  const { client, broker, ended } = harness([wantsWhole, insertsMarker(0xee)]);
+  const response = largeResponse(1, 150_000, 3);
+  await client.write(requestFrame(METADATA, 1, 1));
+  await brokerReads(broker, 1);
+  await broker.write(response);
+  const expectedFrame = withMarker(response, 0xee);
+  assert.deepEqual(await readFrame(client), expectedFrame.subarray(4));
+  assert.deepEqual(seen, [expectedFrame.subarray(4)]);
+  client.close();
+  await ended;
+});
+
+Deno.test("a second filter replacing a frame in pieces after the first did: both markers, in chain order", async () => {
+  const { client, broker, ended } = harness([insertsMarker(0xaa), insertsMarker(0xbb)]);
+  const response = largeResponse(1, 70_000, 5);
+  await client.write(requestFrame(METADATA, 1, 1));
+  await brokerReads(broker, 1);
+  await broker.write(response);
+  assert.deepEqual(await readFrame(client), withMarker(withMarker(response, 0xbb), 0xaa).subarray(4));
+  client.close();
+  await ended;
+});
+
+Deno.test("a request replaced by pieces reaches the broker whole", async () => {
+  const splitter: Filter = {
+    name: "splits-requests",
+    requests: [{ apiKey: METADATA, versions: { min: 0, max: 13 } }],
+    onRequest: ({ body }) => {
+      const size = new Uint8Array(4);
+      new DataView(size.buffer).setInt32(0, body.length);
+      return replaceWith([size, body.subarray(0, 5), body.subarray(5)]);
+    },
+  };
+  const { client, broker, ended } = harness([splitter]);
+  const requests = [requestFrame(METADATA, 1, 1, [9, 8, 7]), requestFrame(METADATA, 1, 2, [6, 5])];
+  await client.write(concat(requests));
+  assert.deepEqual(await readFrame(broker), requests[0].subarray(4));
+  assert.deepEqual(await readFrame(broker), requests[1].subarray(4));
   client.close();
   await ended;
 });

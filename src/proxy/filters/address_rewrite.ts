@@ -42,6 +42,7 @@ import {
   spliceFieldRun,
 } from "../../protocol/mod.ts";
 import { type ApiInterest, type Filter, FORWARD, replaceWith } from "../filter.ts";
+import type { ReplacementFrame } from "../frame_pieces.ts";
 import { FrameError } from "../pump.ts";
 import { decodeWhole, encodeFrame } from "./response_frame.ts";
 
@@ -67,14 +68,17 @@ export interface AnsweredRequest {
   clientId: string | null;
 }
 
-/** Rewrites one response body at `headerEnd`: the new frame, or null when it carries no address. */
+/**
+ * Rewrites one response body at `headerEnd`: the new frame (possibly in pieces, views of `body` among
+ * them), or null when it carries no address.
+ */
 type Rewrite = (
   version: number,
   body: Uint8Array,
   headerEnd: number,
   context: RewriteContext,
   who: MappingRequest,
-) => Uint8Array | null;
+) => ReplacementFrame | null;
 
 /** How the responses of one API are rewritten. */
 interface AddressHandler {
@@ -196,7 +200,8 @@ export function addressRewrite(context: RewriteContext): Filter {
 
 /**
  * Rewrites one response body (header included, size prefix excluded). Returns the new frame with
- * its size prefix, or null when the response carries no address and goes out unchanged.
+ * its size prefix, or null when the response carries no address and goes out unchanged. Metadata,
+ * ShareFetch and ShareAcknowledge frames come in pieces: the bytes kept are views of `body`.
  *
  * @example
  * ```ts ignore
@@ -208,7 +213,7 @@ export function rewriteResponse(
   request: AnsweredRequest,
   body: Uint8Array,
   context: RewriteContext,
-): Uint8Array | null {
+): ReplacementFrame | null {
   const { apiKey, apiVersion: version } = request;
   const handler = HANDLER_BY_KEY[apiKey];
   if (handler === undefined || version < handler.addressesFrom) return null;
@@ -293,7 +298,7 @@ function rewriteNodeEndpointsField(
   headerEnd: number,
   context: RewriteContext,
   who: MappingRequest,
-): Uint8Array {
+): Uint8Array[] {
   const run = readFieldRun(spec, version, body, headerEnd, "NodeEndpoints");
   mapNodeEndpoints(run.value.nodeEndpoints as NodeEndpoint[], context, who);
   return spliceFieldRun(body, run);

@@ -22,6 +22,7 @@ import {
   versionList,
 } from "../../../src/protocol/mod.ts";
 import { type RewriteContext, rewriteResponse } from "../../../src/proxy/filters/mod.ts";
+import { joinFrame, type ReplacementFrame } from "../../../src/proxy/frame_pieces.ts";
 import { decodeWhole, encodeFrame } from "../../../src/proxy/filters/response_frame.ts";
 import { FrameError } from "../../../src/proxy/pump.ts";
 import { messageArbitrary } from "../../protocol/arbitrary.ts";
@@ -94,10 +95,11 @@ function referenceRewrite(
 
 type Outcome = { frame: Uint8Array; calls: Calls } | { error: string; calls: Calls };
 
-function outcome(run: (context: RewriteContext) => Uint8Array | null): Outcome {
+function outcome(run: (context: RewriteContext) => ReplacementFrame | null): Outcome {
   const calls: Calls = { mapped: [], unknown: 0 };
   try {
-    return { frame: run(recordingContext(calls))!, calls };
+    // The pieces, concatenated: the bytes the client receives.
+    return { frame: joinFrame(run(recordingContext(calls))!), calls };
   } catch (error) {
     if (!(error instanceof ProtocolError || error instanceof FrameError)) throw error;
     return { error: error.message, calls };
@@ -216,7 +218,7 @@ Deno.test("readFieldRun: the run's offsets, its decoded value, and a field the v
   // count 2, node id 4, host 2, port 4, rack 1, tagged 1
   assert.equal(run.end, 4 + 1 + 4 + 2 + 4 + 1 + 1);
   assert.deepEqual(run.value.brokers, [{ nodeId: 2, host: "h", port: 1, rack: null }]);
-  const frame = spliceFieldRun(message, run);
+  const frame = joinFrame(spliceFieldRun(message, run));
   assert.deepEqual(frame.subarray(4), message);
   assert.equal(new DataView(frame.buffer).getInt32(0), message.length);
   assert.throws(() => readFieldRun(MetadataResponse, 0, message, 0, "ClusterId"), ProtocolError);

@@ -19,6 +19,7 @@ import {
   rewriteResponse,
   supportedVersionRange,
 } from "../../../src/proxy/filters/mod.ts";
+import { joinFrame } from "../../../src/proxy/frame_pieces.ts";
 
 const brokers = [1, 2, 3].map((nodeId) => ({ nodeId, rack: `rack-${nodeId}` }));
 
@@ -59,11 +60,13 @@ Deno.test("FindCoordinator v4+: only the listed coordinators are mapped, node 0 
         { key: "g2", nodeId: -1, host: "", port: -1, errorCode: 15, errorMessage: "not available" },
       ],
     } as unknown as FindCoordinatorResponseData);
-    const frame = rewriteResponse(
-      { apiKey: ApiKey.FindCoordinator, apiVersion: version, clientId: "c" },
-      withHeader(body, true),
-      context(calls),
-    )!;
+    const frame = joinFrame(
+      rewriteResponse(
+        { apiKey: ApiKey.FindCoordinator, apiVersion: version, clientId: "c" },
+        withHeader(body, true),
+        context(calls),
+      )!,
+    );
     const value = decodeFrame<FindCoordinatorResponseData>(frame, FindCoordinatorResponse, version, true);
     assert.deepEqual(value.coordinators.map((c) => [c.nodeId, c.host, c.port]), [[2, "gw", 6971], [
       -1,
@@ -86,11 +89,13 @@ Deno.test("FindCoordinator v0-3: the single coordinator is mapped; -1 is left al
       host: "10.9.9.3",
       port: 9092,
     } as unknown as FindCoordinatorResponseData);
-    const frame = rewriteResponse(
-      { apiKey: ApiKey.FindCoordinator, apiVersion: version, clientId: null },
-      withHeader(found, flexible),
-      context(calls),
-    )!;
+    const frame = joinFrame(
+      rewriteResponse(
+        { apiKey: ApiKey.FindCoordinator, apiVersion: version, clientId: null },
+        withHeader(found, flexible),
+        context(calls),
+      )!,
+    );
     const value = decodeFrame<FindCoordinatorResponseData>(frame, FindCoordinatorResponse, version, flexible);
     assert.deepEqual([value.nodeId, value.host, value.port], [3, "gw", 6972]);
     const none = encodeMessage(FindCoordinatorResponse, version, {
@@ -100,11 +105,13 @@ Deno.test("FindCoordinator v0-3: the single coordinator is mapped; -1 is left al
       host: "",
       port: -1,
     } as unknown as FindCoordinatorResponseData);
-    const unchanged = rewriteResponse(
-      { apiKey: ApiKey.FindCoordinator, apiVersion: version, clientId: null },
-      withHeader(none, flexible),
-      context(calls),
-    )!;
+    const unchanged = joinFrame(
+      rewriteResponse(
+        { apiKey: ApiKey.FindCoordinator, apiVersion: version, clientId: null },
+        withHeader(none, flexible),
+        context(calls),
+      )!,
+    );
     const noneValue = decodeFrame<FindCoordinatorResponseData>(
       unchanged,
       FindCoordinatorResponse,

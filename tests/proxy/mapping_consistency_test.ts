@@ -30,6 +30,7 @@ import {
   ShareFetchResponse,
 } from "../../src/protocol/mod.ts";
 import { addressRewrite, rewriteResponse } from "../../src/proxy/filters/address_rewrite.ts";
+import { joinFrame } from "../../src/proxy/frame_pieces.ts";
 import { fixtureVersionDirs, loadFixtureIndex } from "../protocol/fixture_support.ts";
 
 // The production rewrite path, in one place (the only use of src/proxy in this file): the address
@@ -52,11 +53,12 @@ function rewriteAddresses(
   mapper: BrokerEndpointMapper,
   known: readonly BrokerRef[],
 ): Uint8Array | null {
-  return rewriteResponse(
+  const frame = rewriteResponse(
     { apiKey: response.apiKey, apiVersion: response.version, clientId: client.clientId },
     response.body,
     { clientAddress: client.clientAddress, mapper, knownBrokers: () => known },
   );
+  return frame === null ? null : joinFrame(frame);
 }
 
 const FIXTURES = new URL("../protocol/fixtures/", import.meta.url);

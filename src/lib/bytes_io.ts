@@ -30,3 +30,24 @@ export async function writeAll(sink: ByteSink, bytes: Uint8Array): Promise<void>
     written += await sink.write(written === 0 ? bytes : bytes.subarray(written));
   }
 }
+
+/**
+ * The bytes of `parts` in one array: `parts[0]` itself when there is one part, else a copy.
+ *
+ * @example
+ * ```ts
+ * concatBytes([new Uint8Array([1]), new Uint8Array([2, 3])]); // Uint8Array [1, 2, 3]
+ * ```
+ */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  let total = 0;
+  for (const part of parts) total += part.length;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

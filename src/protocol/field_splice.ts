@@ -18,6 +18,7 @@ import { readStruct, writeStruct } from "./codec.ts";
 import { ProtocolError } from "./errors.ts";
 import { type FieldPlan, messagePlan, type MessageSpec, type Struct, type StructPlan } from "./schema.ts";
 import { skipValue } from "./tagged_tail.ts";
+import { concatBytes } from "../lib/bytes_io.ts";
 
 /** A run of top-level fields read out of a body: the bytes `[start, end)` decode to `value`. */
 export interface FieldRun {
@@ -129,7 +130,7 @@ export function spliceFieldRun(body: Uint8Array, run: FieldRun, value: Struct = 
   const pieces: Uint8Array[] = [];
   let copies: Uint8Array[] = [];
   const flush = () => {
-    if (copies.length > 0) pieces.push(concat(copies));
+    if (copies.length > 0) pieces.push(concatBytes(copies));
     copies = [];
   };
   for (const [part, kept] of [[size, false], [before, true], [fields, false], [after, true]] as const) {
@@ -143,17 +144,4 @@ export function spliceFieldRun(body: Uint8Array, run: FieldRun, value: Struct = 
   }
   flush();
   return pieces;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  let total = 0;
-  for (const part of parts) total += part.length;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

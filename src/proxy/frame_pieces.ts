@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { concatBytes } from "../lib/bytes_io.ts";
 
 /** A frame (size prefix included) as consecutive pieces. */
 export type FramePieces = readonly Uint8Array[];
@@ -22,17 +23,7 @@ export type ReplacementFrame = Uint8Array | FramePieces;
  * ```
  */
 export function joinFrame(frame: ReplacementFrame): Uint8Array {
-  if (frame instanceof Uint8Array) return frame;
-  if (frame.length === 1) return frame[0];
-  let total = 0;
-  for (const piece of frame) total += piece.length;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const piece of frame) {
-    out.set(piece, offset);
-    offset += piece.length;
-  }
-  return out;
+  return frame instanceof Uint8Array ? frame : concatBytes(frame);
 }
 
 /**

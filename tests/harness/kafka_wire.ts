@@ -18,8 +18,12 @@
 import {
   ApiVersionsRequest,
   type ApiVersionsResponseData,
+  CreateTopicsRequest,
+  CreateTopicsResponse,
   decodeApiVersionsResponse,
   decodeResponseFrame,
+  DeleteTopicsRequest,
+  DeleteTopicsResponse,
   encodeRequestFrame,
   type MessageSpec,
   MetadataRequest,
@@ -366,116 +370,6 @@ export const ErrorCode = {
   TOPIC_ALREADY_EXISTS: 36,
 } as const;
 
-/** CreateTopicsRequest v4 (the fields of Kafka's CreateTopicsRequest.json up to v4). */
-const CreateTopicsRequest: MessageSpec<{
-  topics: {
-    name: string;
-    numPartitions: number;
-    replicationFactor: number;
-    assignments: { partitionIndex: number; brokerIds: number[] }[];
-    configs: { name: string; value: string | null }[];
-  }[];
-  timeoutMs: number;
-  validateOnly: boolean;
-}> = {
-  name: "CreateTopicsRequest",
-  apiKey: 19,
-  type: "request",
-  validVersions: "4",
-  flexibleVersions: "none",
-  fields: [
-    {
-      name: "Topics",
-      type: "[]CreatableTopic",
-      versions: "0+",
-      fields: [
-        { name: "Name", type: "string", versions: "0+" },
-        { name: "NumPartitions", type: "int32", versions: "0+" },
-        { name: "ReplicationFactor", type: "int16", versions: "0+" },
-        {
-          name: "Assignments",
-          type: "[]CreatableReplicaAssignment",
-          versions: "0+",
-          fields: [
-            { name: "PartitionIndex", type: "int32", versions: "0+" },
-            { name: "BrokerIds", type: "[]int32", versions: "0+" },
-          ],
-        },
-        {
-          name: "Configs",
-          type: "[]CreatableTopicConfig",
-          versions: "0+",
-          fields: [
-            { name: "Name", type: "string", versions: "0+" },
-            { name: "Value", type: "string", versions: "0+", nullableVersions: "0+" },
-          ],
-        },
-      ],
-    },
-    { name: "TimeoutMs", type: "int32", versions: "0+" },
-    { name: "ValidateOnly", type: "bool", versions: "1+" },
-  ],
-};
-
-/** CreateTopicsResponse v4. */
-const CreateTopicsResponse: MessageSpec<{ throttleTimeMs: number; topics: TopicResult[] }> = {
-  name: "CreateTopicsResponse",
-  apiKey: 19,
-  type: "response",
-  validVersions: "4",
-  flexibleVersions: "none",
-  fields: [
-    { name: "ThrottleTimeMs", type: "int32", versions: "2+" },
-    {
-      name: "Topics",
-      type: "[]CreatableTopicResult",
-      versions: "0+",
-      fields: [
-        { name: "Name", type: "string", versions: "0+" },
-        { name: "ErrorCode", type: "int16", versions: "0+" },
-        { name: "ErrorMessage", type: "string", versions: "1+", nullableVersions: "0+" },
-      ],
-    },
-  ],
-};
-
-/** DeleteTopicsRequest v1. */
-const DeleteTopicsRequest: MessageSpec<{ topicNames: string[]; timeoutMs: number }> = {
-  name: "DeleteTopicsRequest",
-  apiKey: 20,
-  type: "request",
-  validVersions: "1",
-  flexibleVersions: "none",
-  fields: [
-    { name: "TopicNames", type: "[]string", versions: "0-5" },
-    { name: "TimeoutMs", type: "int32", versions: "0+" },
-  ],
-};
-
-/** DeleteTopicsResponse v1. */
-const DeleteTopicsResponse: MessageSpec<{
-  throttleTimeMs: number;
-  responses: { name: string; errorCode: number }[];
-}> = {
-  name: "DeleteTopicsResponse",
-  apiKey: 20,
-  type: "response",
-  validVersions: "1",
-  flexibleVersions: "none",
-  fields: [
-    { name: "ThrottleTimeMs", type: "int32", versions: "1+" },
-    {
-      name: "Responses",
-      type: "[]DeletableTopicResult",
-      versions: "0+",
-      fields: [
-        { name: "Name", type: "string", versions: "0+" },
-        { name: "ErrorCode", type: "int16", versions: "0+" },
-      ],
-    },
-  ],
-};
-
 /** CreateTopics v4 (any broker forwards it to the controller). */
 export async function createTopicsRequest(
   hostPort: string,
@@ -506,5 +400,6 @@ export async function deleteTopicsRequest(
     topicNames: names,
     timeoutMs,
   }, timeoutMs + 5_000);
-  return res.responses.map(({ name, errorCode }) => ({ name, errorCode, errorMessage: null }));
+  // v1 always names the topic (the name is nullable only from v6, with topic ids).
+  return res.responses.map(({ name, errorCode }) => ({ name: name ?? "", errorCode, errorMessage: null }));
 }

@@ -11,6 +11,7 @@ import {
   createTopic,
   type KafkaCluster,
   kafkaMajor,
+  kcatSaslArgs,
   runKcat,
   testKafka,
   uniqueTopic,
@@ -62,20 +63,6 @@ function saslSslEnv(kafka: KafkaCluster, mechanism: string, jaas: string): Recor
   };
 }
 
-/** kcat `-X` arguments for a plaintext client speaking its own SASL/PLAIN through the gateway. */
-function kcatPlain(user = "alice", password = "alice-secret"): string[] {
-  return [
-    "-X",
-    "security.protocol=SASL_PLAINTEXT",
-    "-X",
-    "sasl.mechanisms=PLAIN",
-    "-X",
-    `sasl.username=${user}`,
-    "-X",
-    `sasl.password=${password}`,
-  ];
-}
-
 async function api<T>(gateway: GatewayProcess, path: string): Promise<T> {
   const res = await fetch(`${gateway.httpUrl}${path}`, { headers: AUTH });
   assert.equal(res.status, 200, path);
@@ -110,7 +97,7 @@ async function assertMembers(gateway: GatewayProcess, ids: string[]): Promise<vo
 /** The node wrote CONNECTION entries to its audit topic (read back over the SSL listener). */
 async function assertAuditWritten(gateway: GatewayProcess, kafka: KafkaCluster): Promise<void> {
   // A client connection through the node makes CONNECTION entries.
-  const listed = await runKcat(["-L", "-b", gateway.bootstrap, ...kcatPlain()]);
+  const listed = await runKcat(["-L", "-b", gateway.bootstrap, ...kcatSaslArgs()]);
   assert.equal(listed.code, 0, listed.stderr);
   const config = await api<Record<string, string>>(gateway, "/api/v1/config");
   const topic = `_kgate_${config.GATEWAY_CLUSTER_ID}_auditlogs`;
@@ -164,12 +151,12 @@ Deno.test({
 
       const topic = uniqueTopic("tls-plain");
       await createTopic(topic, 1, 3);
-      const produced = await runKcat(["-P", "-b", gateway.bootstrap, "-t", topic, ...kcatPlain()], {
+      const produced = await runKcat(["-P", "-b", gateway.bootstrap, "-t", topic, ...kcatSaslArgs()], {
         stdin: "one\ntwo\nthree\n",
       });
       assert.equal(produced.code, 0, produced.stderr);
       const denied = await runKcat(
-        ["-L", "-b", gateway.bootstrap, ...kcatPlain("alice", "wrong-password"), "-m", "5"],
+        ["-L", "-b", gateway.bootstrap, ...kcatSaslArgs("alice", "wrong-password"), "-m", "5"],
         { timeoutMs: 20_000 },
       );
       assert.notEqual(denied.code, 0);
@@ -204,7 +191,7 @@ Deno.test({
         topic,
         "-e",
         "-q",
-        ...kcatPlain(),
+        ...kcatSaslArgs(),
       ]);
       assert.equal(consumed.code, 0, consumed.stderr);
       assert.deepEqual(consumed.stdout.trim().split("\n"), [
@@ -258,14 +245,14 @@ Deno.test({
       } finally {
         await producer.disconnect();
       }
-      const consumed = await runKcat(["-C", "-b", b.bootstrap, "-t", topic, "-e", "-q", ...kcatPlain()]);
+      const consumed = await runKcat(["-C", "-b", b.bootstrap, "-t", topic, "-e", "-q", ...kcatSaslArgs()]);
       assert.equal(consumed.code, 0, consumed.stderr);
       assert.deepEqual(consumed.stdout.trim().split("\n"), ["scram-1", "scram-2"]);
 
       const wrong = client("wrong-password").producer();
       await assert.rejects(wrong.connect(), /SCRAM|authentication/i);
       await wrong.disconnect().catch(() => {});
-      const still = await runKcat(["-L", "-b", a.bootstrap, ...kcatPlain()]);
+      const still = await runKcat(["-L", "-b", a.bootstrap, ...kcatSaslArgs()]);
       assert.equal(still.code, 0, still.stderr);
     } finally {
       await Promise.all([stopped(a), stopped(b)]);

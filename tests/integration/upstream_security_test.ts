@@ -21,6 +21,7 @@ import { GatewayProcess } from "../support/gateway_process.ts";
 import { quietKafkajsTimerWarnings } from "../support/kafkajs.ts";
 import { loopbackHosts } from "../support/loopback.ts";
 import { waitUntil } from "../support/wait.ts";
+import { closeQuietly } from "../../src/lib/close.ts";
 
 quietKafkajsTimerWarnings();
 
@@ -456,11 +457,7 @@ function tlsRelay(host: string, cert: { certFile: string; keyFile: string }, tar
     port: (listener.addr as Deno.NetAddr).port,
     async close() {
       listener.close();
-      for (const c of conns) {
-        try {
-          c.close();
-        } catch { /* closed */ }
-      }
+      for (const c of conns) closeQuietly(c);
       await serving;
     },
   };

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { tlsUpstream } from "../../src/proxy/transport/upstream.ts";
 import { UpstreamTlsError } from "../../src/upstream/tls.ts";
 import { type CertFiles, makeLeafCert, makeTestCa } from "../support/certs.ts";
+import { closeQuietly } from "../../src/lib/close.ts";
 
 /** A TLS echo server on 127.0.0.1 presenting `cert`; handshake failures are ignored. */
 function echoServer(cert: CertFiles) {
@@ -27,11 +28,7 @@ function echoServer(cert: CertFiles) {
     port: (listener.addr as Deno.NetAddr).port,
     async close() {
       listener.close();
-      for (const c of conns) {
-        try {
-          c.close();
-        } catch { /* closed */ }
-      }
+      for (const c of conns) closeQuietly(c);
       await serving;
     },
   };

@@ -38,6 +38,11 @@ export const LOOPBACK_BLOCKS = {
   tls_client: { first: 91, count: 3 },
   upstream_security: { first: 101, count: 11 },
   tls_both_sides: { first: 112, count: 1 },
+  host_routing: { first: 121, count: 6 },
+  hostile_peers: { first: 131, count: 1 },
+  backpressure: { first: 132, count: 1 },
+  idle_peers: { first: 133, count: 1 },
+  connection_scale: { first: 141, count: 10 },
 } as const satisfies Record<string, LoopbackBlock>;
 
 /** The name of a block's owner. */

@@ -30,6 +30,11 @@ export interface MemberIdentity {
    * counts as 1; 0 takes no new share (a node being drained).
    */
   weight?: number;
+  /**
+   * Advertised host per listener name, when the node has several listeners (or hosts that differ from
+   * `host`). Absent (as from nodes that predate listeners): `host` for every listener.
+   */
+  listenerHosts?: Record<string, string>;
 }
 
 /** The format version written in front of the identity (lets later versions add fields). */
@@ -82,6 +87,14 @@ export function decodeMemberIdentity(bytes: Uint8Array): MemberIdentity {
   if (weight !== undefined && !(typeof weight === "number" && Number.isFinite(weight) && weight >= 0)) {
     throw new Error("member metadata: bad weight");
   }
+  const listenerHosts = v.listenerHosts;
+  if (
+    listenerHosts !== undefined &&
+    (typeof listenerHosts !== "object" || listenerHosts === null || Array.isArray(listenerHosts) ||
+      !Object.values(listenerHosts).every((h) => typeof h === "string" && h !== ""))
+  ) {
+    throw new Error("member metadata: bad listenerHosts");
+  }
   return {
     id: str("id"),
     host: str("host"),
@@ -92,5 +105,6 @@ export function decodeMemberIdentity(bytes: Uint8Array): MemberIdentity {
     startedAt: str("startedAt"),
     joinedAt: str("joinedAt"),
     ...(weight !== undefined ? { weight } : {}),
+    ...(listenerHosts !== undefined ? { listenerHosts: { ...listenerHosts as Record<string, string> } } : {}),
   };
 }

@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { helpText } from "./docs.ts";
+import { LISTENER_PREFIX } from "./listeners.ts";
 import { ConfigError, parseConfig } from "./parse.ts";
 import { type GatewayConfig, SETTINGS } from "./schema.ts";
 import { flagName } from "./setting.ts";
@@ -27,6 +28,10 @@ export function rawSettings(
   const raw: Record<string, string | undefined> = {};
   for (const setting of SETTINGS) {
     raw[setting.env] = flags[flagName(setting.env)] ?? env[setting.env];
+  }
+  // Listener variables have names chosen by the operator: read from the environment only.
+  for (const [name, value] of Object.entries(env)) {
+    if (name.startsWith(LISTENER_PREFIX)) raw[name] = value;
   }
   return raw;
 }

@@ -20,6 +20,14 @@ export {
   saslCredentials,
   type SaslMechanism,
 } from "./jaas.ts";
+export {
+  LISTENER_SUFFIXES,
+  type ListenerClientAuth,
+  type ListenerConfig,
+  type ListenerTls,
+  type RoutingMechanism,
+  SINGLE_LISTENER_VARIABLES,
+} from "./listeners.ts";
 export { ConfigError, parseConfig } from "./parse.ts";
 export { redactedConfig } from "./redact.ts";
 export {

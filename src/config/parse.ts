@@ -5,7 +5,10 @@
  * @module
  */
 import type { z } from "zod";
+import { hasListenerVariables, parseListenerVariables } from "./listeners.ts";
 import {
+  defaultHostname,
+  defaultNodeId,
   type GatewayConfig,
   GatewayConfigSchema,
   type RuleParams,
@@ -49,8 +52,34 @@ export function parseConfig(raw: Record<string, string | undefined>): GatewayCon
     SETTINGS.map((s) => [s.key, s.emptyIsValue && raw[s.env] === "" ? "" : raw[s.env] || undefined]),
   );
   const result = GatewayConfigSchema.safeParse(input);
-  if (result.success) return result.data;
-  throw configError(firstIssue(result.error.issues), raw);
+  if (!result.success) throw configError(firstIssue(result.error.issues), raw);
+  return hasListenerVariables(raw) ? withListenerVariables(result.data, raw) : result.data;
+}
+
+/**
+ * The configuration with the listeners of the `GATEWAY_LISTENER_*` variables; the first listener's
+ * advertised host and port start stand for the node where one host is needed (the default node id, the
+ * HTTP API's advertised URL, the membership).
+ */
+function withListenerVariables(
+  config: GatewayConfig,
+  raw: Record<string, string | undefined>,
+): GatewayConfig {
+  const parsed = parseListenerVariables(raw, {
+    bindHost: config.bindHost,
+    advertisedHost: defaultHostname(),
+  });
+  if ("issue" in parsed) {
+    const { variable, value, allowed } = parsed.issue;
+    throw new ConfigError(variable, value, allowed);
+  }
+  const first = parsed.listeners[0];
+  const primary = { ...config, advertisedHost: first.advertisedHost, portStart: first.portStart };
+  return {
+    ...primary,
+    nodeId: raw.GATEWAY_NODE_ID ? config.nodeId : defaultNodeId(primary),
+    listeners: parsed.listeners,
+  };
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { JaasError, jaasLine, SASL_MECHANISMS, saslCredentials } from "./jaas.ts";
+import type { ListenerConfig } from "./listeners.ts";
 import {
   computedDefault,
   optional,
@@ -30,7 +31,8 @@ import {
   userList,
 } from "./values.ts";
 
-function defaultHostname(): string {
+/** The machine's hostname ("localhost" when it cannot be read). */
+export function defaultHostname(): string {
   try {
     return Deno.hostname();
   } catch {
@@ -132,6 +134,26 @@ const settings = z.object({
     env: "GATEWAY_MIN_BROKERID",
     description: "Broker id served by the first port",
   }),
+  routingMechanism: withDefault(oneOf(["port", "host"]), "port", {
+    env: "GATEWAY_ROUTING_MECHANISM",
+    description:
+      "How a connection finds its broker: port = one port per broker; host = one TLS port, the TLS server name (SNI) names the broker",
+    details:
+      "host needs `GATEWAY_SECURITY_PROTOCOL=SSL`; see [Listeners and host routing](#listeners-and-host-routing)",
+  }),
+  advertisedSniPort: optional(port, {
+    env: "GATEWAY_ADVERTISED_SNI_PORT",
+    description: "Host routing: the port put in responses (e.g. a load balancer's 443)",
+    defaultNote: "GATEWAY_PORT_START",
+  }),
+  advertisedHostPrefix: withDefault(
+    matching(/^[A-Za-z0-9-]{1,50}$/, "letters, digits and '-' (a DNS label start)"),
+    "broker",
+    {
+      env: "GATEWAY_ADVERTISED_HOST_PREFIX",
+      description: "Host routing: broker b is advertised as <prefix><b>.<advertised host>",
+    },
+  ),
   httpPort: withDefault(port, 8888, {
     env: "GATEWAY_HTTP_PORT",
     description: "HTTP API port",
@@ -325,7 +347,7 @@ const settings = z.object({
 /** The settings as the object schema parses them, before the defaults that depend on other settings. */
 type Settings = z.output<typeof settings>;
 /** A key of a setting: a field of {@link GatewayConfig}. */
-export type SettingKey = keyof GatewayConfig;
+export type SettingKey = keyof Settings;
 
 /** One setting with its key, as `--help`, the README table and masking read it. */
 export interface SettingSpec extends SettingMeta {
@@ -367,7 +389,9 @@ function breaks(ctx: z.RefinementCtx, key: SettingKey, params: RuleParams): void
 }
 
 /** The default node id: behind an external load balancer every node advertises the same host. */
-function defaultNodeId(config: Settings): string {
+export function defaultNodeId(
+  config: Pick<Settings, "internalLoadBalancing" | "advertisedHost" | "portStart">,
+): string {
   const host = config.internalLoadBalancing ? config.advertisedHost : defaultHostname();
   return `${host}:${config.portStart}`;
 }
@@ -461,7 +485,53 @@ export const GatewayConfigSchema = settings
       });
     }
   })
-  .transform((config) => ({ ...config, nodeId: config.nodeId ?? defaultNodeId(config) }));
+  .superRefine((config, ctx) => {
+    if (config.routingMechanism !== "host") return;
+    if (config.gatewaySecurityProtocol !== "SSL") {
+      breaks(ctx, "gatewaySecurityProtocol", {
+        value: config.gatewaySecurityProtocol,
+        allowed: "SSL (GATEWAY_ROUTING_MECHANISM=host reads the TLS server name)",
+      });
+    } else if (config.portCount !== undefined) {
+      breaks(ctx, "portCount", {
+        value: String(config.portCount),
+        allowed: "unset (GATEWAY_ROUTING_MECHANISM=host listens on one port, GATEWAY_PORT_START)",
+      });
+    }
+  })
+  .transform((config) => ({
+    ...config,
+    nodeId: config.nodeId ?? defaultNodeId(config),
+    /** The Kafka listeners: here the single-listener settings' one; `parseConfig` reads listener variables. */
+    listeners: [singleListener(config)] as readonly ListenerConfig[],
+  }));
+
+/** The listener named `DEFAULT` that the single-listener settings describe. */
+function singleListener(config: Settings): ListenerConfig {
+  return {
+    name: "DEFAULT",
+    bindHost: config.bindHost,
+    portStart: config.portStart,
+    portCount: config.routingMechanism === "host" ? 1 : config.portCount,
+    advertisedHost: config.advertisedHost,
+    routing: config.routingMechanism,
+    advertisedSniPort: config.advertisedSniPort ?? config.portStart,
+    advertisedHostPrefix: config.advertisedHostPrefix,
+    tls: config.gatewaySecurityProtocol === "SSL"
+      ? {
+        certFile: config.gatewaySslCertFile!,
+        keyFile: config.gatewaySslKeyFile!,
+        caFile: config.gatewaySslCaFile,
+        clientAuth: config.gatewaySslClientAuth,
+        variables: {
+          certFile: "GATEWAY_SSL_CERT_FILE",
+          keyFile: "GATEWAY_SSL_KEY_FILE",
+          caFile: "GATEWAY_SSL_CA_FILE",
+        },
+      }
+      : undefined,
+  };
+}
 
 /** The validated configuration of one gateway node. */
 export type GatewayConfig = ReturnType<typeof GatewayConfigSchema.parse>;

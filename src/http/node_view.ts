@@ -25,8 +25,13 @@ export interface NodeView {
   brokers(): UpstreamBrokerInfo[];
   /** The gateway cluster. */
   cluster(): ClusterView;
-  /** The mapping a client with this rack / client id would receive now (does not advance the round-robin). */
-  mapping(query: { rack?: string; clientId?: string; clientHost?: string }): MappedBroker[];
+  /**
+   * The mapping a client with this rack / client id would receive now on `listener` (default: the first
+   * listener), without advancing the round-robin; a string names what is wrong with the listener asked.
+   */
+  mapping(
+    query: { rack?: string; clientId?: string; clientHost?: string; listener?: string },
+  ): MappedBroker[] | string;
   /** The effective configuration, secrets redacted. */
   config(): Record<string, unknown>;
   /** Prometheus text exposition. */

@@ -4,11 +4,11 @@
  *
  * @module
  */
-import type { GatewayConfig } from "../config/mod.ts";
+import type { GatewayConfig, ListenerConfig, ListenerTls } from "../config/mod.ts";
 import { logger } from "../log.ts";
 import type { TlsServerOptions } from "../proxy/transport/tls.ts";
 import { subjectLine } from "../proxy/transport/tls.ts";
-import { ReloadingTlsCredentials } from "../proxy/transport/tls_credentials.ts";
+import { ReloadingTlsCredentials, TlsFileError } from "../proxy/transport/tls_credentials.ts";
 
 const log = logger("tls");
 
@@ -21,8 +21,9 @@ export interface ClientTls extends Disposable {
 }
 
 /**
- * The listeners' TLS, when `GATEWAY_SECURITY_PROTOCOL=SSL`: files loaded and checked now, watched,
- * and reloaded on SIGHUP (when the platform has it). Undefined for PLAINTEXT.
+ * A listener's TLS, when its security protocol is SSL (`listener` defaults to the first listener):
+ * files loaded and checked now, watched, and reloaded on SIGHUP (when the platform has it). Undefined
+ * for PLAINTEXT.
  *
  * @example
  * ```ts ignore
@@ -32,20 +33,26 @@ export interface ClientTls extends Disposable {
  * @throws {import("../proxy/transport/tls_credentials.ts").TlsFileError} naming the setting of a file
  *   that cannot be used
  */
-export async function clientTls(config: GatewayConfig): Promise<ClientTls | undefined> {
-  if (config.gatewaySecurityProtocol !== "SSL") return undefined;
-  const credentials = await ReloadingTlsCredentials.load({
-    certFile: config.gatewaySslCertFile!,
-    keyFile: config.gatewaySslKeyFile!,
-    caFile: config.gatewaySslCaFile,
-  });
+export async function clientTls(
+  config: GatewayConfig,
+  listener: ListenerConfig = config.listeners[0],
+): Promise<ClientTls | undefined> {
+  const files = listener.tls;
+  if (files === undefined) return undefined;
+  let credentials: ReloadingTlsCredentials;
+  try {
+    credentials = await ReloadingTlsCredentials.load(files);
+  } catch (error) {
+    throw namedForListener(error, files);
+  }
   const certificate = credentials.current.certificate;
   log.info(
-    "Kafka listeners serve TLS as {subject} (valid until {validTo}); client certificates: {clientAuth}",
+    "Kafka listener {listener} serves TLS as {subject} (valid until {validTo}); client certificates: {clientAuth}",
     {
+      listener: listener.name,
       subject: subjectLine(certificate),
       validTo: certificate.validTo,
-      clientAuth: config.gatewaySslClientAuth,
+      clientAuth: files.clientAuth,
     },
   );
   credentials.watch();
@@ -64,7 +71,7 @@ export async function clientTls(config: GatewayConfig): Promise<ClientTls | unde
     credentials,
     options: {
       credentials: () => credentials.current,
-      clientAuth: config.gatewaySslClientAuth,
+      clientAuth: files.clientAuth,
       handshakeTimeoutMs: config.gatewaySslHandshakeTimeoutMs,
     },
     [Symbol.dispose]() {
@@ -72,4 +79,18 @@ export async function clientTls(config: GatewayConfig): Promise<ClientTls | unde
       credentials.close();
     },
   };
+}
+
+/** A file error of a listener's TLS, named by the listener's own variable (`GATEWAY_LISTENER_<NAME>_…`). */
+function namedForListener(error: unknown, files: ListenerTls): unknown {
+  if (!(error instanceof TlsFileError)) return error;
+  const byLegacy: Record<string, string> = {
+    GATEWAY_SSL_CERT_FILE: files.variables.certFile,
+    GATEWAY_SSL_KEY_FILE: files.variables.keyFile,
+    GATEWAY_SSL_CA_FILE: files.variables.caFile,
+  };
+  const variable = byLegacy[error.setting] ?? error.setting;
+  if (variable === error.setting) return error;
+  const problem = error.message.slice(error.message.indexOf(": ") + 2);
+  return new TlsFileError(variable, error.file, problem);
 }

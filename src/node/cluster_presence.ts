@@ -18,9 +18,10 @@ export interface ClusterPresence {
   /**
    * The nodes brokers are mapped to: the group's live members, and this node while it serves (it may
    * not have joined yet, or Kafka may be unreachable). A draining node has left: it sends clients to
-   * the others, or to itself when it is the last.
+   * the others, or to itself when it is the last. With `listener`, each node's host is its advertised
+   * host on that listener (a node that publishes none: its one host).
    */
-  liveNodes(): GatewayNodeRef[];
+  liveNodes(listener?: string): GatewayNodeRef[];
 }
 
 /**
@@ -38,13 +39,13 @@ export function clusterPresence(
   node: NodeState,
   metrics: GatewayMetrics,
 ): ClusterPresence {
-  const self = selfRef(config);
-  const liveNodes = (): GatewayNodeRef[] => {
+  const liveNodes = (listener?: string): GatewayNodeRef[] => {
+    const self = selfRef(config, listener);
     const others: GatewayNodeRef[] = membership.view().members
       .filter((m) => m.id !== self.id)
       .map((m) => ({
         id: m.id,
-        host: m.host,
+        host: (listener === undefined ? undefined : m.listenerHosts?.[listener]) ?? m.host,
         rack: m.rack,
         // Nodes that predate weights publish none: the mapping counts them as 1.
         ...(m.weight !== undefined ? { weight: m.weight } : {}),

@@ -1,18 +1,19 @@
 /**
- * The Kafka listeners of a node: the proxy server over its broker directory, mapping, metrics and
- * audit log.
+ * The Kafka listeners of a node: one proxy server per listener (its ports, TLS and routing) over the
+ * node's broker directory, metrics and audit log; each answers with its own listener's mapping.
  *
  * @module
  */
 import type { AuditLog } from "../audit/audit_log.ts";
+import { brokerOfServerName } from "../cluster/listener_endpoints.ts";
 import type { BrokerEndpointMapper } from "../cluster/mapping.ts";
-import type { GatewayConfig } from "../config/mod.ts";
+import type { GatewayConfig, ListenerConfig } from "../config/mod.ts";
 import { settleWithin } from "../lib/deadline.ts";
 import type { GatewayMetrics } from "../metrics.ts";
 import { parseCidr } from "../lib/cidr.ts";
 import { proxyProtocolParser } from "../proxy/transport/proxy_header.ts";
 import { gatewayFilters, supportedVersionRange } from "../proxy/filters/mod.ts";
-import { ProxyServer, type TlsServerOptions } from "../proxy/server.ts";
+import { ProxyServer, type TlsServerOptions, type TlsSessionInfo } from "../proxy/server.ts";
 import type { BrokerDirectory } from "../upstream/broker_directory.ts";
 import { upstreamConnector } from "../proxy/transport/upstream.ts";
 import { upstreamSecurity } from "../upstream/security.ts";
@@ -23,22 +24,62 @@ const UNKNOWN_BROKER_REFRESH_MS = 1000;
 /** The longest a connection waits for that refresh before it is routed with what the node knows. */
 const UNKNOWN_BROKER_REFRESH_WAIT_MS = 2000;
 
+/** One listener as the node assembled it. */
+export interface ListenerParts {
+  /** Its configuration. */
+  readonly listener: ListenerConfig;
+  /** How many ports it listens on (host routing: 1). */
+  readonly portCount: number;
+  /** Advertised endpoints of the brokers in responses on this listener. */
+  readonly mapper: BrokerEndpointMapper;
+  /** Its TLS; plaintext when undefined. */
+  readonly tls?: TlsServerOptions;
+}
+
 /** What the listeners are assembled from. */
 export interface KafkaListenerParts {
-  /** The node's configuration (bind address, ports, limits, PROXY protocol). */
+  /** The node's configuration (limits, PROXY protocol, min broker id). */
   readonly config: GatewayConfig;
-  /** How many ports to listen on (see `kafkaPortCount`). */
-  readonly portCount: number;
+  /** The listeners, in configuration order. */
+  readonly listeners: readonly ListenerParts[];
   /** The upstream brokers, their API versions, and refreshes. */
   readonly directory: BrokerDirectory;
-  /** Advertised endpoints of the brokers in rewritten responses. */
-  readonly mapper: BrokerEndpointMapper;
   /** Connection, byte, request and mapping metrics. */
   readonly metrics: GatewayMetrics;
   /** CONNECTION entries. */
   readonly audit: AuditLog;
-  /** TLS of the listeners (`GATEWAY_SECURITY_PROTOCOL=SSL`); plaintext when undefined. */
-  readonly tls?: TlsServerOptions;
+}
+
+/** The Kafka listeners of a node, not yet listening. */
+export interface KafkaListeners {
+  /** Binds every port of every listener; fails (closing what was bound) if one cannot be bound. */
+  listen(): void;
+  /** Stops every listener and its connections. */
+  close(): Promise<void>;
+  /** Every port listened on. */
+  readonly ports: number[];
+  /** The ports of each listener, by name. */
+  readonly listenerPorts: Record<string, number[]>;
+}
+
+/**
+ * The broker a connection on `listener` asks for: port routing = the broker of its port; host routing =
+ * the broker named by its TLS server name, undefined (any broker: bootstrap) for the advertised host
+ * itself, an unknown name or none.
+ *
+ * @example
+ * ```ts
+ * const route = listenerRoute(listener, 0);
+ * route(6970); // port routing from 6969: broker 1
+ * ```
+ */
+export function listenerRoute(
+  listener: ListenerConfig,
+  minBrokerId: number,
+): (port: number, tls?: TlsSessionInfo) => number | undefined {
+  if (listener.routing === "port") return (port) => minBrokerId + (port - listener.portStart);
+  const names = { prefix: listener.advertisedHostPrefix, host: listener.advertisedHost };
+  return (_port, tls) => brokerOfServerName(tls?.serverName, names);
 }
 
 /**
@@ -46,18 +87,55 @@ export interface KafkaListenerParts {
  *
  * @example
  * ```ts
- * const listeners = kafkaListeners({ config, portCount, directory, mapper, metrics, audit });
+ * const listeners = kafkaListeners({ config, listeners: parts, directory, metrics, audit });
  * listeners.listen();
  * ```
  */
 export function kafkaListeners(
-  { config, portCount, directory, mapper, metrics, audit, tls }: KafkaListenerParts,
+  { config, listeners, directory, metrics, audit }: KafkaListenerParts,
+): KafkaListeners {
+  const servers = listeners.map((parts) => ({
+    name: parts.listener.name,
+    server: proxyServer(config, parts, directory, metrics, audit),
+  }));
+  return {
+    listen() {
+      const bound: ProxyServer[] = [];
+      try {
+        for (const { server } of servers) {
+          server.listen();
+          bound.push(server);
+        }
+      } catch (error) {
+        for (const server of bound) void server.close();
+        throw error;
+      }
+    },
+    async close() {
+      await Promise.all(servers.map(({ server }) => server.close()));
+    },
+    get ports() {
+      return servers.flatMap(({ server }) => server.ports);
+    },
+    get listenerPorts() {
+      return Object.fromEntries(servers.map(({ name, server }) => [name, server.ports]));
+    },
+  };
+}
+
+function proxyServer(
+  config: GatewayConfig,
+  { listener, portCount, mapper, tls }: ListenerParts,
+  directory: BrokerDirectory,
+  metrics: GatewayMetrics,
+  audit: AuditLog,
 ): ProxyServer {
   return new ProxyServer({
-    bindHost: config.bindHost,
-    portStart: config.portStart,
+    bindHost: listener.bindHost,
+    portStart: listener.portStart,
     portCount,
     minBrokerId: config.minBrokerId,
+    route: listenerRoute(listener, config.minBrokerId),
     maxFrameBytes: config.maxFrameBytes,
     upstreamConnectTimeoutMs: config.upstreamConnectTimeoutMs,
     connectUpstream: upstreamConnector(upstreamSecurity(config).tls),

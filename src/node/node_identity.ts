@@ -11,17 +11,18 @@ import { KGATE_VERSION } from "../version.ts";
 import type { NodeState } from "./node_state.ts";
 
 /**
- * This node as the broker mapping sees it; its weight is published with it.
+ * This node as the broker mapping sees it (with `listener`, its advertised host on that listener); its
+ * weight is published with it.
  *
  * @example
  * ```ts
  * selfRef(config); // { id: "node-1", host: "gw1.example.com", rack: "eu-west-1a", weight: 1 }
  * ```
  */
-export function selfRef(config: GatewayConfig): GatewayNodeRef {
+export function selfRef(config: GatewayConfig, listener?: string): GatewayNodeRef {
   return {
     id: config.nodeId,
-    host: config.advertisedHost,
+    host: config.listeners.find((l) => l.name === listener)?.advertisedHost ?? config.advertisedHost,
     rack: config.rackId ?? null,
     weight: config.nodeWeight,
   };
@@ -43,6 +44,7 @@ export function publishedIdentity(
   const self = selfRef(config);
   return () => ({
     ...self,
+    listenerHosts: Object.fromEntries(config.listeners.map((l) => [l.name, l.advertisedHost])),
     ports: { first: config.portStart, last: config.portStart + Math.max(node.portCount, 1) - 1 },
     httpUrl: node.httpUrl,
     version: KGATE_VERSION,

@@ -25,8 +25,8 @@ export interface NodeViewParts {
   readonly directory: BrokerDirectory;
   /** The node's gateway group. */
   readonly membership: GroupMembership;
-  /** The mapping as a client would receive it now (never advancing a round-robin). */
-  readonly peek: BrokerEndpointMapper;
+  /** Each listener's mapping, by listener name in configuration order (`peek` never advances a round-robin). */
+  readonly mappings: ReadonlyMap<string, { readonly peek: BrokerEndpointMapper }>;
   /** The node's metrics. */
   readonly metrics: Pick<GatewayMetrics, "render">;
 }
@@ -36,10 +36,12 @@ export interface NodeViewParts {
  *
  * @example
  * ```ts
- * const app = createHttpApp(nodeView({ config, node, directory, membership, peek, metrics }), appOptions);
+ * const app = createHttpApp(nodeView({ config, node, directory, membership, mappings, metrics }), appOptions);
  * ```
  */
-export function nodeView({ config, node, directory, membership, peek, metrics }: NodeViewParts): NodeView {
+export function nodeView(
+  { config, node, directory, membership, mappings, metrics }: NodeViewParts,
+): NodeView {
   return {
     readiness: () =>
       readiness(
@@ -60,6 +62,11 @@ export function nodeView({ config, node, directory, membership, peek, metrics }:
       };
     },
     mapping: (query) => {
+      const name = query.listener ?? config.listeners[0].name;
+      const peek = mappings.get(name)?.peek;
+      if (peek === undefined) {
+        return `unknown listener ${name}: expected ${[...mappings.keys()].join(" or ")}`;
+      }
       const brokers = directory.brokers();
       const endpoints = peek(brokers, {
         clientId: query.clientId ?? null,

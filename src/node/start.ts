@@ -15,12 +15,13 @@ import { brokerMapping } from "./broker_mapping.ts";
 import { clusterPresence } from "./cluster_presence.ts";
 import { drainConnectedClients } from "./drain.ts";
 import { advertisedUrl, startHttpApi } from "./http_api.ts";
-import { kafkaListeners } from "./kafka_listeners.ts";
-import { clientTls } from "./client_tls.ts";
+import { kafkaListeners, type ListenerParts } from "./kafka_listeners.ts";
+import { type ClientTls, clientTls } from "./client_tls.ts";
 import { nodeAuditLog } from "./node_audit_log.ts";
 import { NodeState } from "./node_state.ts";
 import { nodeView } from "./node_view.ts";
 import { kafkaPortCount } from "./port_count.ts";
+import { warnAboutUncoveredNames } from "./san_coverage.ts";
 import { warnAboutRiskyDefaults } from "./startup_warnings.ts";
 import { upstreamSecurity } from "../upstream/security.ts";
 
@@ -30,8 +31,10 @@ export interface Gateway {
   readonly config: GatewayConfig;
   /** The upstream brokers as last seen. */
   readonly directory: BrokerDirectory;
-  /** The Kafka ports listened on. */
+  /** The Kafka ports listened on (every listener's). */
   readonly ports: number[];
+  /** The Kafka ports of each listener, by listener name (`DEFAULT` for the single-listener settings). */
+  readonly listenerPorts: Record<string, number[]>;
   /** The HTTP API's base URL. */
   readonly httpUrl: string;
   /** The audit log (CONNECTION events). */
@@ -77,16 +80,21 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   upstreamSecurity(config);
   await using resources = new AsyncDisposableStack();
   // The TLS files first: a file that cannot be used stops the start before anything is bound.
-  const tls = await clientTls(config);
-  if (tls) resources.use(tls);
+  const tlsByListener = new Map<string, ClientTls>();
+  for (const listener of config.listeners) {
+    const tls = await clientTls(config, listener);
+    if (tls) tlsByListener.set(listener.name, resources.use(tls));
+  }
   const node = new NodeState();
   const directory = new BrokerDirectory(config);
   const audit = nodeAuditLog(config);
   const metrics = new GatewayMetrics({ auditStats: () => audit.stats });
   const { membership, liveNodes } = clusterPresence(config, node, metrics);
-  const { mapper, peek } = brokerMapping(config, liveNodes, options.mapper);
+  const mappings = new Map(
+    config.listeners.map((l) => [l.name, brokerMapping(config, l, liveNodes, options.mapper)]),
+  );
 
-  const view = nodeView({ config, node, directory, membership, peek, metrics });
+  const view = nodeView({ config, node, directory, membership, mappings, metrics });
   const http = await startHttpApi(config, view, directory);
   resources.defer(() => http.shutdown());
   node.httpUrl = advertisedUrl(http.url, config.advertisedHost);
@@ -97,16 +105,22 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   // The audit log holds nothing until the listeners write to it: flushed once they have closed, their
   // CLOSE entries included.
   resources.defer(() => audit.close());
-  node.portCount = kafkaPortCount(config, directory.brokers().map((b) => b.nodeId));
-  const listeners = kafkaListeners({
-    config,
-    portCount: node.portCount,
-    directory,
-    mapper,
-    metrics,
-    audit,
-    tls: tls?.options,
+  const brokerIds = directory.brokers().map((b) => b.nodeId);
+  const parts = config.listeners.map((listener): ListenerParts => {
+    const tls = tlsByListener.get(listener.name);
+    if (tls) warnAboutUncoveredNames(listener, tls.credentials.current.certificate, brokerIds);
+    return {
+      listener,
+      portCount: listener.routing === "host"
+        ? 1
+        : kafkaPortCount({ portCount: listener.portCount, minBrokerId: config.minBrokerId }, brokerIds),
+      mapper: mappings.get(listener.name)!.mapper,
+      tls: tls?.options,
+    };
   });
+  // The membership publishes the first listener's port range.
+  node.portCount = parts[0].portCount;
+  const listeners = kafkaListeners({ config, listeners: parts, directory, metrics, audit });
   listeners.listen();
   resources.defer(() => listeners.close());
   node.listening = true;
@@ -127,6 +141,9 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     httpUrl: http.url,
     get ports() {
       return listeners.ports;
+    },
+    get listenerPorts() {
+      return listeners.listenerPorts;
     },
     close(closeOptions = {}) {
       node.stopping ??= { drainMs: closeOptions.drainMs ?? config.drainMs, signal: closeOptions.signal };

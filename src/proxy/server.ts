@@ -48,8 +48,14 @@ export interface ProxyServerOptions {
   portStart: number;
   /** How many consecutive ports to listen on. */
   portCount: number;
-  /** The broker id served by `portStart`. */
+  /** The broker id served by `portStart` (when there is no `route`). */
   minBrokerId: number;
+  /**
+   * The broker a connection asks for, from the port it came in on and its TLS session (host routing
+   * reads the server name); undefined routes it to any broker (bootstrap). Default: port routing,
+   * `minBrokerId + (port - portStart)`.
+   */
+  route?(port: number, tls?: TlsSessionInfo): number | undefined;
   /** Largest request frame accepted, in bytes. */
   maxFrameBytes: number;
   /** How long connecting to a broker may take. */
@@ -238,11 +244,13 @@ export class ProxyServer {
         client = stage.stream;
         this.#open.add(client);
       }
-      const brokerId = options.minBrokerId + (port - options.portStart);
+      const brokerId = options.route
+        ? options.route(port, info.tls)
+        : options.minBrokerId + (port - options.portStart);
       // A broker that came back since the last refresh is unknown until the next one: look again
       // before treating its port as a bootstrap port, or the client would be stuck on another broker.
-      let broker = options.broker(brokerId);
-      if (broker === undefined && options.refreshBrokers) {
+      let broker = brokerId === undefined ? undefined : options.broker(brokerId);
+      if (broker === undefined && brokerId !== undefined && options.refreshBrokers) {
         await options.refreshBrokers(brokerId);
         broker = options.broker(brokerId);
       }

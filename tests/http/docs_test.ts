@@ -133,6 +133,7 @@ Deno.test("OpenAPI: /api/v1/mapping documents its query parameters and the 400",
     ["rack", "query", false],
     ["clientId", "query", false],
     ["clientHost", "query", false],
+    ["listener", "query", false],
   ]);
   for (const p of params) {
     const re = new RegExp(p.schema.pattern, "u");

@@ -7,7 +7,13 @@
 import { z } from "@hono/zod-openapi";
 import type { NodeView } from "../node_view.ts";
 import { moduleRoute, type RouteModule } from "../route.ts";
-import { BrokersBodySchema, ClusterBodySchema, ConfigBodySchema, MappingBodySchema } from "../schemas.ts";
+import {
+  BrokersBodySchema,
+  ClusterBodySchema,
+  ConfigBodySchema,
+  ErrorBodySchema,
+  MappingBodySchema,
+} from "../schemas.ts";
 
 /** Longest `rack` / `clientId` query value, in characters (code points). */
 export const MAX_QUERY_VALUE_LENGTH = 255;
@@ -46,6 +52,8 @@ export const MappingQuerySchema = z.object({
     "an IPv4 or IPv6 address or a host name",
     "10.0.0.7",
   ),
+  // Any printable text: a name that is not a listener gets a 400 naming the listeners.
+  listener: printable("The listener whose endpoints to show (default: the first)", "EXTERNAL"),
 });
 
 const json = <S extends z.ZodType>(description: string, schema: S) => ({
@@ -81,7 +89,13 @@ export function apiRoutes(view: NodeView): RouteModule {
     description:
       "Does not advance the round-robin of the mapping. Under the default policy (client-consistent) a client's mapping depends on its client id and, unless GATEWAY_CLIENT_IDENTITY=client-id, its host: give clientHost to see what that client receives.",
     request: { query: MappingQuerySchema },
-    responses: json("The mapping", MappingBodySchema),
+    responses: {
+      ...json("The mapping", MappingBodySchema),
+      400: {
+        description: "A bad query parameter (an unknown listener among them)",
+        content: { "application/json": { schema: ErrorBodySchema } },
+      },
+    },
   });
   const config = moduleRoute(module, {
     method: "get",
@@ -104,11 +118,15 @@ export function apiRoutes(view: NodeView): RouteModule {
         const query = c.req.valid("query");
         // Only the parameters given: the view tells "absent" from any value.
         const asked = Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined));
+        const brokers = view.mapping(asked);
+        if (typeof brokers === "string") {
+          return c.json({ error: "bad request", parameter: "listener", message: brokers }, 400);
+        }
         return c.json(
           MappingBodySchema.parse({
             rack: query.rack ?? null,
             clientId: query.clientId ?? null,
-            brokers: view.mapping(asked),
+            brokers,
           }),
           200,
         );

@@ -100,14 +100,22 @@ const fixture = fileFixture(async (stack) => {
       assert.deepEqual(gatewayProblems(gw.logs), [], gw.logs);
     }
   });
-  const start = async (host: string, portStart: number, env: Record<string, string>) => {
+  // A TLS-only node is watched for its log line, not probed: a bare TCP probe is a failed handshake.
+  const start = async (host: string, portStart: number, env: Record<string, string>, probe = true) => {
     const gw = await GatewayProcess.start({
       host,
       kafka,
       portStart,
+      waitReady: probe,
       env: { GATEWAY_LOG_LEVEL: "info", ...env },
     });
     started.push(gw);
+    if (!probe) {
+      await gw.waitForLog(
+        new RegExp(`listening on ${host.replaceAll(".", "\\.")} ports ${portStart}-`),
+        30_000,
+      );
+    }
     return gw;
   };
   const tlsFiles = { GATEWAY_SSL_CERT_FILE: cert.certFile, GATEWAY_SSL_KEY_FILE: cert.keyFile };
@@ -120,8 +128,8 @@ const fixture = fileFixture(async (stack) => {
     ...tlsFiles,
   });
   const [a, b, dual] = await Promise.all([
-    start(NODE_A, SNI_PORT, legacyHostRouting(HOST_A)),
-    start(NODE_B, SNI_PORT, legacyHostRouting(HOST_B)),
+    start(NODE_A, SNI_PORT, legacyHostRouting(HOST_A), false),
+    start(NODE_B, SNI_PORT, legacyHostRouting(HOST_B), false),
     start(DUAL, INTERNAL_PORT_START, {
       // The single-listener variables GatewayProcess sets are replaced by the listener variables.
       GATEWAY_ADVERTISED_HOST: "",

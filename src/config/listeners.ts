@@ -104,6 +104,27 @@ export function hasListenerVariables(raw: Record<string, string | undefined>): b
   return Object.entries(raw).some(([key, value]) => key.startsWith(LISTENER_PREFIX) && value);
 }
 
+/**
+ * The first single-listener variable set in `raw` when listener variables are set too (refused: the
+ * listener variables replace them), else undefined.
+ *
+ * @example
+ * ```ts
+ * mixedVariables({ GATEWAY_PORT_START: "7000", GATEWAY_LISTENER_A_PORTS: "7000" })?.variable; // "GATEWAY_PORT_START"
+ * ```
+ */
+export function mixedVariables(raw: Record<string, string | undefined>): ListenerIssue | undefined {
+  if (!hasListenerVariables(raw)) return undefined;
+  const mixed = SINGLE_LISTENER_VARIABLES.find((name) => raw[name]);
+  if (mixed === undefined) return undefined;
+  return {
+    variable: mixed,
+    value: raw[mixed],
+    allowed:
+      "unset when GATEWAY_LISTENER_<NAME>_* variables are set (they replace the single-listener settings)",
+  };
+}
+
 /** What `GATEWAY_LISTENER_*` defaults to when a suffix is unset. */
 export interface ListenerDefaults {
   /** `GATEWAY_BIND_HOST`. */
@@ -129,17 +150,8 @@ export function parseListenerVariables(
   raw: Record<string, string | undefined>,
   defaults: ListenerDefaults,
 ): { listeners: ListenerConfig[] } | { issue: ListenerIssue } {
-  const mixed = SINGLE_LISTENER_VARIABLES.find((name) => raw[name]);
-  if (mixed) {
-    return {
-      issue: {
-        variable: mixed,
-        value: raw[mixed],
-        allowed:
-          `unset when GATEWAY_LISTENER_<NAME>_* variables are set (they replace the single-listener settings)`,
-      },
-    };
-  }
+  const mixed = mixedVariables(raw);
+  if (mixed) return { issue: mixed };
   const byName = new Map<string, Map<string, string>>();
   for (const [key, value] of Object.entries(raw)) {
     if (!key.startsWith(LISTENER_PREFIX) || !value) continue;

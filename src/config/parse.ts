@@ -5,7 +5,7 @@
  * @module
  */
 import type { z } from "zod";
-import { hasListenerVariables, parseListenerVariables } from "./listeners.ts";
+import { hasListenerVariables, mixedVariables, parseListenerVariables } from "./listeners.ts";
 import {
   defaultHostname,
   defaultNodeId,
@@ -51,6 +51,9 @@ export function parseConfig(raw: Record<string, string | undefined>): GatewayCon
   const input = Object.fromEntries(
     SETTINGS.map((s) => [s.key, s.emptyIsValue && raw[s.env] === "" ? "" : raw[s.env] || undefined]),
   );
+  // Mixed settings first: the single-listener ones would otherwise be judged as if they applied.
+  const mixed = mixedVariables(raw);
+  if (mixed) throw new ConfigError(mixed.variable, mixed.value, mixed.allowed);
   const result = GatewayConfigSchema.safeParse(input);
   if (!result.success) throw configError(firstIssue(result.error.issues), raw);
   return hasListenerVariables(raw) ? withListenerVariables(result.data, raw) : result.data;

@@ -11,6 +11,8 @@ import {
   defaultNodeId,
   type GatewayConfig,
   GatewayConfigSchema,
+  NODE_ID,
+  NODE_ID_CHARS,
   type RuleParams,
   SETTINGS,
   type SettingSpec,
@@ -61,8 +63,9 @@ export function parseConfig(raw: Record<string, string | undefined>): GatewayCon
 
 /**
  * The configuration with the listeners of the `GATEWAY_LISTENER_*` variables; the first listener's
- * advertised host and port start stand for the node where one host is needed (the default node id, the
- * HTTP API's advertised URL, the membership).
+ * advertised host and port start stand for the node where one host is needed (the HTTP API's advertised
+ * URL, the membership); the default node id joins every listener's `<advertised host>:<port start>` with
+ * `_` (external load balancing: `<hostname>:<first port>`).
  */
 function withListenerVariables(
   config: GatewayConfig,
@@ -78,11 +81,18 @@ function withListenerVariables(
   }
   const first = parsed.listeners[0];
   const primary = { ...config, advertisedHost: first.advertisedHost, portStart: first.portStart };
-  return {
-    ...primary,
-    nodeId: raw.GATEWAY_NODE_ID ? config.nodeId : defaultNodeId(primary),
-    listeners: parsed.listeners,
-  };
+  // Every listener's host and port: one listener may advertise a host all nodes share (a load balancer).
+  const nodeId = config.internalLoadBalancing
+    ? parsed.listeners.map((l) => `${l.advertisedHost}:${l.portStart}`).join("_")
+    : defaultNodeId(primary);
+  if (!raw.GATEWAY_NODE_ID && !NODE_ID.test(nodeId)) {
+    throw new ConfigError(
+      "GATEWAY_NODE_ID",
+      undefined,
+      `${NODE_ID_CHARS} (the default ${JSON.stringify(nodeId)} has others)`,
+    );
+  }
+  return { ...primary, nodeId: raw.GATEWAY_NODE_ID ? config.nodeId : nodeId, listeners: parsed.listeners };
 }
 
 /**

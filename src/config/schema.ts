@@ -46,8 +46,10 @@ export const DEFAULT_ADMIN_USER: { readonly username: string; readonly password:
   password: "kgate",
 });
 
-const NODE_ID = /^[A-Za-z0-9.:_-]{1,200}$/;
-const nodeIdChars = "letters, digits, '.', ':', '_' and '-'";
+/** What a node id may be. */
+export const NODE_ID = /^[A-Za-z0-9.:_-]{1,200}$/;
+/** {@link NODE_ID} in words. */
+export const NODE_ID_CHARS = "letters, digits, '.', ':', '_' and '-'";
 const kafkaName = matching(KAFKA_NAME, "letters, digits, '.', '_' and '-'");
 const topicName = matching(KAFKA_NAME, "a Kafka topic name (letters, digits, '.', '_', '-')");
 
@@ -249,10 +251,11 @@ const settings = z.object({
     description: "Timeout for connecting to a broker",
   }),
   // Unset here; the default is filled in from other settings below.
-  nodeId: optional(matching(NODE_ID, nodeIdChars), {
+  nodeId: optional(matching(NODE_ID, NODE_ID_CHARS), {
     env: "GATEWAY_NODE_ID",
     description: "This node's id, unique in the gateway cluster",
-    defaultNote: "<advertised host>:<port start> (external load balancing: <hostname>:<port start>)",
+    defaultNote:
+      "<advertised host>:<port start> (external load balancing: <hostname>:<port start>; several listeners: each listener's <advertised host>:<port start> joined by '_')",
     details: "used by the membership and in audit entries; behind an external load balancer every node " +
       "advertises the same host, so the default takes the hostname",
   }),
@@ -410,7 +413,7 @@ export const GatewayConfigSchema = settings
     if (!NODE_ID.test(nodeId)) {
       breaks(ctx, "nodeId", {
         value: undefined,
-        allowed: `${nodeIdChars} (the default ${JSON.stringify(nodeId)} has others)`,
+        allowed: `${NODE_ID_CHARS} (the default ${JSON.stringify(nodeId)} has others)`,
       });
     }
   })

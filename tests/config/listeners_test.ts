@@ -139,9 +139,10 @@ Deno.test("listeners: GATEWAY_LISTENER_<NAME>_* make one listener per name, sort
       tls: undefined,
     },
   ]);
-  // The first listener stands for the node: its host and port make the default node id.
+  // The first listener stands for the node's one host; the default node id names every listener (one of
+  // them may advertise a host every node shares).
   assert.equal(config.advertisedHost, "kafka.example.com");
-  assert.equal(config.nodeId, "kafka.example.com:9093");
+  assert.equal(config.nodeId, "kafka.example.com:9093_kgate-0.kgate:6969");
   assert.equal(parseConfig({ ...TWO_LISTENERS, GATEWAY_NODE_ID: "n1" }).nodeId, "n1");
   // A single port under port routing: the count is computed from the brokers.
   const open = parseConfig({ ...BASE, GATEWAY_LISTENER_A_PORTS: "7000" });

@@ -526,7 +526,7 @@ sharedTest(
     );
     assert.deepEqual(
       (doc.json.paths["/api/v1/mapping"].get.parameters ?? []).map((p) => `${p.in}:${p.name}`).sort(),
-      ["query:clientHost", "query:clientId", "query:rack"],
+      ["query:clientHost", "query:clientId", "query:listener", "query:rack"],
     );
 
     const docs = await api.get("/docs");

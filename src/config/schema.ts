@@ -350,7 +350,7 @@ const settings = z.object({
 /** The settings as the object schema parses them, before the defaults that depend on other settings. */
 type Settings = z.output<typeof settings>;
 /** A key of a setting: a field of {@link GatewayConfig}. */
-export type SettingKey = keyof Settings;
+export type SettingKey = Exclude<keyof GatewayConfig, "listeners">;
 
 /** One setting with its key, as `--help`, the README table and masking read it. */
 export interface SettingSpec extends SettingMeta {

@@ -18,6 +18,9 @@ import type { BrokerDirectory } from "../upstream/broker_directory.ts";
 import { upstreamConnector } from "../proxy/transport/upstream.ts";
 import { upstreamSecurity } from "../upstream/security.ts";
 import { proxyEventsToMetricsAndAudit } from "./proxy_events.ts";
+import { logger } from "../log.ts";
+
+const log = logger("proxy");
 
 /** A connection to an unknown broker's port refreshes the broker list at most this often. */
 const UNKNOWN_BROKER_REFRESH_MS = 1000;
@@ -106,6 +109,9 @@ export function kafkaListeners(
           server.listen();
           bound.push(server);
         }
+        for (const { listener } of listeners) {
+          log.info("listener {name}: {how}", { name: listener.name, how: describe(listener) });
+        }
       } catch (error) {
         for (const server of bound) void server.close();
         throw error;
@@ -173,4 +179,14 @@ function proxyServer(
     tls,
     events: proxyEventsToMetricsAndAudit(metrics, audit),
   });
+}
+
+/** One line on how a listener serves: routing, security, what it advertises. */
+function describe(listener: ListenerConfig): string {
+  const security = listener.tls ? "SSL" : "PLAINTEXT";
+  if (listener.routing === "port") {
+    return `${security}, port routing on ${listener.bindHost}:${listener.portStart}+, advertised as ${listener.advertisedHost}`;
+  }
+  return `${security}, host (SNI) routing on ${listener.bindHost}:${listener.portStart}, advertised as ` +
+    `${listener.advertisedHost}:${listener.advertisedSniPort} and ${listener.advertisedHostPrefix}<id>.${listener.advertisedHost}:${listener.advertisedSniPort}`;
 }

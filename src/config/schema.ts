@@ -254,10 +254,10 @@ const settings = z.object({
   nodeId: optional(matching(NODE_ID, NODE_ID_CHARS), {
     env: "GATEWAY_NODE_ID",
     description: "This node's id, unique in the gateway cluster",
-    defaultNote:
-      "<advertised host>:<port start> (external load balancing: <hostname>:<port start>; several listeners: each listener's <advertised host>:<port start> joined by '_')",
+    defaultNote: "<advertised host>:<port start> (external load balancing: <hostname>:<port start>)",
     details: "used by the membership and in audit entries; behind an external load balancer every node " +
-      "advertises the same host, so the default takes the hostname",
+      "advertises the same host, so the default takes the hostname; with `GATEWAY_LISTENER_*` variables " +
+      "the default joins every listener's `<advertised host>:<port start>` with `_`",
   }),
   proxyProtocolTimeoutMs: withDefault(integer(100, 600000), 3000, {
     env: "GATEWAY_PROXY_PROTOCOL_TIMEOUT_MS",

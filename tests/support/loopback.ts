@@ -39,6 +39,7 @@ export const LOOPBACK_BLOCKS = {
   upstream_security: { first: 101, count: 11 },
   tls_both_sides: { first: 112, count: 1 },
   host_routing: { first: 121, count: 6 },
+  host_routing_lb: { first: 127, count: 4 },
   hostile_peers: { first: 131, count: 1 },
   backpressure: { first: 132, count: 1 },
   idle_peers: { first: 133, count: 1 },

@@ -125,10 +125,20 @@ export async function nssWrapperLibrary(): Promise<string | undefined> {
   return undefined;
 }
 
-/** The tools of {@link TOOLS} that are missing. */
+/** pip itself, needed only to install a missing PyPI tool. */
+const PIP: Tool = {
+  name: "pip",
+  usedBy: "installing the PyPI tools",
+  apt: "python3-pip",
+  present: async () => (await run("python3", ["-m", "pip", "--version"]))?.success === true,
+};
+
+/** The tools of {@link TOOLS} that are missing (and pip, when one of them comes from PyPI and pip is missing). */
 export async function missingTools(tools: readonly Tool[] = TOOLS): Promise<Tool[]> {
   const present = await Promise.all(tools.map((tool) => tool.present()));
-  return tools.filter((_, i) => !present[i]);
+  const missing = tools.filter((_, i) => !present[i]);
+  if (missing.some((tool) => tool.pip) && !await PIP.present()) missing.push(PIP);
+  return missing;
 }
 
 /**
@@ -140,7 +150,6 @@ export function missingToolsLine(missing: readonly Tool[], root = isRoot()): str
   const apt = missing.flatMap((tool) => tool.apt ? [tool.apt] : []);
   const pip = missing.flatMap((tool) => tool.pip ? [tool.pip] : []);
   const commands: string[] = [];
-  if (pip.length > 0 && !apt.includes("python3-pip")) apt.push("python3-pip");
   if (apt.length > 0) commands.push(`${sudo}apt-get update && ${sudo}apt-get install -y ${apt.join(" ")}`);
   if (pip.length > 0) {
     // Debian's python refuses pip installs outside a venv unless told (PEP 668); --user keeps it out of /usr.

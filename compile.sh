@@ -6,6 +6,11 @@
 #   DENORT_BIN=/path/to/denort ./compile.sh    # use a local denort runtime (no download)
 #
 # `deno compile` downloads the `denort` runtime for the target unless DENORT_BIN points to one.
+#
+# The binary gets exactly the permissions kgate uses (README, "Building the binary"): network (listeners,
+# brokers, HTTP API), environment (every setting is an environment variable), read (TLS, CA and token files
+# named by settings) and the host name only (the default advertised host / node id). No write, run, ffi or
+# other sys access: an attempt fails with NotCapable instead of prompting. `deno task start` uses the same.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -20,7 +25,7 @@ while [ $# -gt 0 ]; do
 done
 
 out="dist/kgate"
-args=(compile --allow-net --allow-env --allow-read --allow-sys --no-check=remote)
+args=(compile --allow-net --allow-env --allow-read --allow-sys=hostname --no-check=remote)
 if [ -n "$target" ]; then
   args+=(--target "$target")
   out="dist/kgate-$target"

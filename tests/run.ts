@@ -5,12 +5,16 @@
  * env KGATE_TEST_KAFKA = JSON KafkaClusterInfo (read by `testKafka()` in tests/harness/mod.ts), stops the
  * cluster (also on SIGINT/SIGTERM or failure) and exits with deno test's exit code.
  *
+ * First it checks the tools the suite needs besides Deno (tests/preflight.ts): when any is missing it prints
+ * one line naming them all with the command that installs them, and exits 3 before starting anything.
+ *
  * Env: KAFKA_VERSION (e.g. 3.9.1), KGATE_KAFKA_PORT_BASE (default 19092), KGATE_KAFKA_KEEP=1 (keep the
  * cluster dir with its logs), KGATE_TEST_KAFKA (already set: reuse that cluster, neither start nor stop it).
  */
 import { KafkaCluster } from "./harness/kafka_cluster.ts";
 import { defaultKafkaVersion, ensureKafkaJars } from "./harness/kafka_jars.ts";
 import { KAFKA_ENV } from "./harness/mod.ts";
+import { missingTools, missingToolsLine } from "./preflight.ts";
 
 const testsDir = decodeURIComponent(new URL(".", import.meta.url).pathname);
 const defaultTarget = Deno.cwd() + "/tests/" === testsDir ? "tests/" : testsDir;
@@ -41,6 +45,11 @@ Deno.addSignalListener("SIGINT", onSignal("SIGINT"));
 Deno.addSignalListener("SIGTERM", onSignal("SIGTERM"));
 
 async function main(): Promise<number> {
+  const missing = await missingTools();
+  if (missing.length > 0) {
+    log(missingToolsLine(missing));
+    return 3;
+  }
   const existing = Deno.env.get(KAFKA_ENV);
   if (existing) {
     cluster = KafkaCluster.fromInfo(JSON.parse(existing));

@@ -77,7 +77,7 @@ export class GatewayProcess {
       ...options.env,
     };
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys", MAIN],
+      args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys=hostname", MAIN],
       env,
       stdin: "null",
       stdout: "piped",

@@ -66,6 +66,16 @@ const NSS_WRAPPER = "libnss_wrapper.so";
 const ADMIN = { username: "admin", password: "kgate" };
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+/**
+ * The one warning allowed: kafkajs (from CLIENT, through HAProxy) may hang up in the middle of a TLS
+ * handshake when it disconnects while a connection it no longer needs is being set up.
+ */
+const HANDSHAKE_HANGUP = "TLS handshake failed: connection closed during the TLS handshake";
+const KAFKAJS_HANGUP = new RegExp(
+  `closing connection from \\S+ \\(original source: \\[${
+    escapeRegExp(CLIENT)
+  }:\\d+\\].*: ${HANDSHAKE_HANGUP}$`,
+);
 const hostOf = (address: string) => address.slice(0, address.lastIndexOf(":"));
 
 /** The names of one host-routing endpoint: the host and a name per broker. */
@@ -101,7 +111,7 @@ const fixture = fileFixture(async (stack) => {
     for (const gw of started) {
       const status = await gw.stop();
       assert.equal(status.code, 0, gw.logs);
-      assert.deepEqual(gatewayProblems(gw.logs), [], gw.logs);
+      assert.deepEqual(gatewayProblems(gw.logs, [KAFKAJS_HANGUP]), [], gw.logs);
     }
   });
   const start = async (host: string, portStart: number, env: Record<string, string>, tlsOnly: boolean) => {
@@ -330,13 +340,17 @@ sharedTest(
       assert.equal(c.server, `${node.host}:${NODE_SNI_PORT}`, JSON.stringify(c));
       const open = await waitForAudit(
         node,
-        (e) => e.action === "OPEN" && e.connection.remoteAddress === c.backendSource,
+        (e) => e.action !== "CLOSE" && e.connection.remoteAddress === c.backendSource,
         from,
         5_000,
         `OPEN entry of ${JSON.stringify(c)}`,
       );
       assert.equal(open.proxySourceAddress, c.client, JSON.stringify(open));
       assert.equal(open.proxyDestinationAddress, c.frontend, JSON.stringify(open));
+      if (open.action === "REJECT") {
+        assert.ok(hostOf(c.client) === CLIENT && open.reason === HANDSHAKE_HANGUP, JSON.stringify(open));
+        continue;
+      }
       brokersReached.add(open.broker!.id);
       perNode.set(node.host, (perNode.get(node.host) ?? 0) + 1);
     }

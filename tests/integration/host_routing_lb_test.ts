@@ -5,8 +5,9 @@
  * 1. External load balancer: a real HAProxy (TCP mode, TLS passthrough, `send-proxy-v2`, round robin)
  *    listens on one port (LB_PORT) in front of two nodes in host mode that listen on another
  *    (NODE_SNI_PORT), with internal load balancing off, the PROXY header required, and both
- *    advertising the load balancer's host at the load balancer's port (`GATEWAY_ADVERTISED_SNI_PORT`).
- *    Metadata names every broker `broker<id>.<lb host>:LB_PORT`, no real broker address; kcat and
+ *    advertising the load balancer's host at the load balancer's port (node A: `GATEWAY_ADVERTISED_SNI_PORT`;
+ *    node B: a listener with `PORTS=<LB_PORT>:<NODE_SNI_PORT>`). Metadata through either node, and
+ *    the HTTP API's mapping preview, name every broker `broker<id>.<lb host>:LB_PORT`, no real broker address; kcat and
  *    kafkajs produce and consume through the load balancer's name; every connection HAProxy relayed
  *    (to either node) has an OPEN audit entry on that node naming the client's own address (from the
  *    PROXY header) and HAProxy's as the TCP peer.
@@ -130,21 +131,35 @@ const fixture = fileFixture(async (stack) => {
     return gw;
   };
 
-  // Part 1: host routing behind HAProxy, every name under the load balancer's host.
+  // Part 1: host routing behind HAProxy, every name under the load balancer's host; node A from the
+  // single-listener settings, node B from the listener settings (`<advertised port>:<listening port>`).
   const lbCluster = uniqueClusterId("host-routing-lb");
-  const behindLb = (nodeId: string) => ({
+  const behindLb = (nodeId: string, listener: Record<string, string>) => ({
     GATEWAY_CLUSTER_ID: lbCluster,
     GATEWAY_NODE_ID: nodeId,
+    GATEWAY_FEATURE_FLAGS_INTERNAL_LOAD_BALANCING: "false",
+    GATEWAY_FEATURE_FLAGS_HAPROXY_PROTOCOL: "true",
+    GATEWAY_PROXY_PROTOCOL_TRUSTED_CIDRS: `${LB}/32`,
+    ...listener,
+  });
+  const singleListener = {
     GATEWAY_ADVERTISED_HOST: LB_NAME,
     GATEWAY_ROUTING_MECHANISM: "host",
     GATEWAY_ADVERTISED_SNI_PORT: String(LB_PORT),
     GATEWAY_SECURITY_PROTOCOL: "SSL",
     GATEWAY_SSL_CERT_FILE: cert.certFile,
     GATEWAY_SSL_KEY_FILE: cert.keyFile,
-    GATEWAY_FEATURE_FLAGS_INTERNAL_LOAD_BALANCING: "false",
-    GATEWAY_FEATURE_FLAGS_HAPROXY_PROTOCOL: "true",
-    GATEWAY_PROXY_PROTOCOL_TRUSTED_CIDRS: `${LB}/32`,
-  });
+  };
+  const namedListener = {
+    GATEWAY_ADVERTISED_HOST: "",
+    GATEWAY_PORT_START: "",
+    GATEWAY_LISTENER_LB_PORTS: `${LB_PORT}:${NODE_SNI_PORT}`,
+    GATEWAY_LISTENER_LB_ADVERTISED_HOST: LB_NAME,
+    GATEWAY_LISTENER_LB_ROUTING: "sni",
+    GATEWAY_LISTENER_LB_SECURITY_PROTOCOL: "SSL",
+    GATEWAY_LISTENER_LB_SSL_CERT_FILE: cert.certFile,
+    GATEWAY_LISTENER_LB_SSL_KEY_FILE: cert.keyFile,
+  };
   // Part 2: internal load balancing, two listeners per node.
   const ilbCluster = uniqueClusterId("host-routing-ilb");
   const twoListeners = (ip: string, externalHost: string) => ({
@@ -165,8 +180,8 @@ const fixture = fileFixture(async (stack) => {
     GATEWAY_LISTENER_EXTERNAL_SSL_KEY_FILE: cert.keyFile,
   });
   const [lbA, lbB, ilbA, ilbB] = await Promise.all([
-    start(NODE_A, NODE_SNI_PORT, behindLb("lb-node-a"), true),
-    start(NODE_B, NODE_SNI_PORT, behindLb("lb-node-b"), true),
+    start(NODE_A, NODE_SNI_PORT, behindLb("lb-node-a", singleListener), true),
+    start(NODE_B, NODE_SNI_PORT, behindLb("lb-node-b", namedListener), true),
     start(NODE_A, INTERNAL_PORT_START, twoListeners(NODE_A, HOST_A), false),
     start(NODE_B, INTERNAL_PORT_START, twoListeners(NODE_B, HOST_B), false),
   ]);
@@ -267,13 +282,31 @@ sharedTest(
   "external load balancer + SNI: HAProxy (TLS passthrough, PROXY v2) on one port in front of two host-routing nodes; Metadata names only broker<id>.<lb host>:<lb port>",
   async () => {
     const f = await fixture.get();
-    const metadata = await kcat(f, ["-L", "-b", `${LB_NAME}:${LB_PORT}`]);
-    ok(metadata, "kcat -L through the load balancer");
-    assert.deepEqual(realAddressesIn(metadata.stdout, f.kafka), [], metadata.stdout);
-    for (const node of [NODE_A, NODE_B]) assert.ok(!metadata.stdout.includes(node), metadata.stdout);
-    assert.ok(!metadata.stdout.includes(`:${NODE_SNI_PORT}`), "the nodes' own port is not advertised");
     const expected = new Map(f.kafka.brokers.map((b) => [b.id, `broker${b.id}.${LB_NAME}:${LB_PORT}`]));
-    assert.deepEqual(brokersListed(metadata.stdout), expected, metadata.stdout);
+    // HAProxy takes turns: a few bootstrap connections reach both nodes, and each answers the same.
+    const answeredBy = new Set<string>();
+    for (let attempt = 1; answeredBy.size < 2; attempt++) {
+      assert.ok(attempt <= 6, `kcat -L reached only ${[...answeredBy]} through HAProxy`);
+      const from = f.haproxy.output.length;
+      const metadata = await kcat(f, ["-L", "-b", `${LB_NAME}:${LB_PORT}`]);
+      ok(metadata, "kcat -L through the load balancer");
+      assert.deepEqual(realAddressesIn(metadata.stdout, f.kafka), [], metadata.stdout);
+      for (const node of [NODE_A, NODE_B]) assert.ok(!metadata.stdout.includes(node), metadata.stdout);
+      assert.ok(!metadata.stdout.includes(`:${NODE_SNI_PORT}`), "the nodes' own port is not advertised");
+      assert.deepEqual(brokersListed(metadata.stdout), expected, metadata.stdout);
+      for (const c of f.haproxy.connections(from)) answeredBy.add(hostOf(c.server));
+    }
+    // The HTTP API's mapping preview says the same on both nodes.
+    for (const node of [f.lbA, f.lbB]) {
+      const res = await new HttpApi(node.httpUrl).get("/api/v1/mapping", { auth: ADMIN });
+      assert.equal(res.status, 200, res.body);
+      const body = JSON.parse(res.body) as { brokers: { brokerId: number; host: string; port: number }[] };
+      assert.deepEqual(
+        new Map(body.brokers.map((b) => [b.brokerId, `${b.host}:${b.port}`])),
+        expected,
+        res.body,
+      );
+    }
   },
 );
 

@@ -8,9 +8,10 @@
  *    advertising the load balancer's host at the load balancer's port (node A:
  *    `GATEWAY_ADVERTISED_SNI_PORT`; node B: a listener with `PORTS=<LB_PORT>:<NODE_SNI_PORT>`).
  *    Metadata through either node, and the HTTP API's mapping preview, name every broker
- *    `broker<id>.<lb host>:LB_PORT`, no real broker address; kcat and kafkajs produce and consume through the load balancer's name; every connection HAProxy relayed
- *    (to either node) has an OPEN audit entry on that node naming the client's own address (from the
- *    PROXY header) and HAProxy's as the TCP peer.
+ *    `broker<id>.<lb host>:LB_PORT`, no real broker address; kcat and kafkajs produce and consume
+ *    through the load balancer's name; every connection HAProxy relayed (to either node) has an OPEN
+ *    audit entry on that node naming the client's own address (from the PROXY header) and HAProxy's
+ *    as the TCP peer.
  * 2. Internal load balancing: two nodes in one gateway cluster, each with an INTERNAL (plaintext, port
  *    routing) and an EXTERNAL (TLS, SNI) listener. Metadata through either node's EXTERNAL listener names
  *    each broker under the EXTERNAL host of the node the mapping chose (both nodes' hosts appear), the

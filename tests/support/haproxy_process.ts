@@ -31,14 +31,19 @@ const SERVER_KEYWORDS: Record<ProxyMode, string> = {
   "v2-unique-id": "send-proxy-v2 proxy-v2-options unique-id",
 };
 
-/** One frontend: `bind:first..last` forwarded port for port to `target`. */
+/**
+ * One frontend: `bind:first..last` forwarded port for port to `target` (or, with `targetPort`, every
+ * port to that one port); several targets share the connections round robin.
+ */
 export interface HaproxyRoute {
   /** Address HAProxy listens on (the gateway's advertised host). */
   bind: string;
   /** First and last port (inclusive). */
   ports: [number, number];
-  /** The gateway node's bind address; each port goes to the same port there. */
-  target: string;
+  /** The gateway node's bind address, or several nodes' (balanced round robin); each port goes to the same port there. */
+  target: string | string[];
+  /** The one port of the targets every connection goes to (host routing's TLS port); default the port connected to. */
+  targetPort?: number;
   /** Source address of HAProxy's connections to the gateway (default: the kernel's choice). */
   source?: string;
 }
@@ -123,9 +128,14 @@ export function haproxyConfig(options: HaproxyOptions): string {
       `  default_backend gateway_${i}`,
       "",
       `backend gateway_${i}`,
+      "  balance roundrobin",
       ...(route.source ? [`  source ${route.source}`] : []),
       // No port: each connection goes to the port the client connected to.
-      `  server node_${i} ${route.target} ${SERVER_KEYWORDS[options.mode]}`,
+      ...[route.target].flat().map((target, j) =>
+        `  server node_${i}_${j} ${target}${route.targetPort === undefined ? "" : `:${route.targetPort}`} ${
+          SERVER_KEYWORDS[options.mode]
+        }`
+      ),
       "",
     );
   });

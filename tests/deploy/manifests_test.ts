@@ -265,7 +265,11 @@ for (const variant of VARIANTS) {
       const { mapper } = brokerMapping(pods[0], listener, liveNodes);
       const hosts = new Set<string>();
       for (const client of clients) {
-        for (const [broker, endpoint] of mapper(brokers, client)) {
+        const endpoints = mapper(brokers, client);
+        assert.equal(endpoints.size, brokers.length, `${listener.name}: not every broker is mapped`);
+        for (const [broker, endpoint] of endpoints) {
+          // Host routing: every broker at the listener's one advertised port (the load balancer's).
+          if (listener.routing === "host") assert.equal(endpoint.port, listener.advertisedSniPort);
           // The pods a connection to this endpoint can land on: those advertising its host on this listener
           // (a shared host is a load balancer in front of them all).
           const targets = pods.map((p) => p.listeners.find((l) => l.name === listener.name)!).filter((l) =>

@@ -5,6 +5,7 @@
  * @module
  */
 import { parseAllDocuments } from "yaml";
+import { LISTENER_PREFIX, LISTENER_SUFFIXES } from "../../src/config/listeners.ts";
 import { SETTINGS } from "../../src/config/schema.ts";
 
 /** The repository root, with a trailing slash. */
@@ -14,7 +15,7 @@ export const REPO: string = decodeURIComponent(new URL("../../", import.meta.url
 export const KUBERNETES_DIR = `${REPO}deploy/kubernetes`;
 
 /** The variant directories: each is applied together with common/. */
-export const VARIANTS = ["internal-lb", "external-lb", "sni"] as const;
+export const VARIANTS = ["internal-lb", "external-lb", "sni", "two-listeners"] as const;
 
 /** One variant of the Kubernetes deployment. */
 export type Variant = typeof VARIANTS[number];
@@ -73,10 +74,10 @@ export function only(manifests: Manifest[], kind: string, name?: string): Json {
   return found[0].doc;
 }
 
-/** What the downward API gives the test pod: pod kgate-0 in namespace `namespace`, zone `zone-a`. */
-export function downwardValue(fieldPath: string, namespace: string): string {
+/** What the downward API gives the test pod: pod `pod` (kgate-0) in namespace `namespace`, zone `zone-a`. */
+export function downwardValue(fieldPath: string, namespace: string, pod = "kgate-0"): string {
   const values: Record<string, string> = {
-    "metadata.name": "kgate-0",
+    "metadata.name": pod,
     "metadata.namespace": namespace,
     "metadata.labels['topology.kubernetes.io/zone']": "zone-a",
     "status.podIP": "10.0.0.10",
@@ -88,9 +89,10 @@ export function downwardValue(fieldPath: string, namespace: string): string {
 
 /**
  * The environment the StatefulSet's container `kgate` gets, as Kubernetes builds it: envFrom ConfigMaps and
- * Secrets first, then `env` in order, with `$(VAR)` references to earlier variables expanded.
+ * Secrets first, then `env` in order, with `$(VAR)` references to earlier variables expanded; `pod` is the
+ * pod's name (the StatefulSet's pods are kgate-0, kgate-1, ...).
  */
-export function podEnvironment(manifests: Manifest[]): Record<string, string> {
+export function podEnvironment(manifests: Manifest[], pod = "kgate-0"): Record<string, string> {
   const statefulSet = only(manifests, "StatefulSet");
   const namespace: string = statefulSet.metadata.namespace;
   const container = statefulSet.spec.template.spec.containers.find((c: Json) => c.name === "kgate");
@@ -116,7 +118,7 @@ export function podEnvironment(manifests: Manifest[]): Record<string, string> {
         (whole: string, name: string) => env[name] ?? whole,
       );
     } else if (variable.valueFrom?.fieldRef) {
-      env[variable.name] = downwardValue(variable.valueFrom.fieldRef.fieldPath, namespace);
+      env[variable.name] = downwardValue(variable.valueFrom.fieldRef.fieldPath, namespace, pod);
     } else if (variable.valueFrom?.configMapKeyRef) {
       env[variable.name] =
         configMapData(variable.valueFrom.configMapKeyRef.name)[variable.valueFrom.configMapKeyRef.key];
@@ -132,6 +134,17 @@ export function podEnvironment(manifests: Manifest[]): Record<string, string> {
 
 /** The names of kgate's settings (environment variables), from src/config/schema.ts. */
 export const SETTING_NAMES: ReadonlySet<string> = new Set(SETTINGS.map((s) => s.env));
+
+const LISTENER_VARIABLE = new RegExp(`^${LISTENER_PREFIX}[A-Z0-9]+_(?:${LISTENER_SUFFIXES.join("|")})$`);
+
+/**
+ * Whether `name` is a kgate setting: one of src/config/schema.ts, or a listener variable
+ * `GATEWAY_LISTENER_<NAME>_<SUFFIX>` (NAME of upper-case letters and digits, SUFFIX one of
+ * src/config/listeners.ts's).
+ */
+export function isSettingName(name: string): boolean {
+  return SETTING_NAMES.has(name) || LISTENER_VARIABLE.test(name);
+}
 
 /** The settings that are secrets (never in a ConfigMap). */
 export const SECRET_SETTING_NAMES: ReadonlySet<string> = new Set(

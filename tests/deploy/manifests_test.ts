@@ -5,7 +5,12 @@
  * routes, the drain fits the grace period, the load balancers listen where kgate advertises).
  */
 import assert from "node:assert/strict";
-import { readCommandLine } from "../../src/config/mod.ts";
+import type { BrokerRef, GatewayNodeRef } from "../../src/cluster/mapping.ts";
+import { LISTENER_SUFFIXES, parseListenerVariables } from "../../src/config/listeners.ts";
+import { type GatewayConfig, type ListenerConfig, readCommandLine } from "../../src/config/mod.ts";
+import { brokerMapping } from "../../src/node/broker_mapping.ts";
+import { listenerRoute } from "../../src/node/kafka_listeners.ts";
+import { selfRef } from "../../src/node/node_identity.ts";
 import { KGATE_VERSION } from "../../src/version.ts";
 import { makeApp } from "../http/fake_view.ts";
 import { runCommand } from "../harness/process.ts";
@@ -15,6 +20,7 @@ import {
   kubernetesValidateVersion,
 } from "../preflight.ts";
 import {
+  isSettingName,
   loadManifest,
   type Manifest,
   manifestFiles,
@@ -23,7 +29,7 @@ import {
   podEnvironment,
   REPO,
   SECRET_SETTING_NAMES,
-  SETTING_NAMES,
+  type Variant,
   variantManifests,
   VARIANTS,
 } from "./deploy_files.ts";
@@ -51,7 +57,7 @@ async function validator(): Promise<string> {
   return command;
 }
 
-function kgateConfig(env: Record<string, string>) {
+function kgateConfig(env: Record<string, string>): GatewayConfig {
   const command = readCommandLine([], () => env, KGATE_VERSION);
   assert.equal(command.kind, "run", command.kind === "refuse" ? `kgate refuses it: ${command.message}` : "");
   return (command as Extract<typeof command, { kind: "run" }>).config;
@@ -67,15 +73,17 @@ function containerPort(c: Json, port: string | number): number | undefined {
   return c.ports.find((p: Json) => p.name === port)?.containerPort;
 }
 
-function kafkaPorts(env: Record<string, string>, config: { portStart: number; portCount?: number }) {
-  const listen = env.GATEWAY_ROUTING_MECHANISM === "host"
-    ? [config.portStart]
-    : Array.from({ length: config.portCount ?? 0 }, (_, i) => config.portStart + i);
-  const advertised = env.GATEWAY_ROUTING_MECHANISM === "host"
-    ? [Number(env.GATEWAY_ADVERTISED_SNI_PORT ?? config.portStart)]
-    : listen;
-  return { listen, advertised };
+/** The ports a listener listens on, and the port it advertises for each (same order). */
+function kafkaPorts(listener: ListenerConfig): { listen: number[]; advertised: number[] } {
+  if (listener.routing === "host") {
+    return { listen: [listener.portStart], advertised: [listener.advertisedSniPort] };
+  }
+  const listen = Array.from({ length: listener.portCount ?? 0 }, (_, i) => listener.portStart + i);
+  return { listen, advertised: listen };
 }
+
+/** The variants whose nodes have a listener behind one load balancer (every node advertises its host). */
+const LOAD_BALANCED: ReadonlySet<Variant> = new Set(["external-lb", "sni", "two-listeners"]);
 
 Deno.test("kubernetes-validate (strict, offline schemas) accepts every manifest", async () => {
   const command = await validator();
@@ -126,8 +134,37 @@ Deno.test("kubernetes-validate rejects a broken manifest (the validation can fai
   }
 });
 
+Deno.test("a listener variable counts as a setting exactly when kgate's listener parser takes it", () => {
+  const unknownVariable = (name: string) => {
+    const result = parseListenerVariables({ [name]: "1" }, { bindHost: "0.0.0.0", advertisedHost: "h" });
+    return "issue" in result && result.issue.variable === name &&
+      result.issue.allowed.startsWith("a variable GATEWAY_LISTENER_<NAME>_<SUFFIX>");
+  };
+  const accepted = LISTENER_SUFFIXES.flatMap((suffix) => [
+    `GATEWAY_LISTENER_INTERNAL_${suffix}`,
+    `GATEWAY_LISTENER_EXTERNAL2_${suffix}`,
+  ]);
+  const refused = [
+    "GATEWAY_LISTENER_EXTERNAL_PORT",
+    "GATEWAY_LISTENER_EXTERNAL_SNI_PORT",
+    "GATEWAY_LISTENER_EXTERNAL_ROUTING_MECHANISM",
+    "GATEWAY_LISTENER_EXT_ERNAL_PORTS",
+    "GATEWAY_LISTENER_PORTS",
+    "GATEWAY_LISTENER__PORTS",
+  ];
+  for (const name of accepted) {
+    assert.ok(isSettingName(name), `${name} is not taken for a setting`);
+    assert.ok(!unknownVariable(name), `kgate refuses ${name}`);
+  }
+  for (const name of refused) {
+    assert.ok(!isSettingName(name), `${name} is taken for a setting`);
+    assert.ok(unknownVariable(name), `kgate takes ${name}`);
+  }
+});
+
 Deno.test("every GATEWAY_*/KAFKA_* name in deploy/ is a kgate setting", () => {
   const unknown: string[] = [];
+  const listenerNames = new Set<string>();
   const files = [
     ...manifestFiles(),
     "deploy/Containerfile",
@@ -136,10 +173,16 @@ Deno.test("every GATEWAY_*/KAFKA_* name in deploy/ is a kgate setting", () => {
   ];
   for (const file of files) {
     for (const name of mentionedSettingNames(Deno.readTextFileSync(`${REPO}${file}`))) {
-      if (!SETTING_NAMES.has(name)) unknown.push(`${file}: ${name}`);
+      if (!isSettingName(name)) unknown.push(`${file}: ${name}`);
+      if (name.startsWith("GATEWAY_LISTENER_")) listenerNames.add(name);
     }
   }
-  assert.deepEqual(unknown, [], "names that are not settings of src/config/schema.ts");
+  assert.deepEqual(
+    unknown,
+    [],
+    "names that are not settings of src/config/schema.ts nor GATEWAY_LISTENER_<NAME>_<SUFFIX> of src/config/listeners.ts",
+  );
+  assert.ok(listenerNames.size >= 10, `the listener variables were not seen: ${[...listenerNames]}`);
 });
 
 Deno.test("secrets are in Secrets, never in a ConfigMap", () => {
@@ -159,31 +202,104 @@ for (const variant of VARIANTS) {
   Deno.test(`${variant}: the pod's environment is a configuration kgate accepts`, () => {
     const env = podEnvironment(variantManifests(variant));
     const config = kgateConfig(env);
-    assert.equal(config.internalLoadBalancing, variant === "internal-lb");
+    assert.equal(config.internalLoadBalancing, variant === "internal-lb" || variant === "two-listeners");
     assert.equal(config.rackId, "zone-a", "GATEWAY_RACK_ID comes from the zone label");
-    if (variant === "internal-lb") {
-      // Each pod advertises its own name under the headless Service, which must publish not-ready pods.
-      const statefulSet = only(variantManifests(variant), "StatefulSet");
-      const headless = only(variantManifests(variant), "Service", statefulSet.spec.serviceName);
-      assert.equal(headless.spec.clusterIP, "None");
-      assert.equal(headless.spec.publishNotReadyAddresses, true);
-      assert.equal(config.advertisedHost, `kgate-0.${headless.metadata.name}.kgate.svc.cluster.local`);
-    }
-    if (variant === "sni") {
-      assert.equal(env.GATEWAY_ROUTING_MECHANISM, "host");
-      assert.equal(env.GATEWAY_SECURITY_PROTOCOL, "SSL");
+    const manifests = variantManifests(variant);
+    const statefulSet = only(manifests, "StatefulSet");
+    const expected: Record<Variant, Array<[string, "port" | "host", "PLAINTEXT" | "SSL"]>> = {
+      "internal-lb": [["DEFAULT", "port", "PLAINTEXT"]],
+      "external-lb": [["DEFAULT", "port", "PLAINTEXT"]],
+      "sni": [["DEFAULT", "host", "SSL"]],
+      "two-listeners": [["EXTERNAL", "host", "SSL"], ["INTERNAL", "port", "PLAINTEXT"]],
+    };
+    assert.deepEqual(
+      config.listeners.map((l) => [l.name, l.routing, l.tls ? "SSL" : "PLAINTEXT"]),
+      expected[variant],
+    );
+    for (const listener of config.listeners) {
+      if (config.internalLoadBalancing && listener.routing === "port") {
+        // Each pod advertises its own name under the headless Service, which must publish not-ready pods.
+        const headless = only(manifests, "Service", statefulSet.spec.serviceName);
+        assert.equal(headless.spec.clusterIP, "None");
+        assert.equal(headless.spec.publishNotReadyAddresses, true);
+        assert.equal(listener.advertisedHost, `kgate-0.${headless.metadata.name}.kgate.svc.cluster.local`);
+      }
+      if (!listener.tls) continue;
       // The certificate files are the mounted Secret's.
-      const c = container(variantManifests(variant));
-      const mount = c.volumeMounts.find((m: Json) => env.GATEWAY_SSL_CERT_FILE.startsWith(`${m.mountPath}/`));
-      assert.ok(mount, "GATEWAY_SSL_CERT_FILE is not under a volume mount");
-      assert.ok(env.GATEWAY_SSL_KEY_FILE.startsWith(`${mount.mountPath}/`));
-      const volume = only(variantManifests(variant), "StatefulSet").spec.template.spec.volumes
-        .find((v: Json) => v.name === mount.name);
-      const secret = only(variantManifests(variant), "Secret", volume.secret.secretName);
+      const { certFile, keyFile } = listener.tls;
+      const mount = container(manifests).volumeMounts.find((m: Json) =>
+        certFile.startsWith(`${m.mountPath}/`)
+      );
+      assert.ok(mount, `${listener.tls.variables.certFile} is not under a volume mount`);
+      assert.ok(keyFile.startsWith(`${mount.mountPath}/`));
+      const volume = statefulSet.spec.template.spec.volumes.find((v: Json) => v.name === mount.name);
+      const secret = only(manifests, "Secret", volume.secret.secretName);
       assert.equal(secret.type, "kubernetes.io/tls");
-      for (const file of [env.GATEWAY_SSL_CERT_FILE, env.GATEWAY_SSL_KEY_FILE]) {
+      for (const file of [certFile, keyFile]) {
         const key = file.slice(mount.mountPath.length + 1);
         assert.ok(key in (secret.stringData ?? secret.data ?? {}), `${file}: no key ${key} in the Secret`);
+      }
+    }
+  });
+
+  Deno.test(`${variant}: every name a pod advertises reaches a pod that routes it to that broker`, () => {
+    const manifests = variantManifests(variant);
+    const replicas = only(manifests, "StatefulSet").spec.replicas;
+    const pods = Array.from(
+      { length: replicas },
+      (_, i) => kgateConfig(podEnvironment(manifests, `kgate-${i}`)),
+    );
+    // Without GATEWAY_NODE_ID behind a load balancer the id is the hostname: the pod name in Kubernetes,
+    // this machine's name here; otherwise it comes from the pod's environment and must differ per pod.
+    const env = podEnvironment(manifests);
+    if (env.GATEWAY_NODE_ID || pods[0].internalLoadBalancing) {
+      assert.equal(new Set(pods.map((p) => p.nodeId)).size, replicas, "node ids are not unique");
+    }
+    const brokers: BrokerRef[] = [1, 2, 3, 4, 5].map((nodeId) => ({ nodeId, rack: null }));
+    const clients = Array.from(
+      { length: 20 },
+      (_, i) => ({ clientId: `client-${i}`, clientAddress: `10.1.0.${i}:5000` }),
+    );
+    for (const listener of pods[0].listeners) {
+      const liveNodes = (name: string): GatewayNodeRef[] => pods.map((p) => selfRef(p, name));
+      const { mapper } = brokerMapping(pods[0], listener, liveNodes);
+      const hosts = new Set<string>();
+      for (const client of clients) {
+        const endpoints = mapper(brokers, client);
+        assert.equal(endpoints.size, brokers.length, `${listener.name}: not every broker is mapped`);
+        for (const [broker, endpoint] of endpoints) {
+          // Host routing: every broker at the listener's one advertised port (the load balancer's).
+          if (listener.routing === "host") assert.equal(endpoint.port, listener.advertisedSniPort);
+          // The pods a connection to this endpoint can land on: those advertising its host on this listener
+          // (a shared host is a load balancer in front of them all).
+          const targets = pods.map((p) => p.listeners.find((l) => l.name === listener.name)!).filter((l) =>
+            listener.routing === "port"
+              ? l.advertisedHost === endpoint.host
+              : endpoint.host.endsWith(`.${l.advertisedHost}`)
+          );
+          assert.ok(targets.length > 0, `${listener.name}: ${endpoint.host} is no pod's host`);
+          for (const target of targets) {
+            const local = listener.routing === "port" ? endpoint.port : target.portStart;
+            const tls = listener.routing === "host" ? { serverName: endpoint.host } : undefined;
+            assert.equal(
+              listenerRoute(target, pods[0].minBrokerId)(local, tls),
+              broker,
+              `${listener.name}: ${endpoint.host}:${endpoint.port} does not reach broker ${broker}`,
+            );
+          }
+          hosts.add(listener.routing === "host" ? endpoint.host.replace(/^[^.]*\./, "") : endpoint.host);
+        }
+      }
+      // Behind a load balancer every name is under its one host; with internal load balancing on a port
+      // routing listener, the brokers spread over the pods' own names.
+      const spread = pods[0].internalLoadBalancing && listener.routing === "port";
+      assert.equal(hosts.size, spread ? replicas : 1, `${listener.name}: advertised under ${[...hosts]}`);
+      if (!spread) {
+        // One host for every pod: the load balancer's.
+        const shared = new Set(
+          pods.map((p) => p.listeners.find((l) => l.name === listener.name)!.advertisedHost),
+        );
+        assert.equal(shared.size, 1, `${listener.name}: the pods advertise ${[...shared]}`);
       }
     }
   });
@@ -234,14 +350,20 @@ for (const variant of VARIANTS) {
 
   Deno.test(`${variant}: ports — the pod listens on kgate's Kafka ports, Services target them, load balancers listen where kgate advertises`, () => {
     const manifests = variantManifests(variant);
-    const env = podEnvironment(manifests);
-    const config = kgateConfig(env);
+    const config = kgateConfig(podEnvironment(manifests));
     const c = container(manifests);
-    const { listen, advertised } = kafkaPorts(env, config);
-    assert.ok(listen.length > 0, "GATEWAY_PORT_COUNT must be set so that the ports can be listed");
+    const ports = config.listeners.map(kafkaPorts);
+    for (const [i, { listen }] of ports.entries()) {
+      assert.ok(
+        listen.length > 0,
+        `${config.listeners[i].name}: the port count must be set so that the ports can be listed`,
+      );
+    }
+    const listen = ports.flatMap((p) => p.listen).sort();
     const declared = c.ports.map((p: Json) => p.containerPort).filter((p: number) => p !== config.httpPort)
       .sort();
     assert.deepEqual(declared, listen, "container ports differ from the Kafka ports kgate listens on");
+    let loadBalancers = 0;
     const podLabels = only(manifests, "StatefulSet").spec.template.metadata.labels;
     for (const service of manifests.filter((m) => m.doc.kind === "Service").map((m) => m.doc)) {
       for (const [key, value] of Object.entries(service.spec.selector)) assert.equal(podLabels[key], value);
@@ -252,14 +374,23 @@ for (const variant of VARIANTS) {
         );
       }
       if (service.spec.type === "LoadBalancer") {
-        const ports = service.spec.ports.map((p: Json) => p.port).sort();
-        assert.deepEqual(
-          ports,
-          advertised,
-          `${service.metadata.name} does not listen on the advertised ports`,
+        // It fronts one listener: it listens on that listener's advertised ports, each forwarded to the
+        // port kgate listens on for it.
+        loadBalancers++;
+        const served = service.spec.ports.map((p: Json) => [p.port, containerPort(c, p.targetPort ?? p.port)])
+          .sort((a: number[], b: number[]) => a[0] - b[0]);
+        const listener = ports.find(({ listen, advertised }) =>
+          JSON.stringify(served) === JSON.stringify(advertised.map((port, i) => [port, listen[i]]))
+        );
+        assert.ok(
+          listener,
+          `${service.metadata.name} (${
+            JSON.stringify(served)
+          }) does not forward a listener's advertised ports`,
         );
       }
     }
+    assert.equal(loadBalancers, LOAD_BALANCED.has(variant) ? 1 : 0, "LoadBalancer Services");
   });
 
   Deno.test(`${variant}: spread over zones, GATEWAY_RACK_ID from the zone, PDB over the pods`, () => {

@@ -22,20 +22,17 @@
  * Names resolve as in host_routing_test.ts: libnss-wrapper for kcat, a socket factory for kafkajs.
  */
 import assert from "node:assert/strict";
-import net from "node:net";
-import tls from "node:tls";
-import { type ISocketFactory, Kafka, logLevel } from "kafkajs";
-import {
-  createTopic,
-  deleteTopic,
-  type KafkaCluster,
-  runKcat,
-  type RunResult,
-  testKafka,
-  uniqueTopic,
-} from "../harness/mod.ts";
+import { Kafka, logLevel } from "kafkajs";
+import { createTopic, deleteTopic, runKcat, type RunResult, testKafka, uniqueTopic } from "../harness/mod.ts";
 import { makeLeafCert, makeTestCa } from "../support/certs.ts";
-import { gatewayProblems, realAddressesIn } from "../support/clients_util.ts";
+import { assertRan, gatewayProblems, realAddressesIn } from "../support/clients_util.ts";
+import {
+  brokerNames,
+  brokersListed,
+  nssWrapperEnv,
+  sniKcat,
+  sniSocketFactory,
+} from "../support/sni_names.ts";
 import { fileFixture, sharedTest } from "../support/fixture.ts";
 import { uniqueClusterId } from "../support/gateway_cluster.ts";
 import { GatewayProcess } from "../support/gateway_process.ts";
@@ -64,7 +61,6 @@ const NODE_SNI_PORT = 9093;
 const INTERNAL_PORT_START = 7969;
 const EXTERNAL_PORT = 9094;
 const INTERNAL_HTTP_PORT = 8889;
-const NSS_WRAPPER = "libnss_wrapper.so";
 const ADMIN = { username: "admin", password: "kgate" };
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -81,12 +77,10 @@ const KAFKAJS_HANGUP = new RegExp(
 const hostOf = (address: string) => address.slice(0, address.lastIndexOf(":"));
 
 /** The names of one host-routing endpoint: the host and a name per broker. */
-function namesOf(host: string, kafka: KafkaCluster): string[] {
-  return [host, ...kafka.brokers.map((b) => `broker${b.id}.${host}`)];
-}
 
 const fixture = fileFixture(async (stack) => {
   const kafka = await testKafka();
+  const brokerIds = kafka.brokers.map((b) => b.id);
   const ca = await makeTestCa();
   stack.defer(() => Deno.remove(ca.dir, { recursive: true }).catch(() => {}));
   const sans = [LB_NAME, HOST_A, HOST_B].flatMap((h) => [`DNS:${h}`, `DNS:*.${h}`]);
@@ -94,19 +88,10 @@ const fixture = fileFixture(async (stack) => {
 
   // The load balancer's names resolve to HAProxy; each node's EXTERNAL names to that node.
   const addresses = new Map<string, string>();
-  for (const name of namesOf(LB_NAME, kafka)) addresses.set(name, LB);
-  for (const name of namesOf(HOST_A, kafka)) addresses.set(name, NODE_A);
-  for (const name of namesOf(HOST_B, kafka)) addresses.set(name, NODE_B);
-  const hostsFile = `${ca.dir}/hosts`;
-  await Deno.writeTextFile(hostsFile, [...addresses].map(([name, ip]) => `${ip} ${name}`).join("\n") + "\n");
-  await Deno.writeTextFile(`${ca.dir}/passwd`, "kgate:x:65534:65534:kgate:/nonexistent:/bin/false\n");
-  await Deno.writeTextFile(`${ca.dir}/group`, "kgate:x:65534:\n");
-  const resolving = {
-    LD_PRELOAD: NSS_WRAPPER,
-    NSS_WRAPPER_HOSTS: hostsFile,
-    NSS_WRAPPER_PASSWD: `${ca.dir}/passwd`,
-    NSS_WRAPPER_GROUP: `${ca.dir}/group`,
-  };
+  for (const name of brokerNames(LB_NAME, brokerIds)) addresses.set(name, LB);
+  for (const name of brokerNames(HOST_A, brokerIds)) addresses.set(name, NODE_A);
+  for (const name of brokerNames(HOST_B, brokerIds)) addresses.set(name, NODE_B);
+  const resolving = await nssWrapperEnv(ca.dir, addresses);
 
   const started: GatewayProcess[] = [];
   stack.defer(async () => {
@@ -215,29 +200,9 @@ const fixture = fileFixture(async (stack) => {
 
 type Fixture = Awaited<ReturnType<typeof fixture.get>>;
 
-function ok(result: RunResult, what: string): void {
-  assert.ok(
-    result.success && !result.timedOut,
-    `${what} failed (code ${result.code}${result.timedOut ? ", timed out" : ""}):\n${
-      result.stdout.slice(-3000)
-    }\n${result.stderr.slice(-3000)}`,
-  );
-}
-
 /** kcat with the names resolved by libnss-wrapper, over TLS trusting the test CA. */
-async function kcat(f: Fixture, args: string[], stdin?: string): Promise<RunResult> {
-  return await runKcat([...args, "-X", "security.protocol=ssl", "-X", `ssl.ca.location=${f.ca.certFile}`], {
-    env: f.resolving,
-    timeoutMs: 30_000,
-    ...(stdin === undefined ? {} : { stdin }),
-  });
-}
-
-/** The `broker <id> at <host>:<port>` lines of `kcat -L`. */
-function brokersListed(stdout: string): Map<number, string> {
-  const listed = new Map<number, string>();
-  for (const m of stdout.matchAll(/^\s+broker (\d+) at (\S+)/gm)) listed.set(Number(m[1]), m[2]);
-  return listed;
+function kcat(f: Fixture, args: string[], stdin?: string): Promise<RunResult> {
+  return sniKcat(f.resolving, f.ca.certFile, args, stdin);
 }
 
 /** A topic of 3 partitions, deleted at the end. */
@@ -256,7 +221,7 @@ async function kcatRoundTrip(
   consumeVia: string,
 ): Promise<string[]> {
   const records = Array.from({ length: 100 }, (_, i) => `kcat-${i}`);
-  ok(
+  assertRan(
     await kcat(f, ["-P", "-b", produceVia, "-t", topic, "-X", "acks=all"], records.join("\n") + "\n"),
     `kcat -P through ${produceVia}`,
   );
@@ -273,7 +238,7 @@ async function kcatRoundTrip(
     "-f",
     "%s\n",
   ]);
-  ok(consumed, `kcat -C through ${consumeVia}`);
+  assertRan(consumed, `kcat -C through ${consumeVia}`);
   const seen = consumed.stdout.split("\n").filter((l) => l.startsWith("kcat-"));
   assert.deepEqual(seen.toSorted(), records.toSorted(), `kcat read back what it wrote through ${consumeVia}`);
   return records;
@@ -290,10 +255,13 @@ sharedTest(
       assert.ok(attempt <= 6, `kcat -L reached only ${[...answeredBy]} through HAProxy`);
       const from = f.haproxy.output.length;
       const metadata = await kcat(f, ["-L", "-b", `${LB_NAME}:${LB_PORT}`]);
-      ok(metadata, "kcat -L through the load balancer");
+      assertRan(metadata, "kcat -L through the load balancer");
       assert.deepEqual(realAddressesIn(metadata.stdout, f.kafka), [], metadata.stdout);
       for (const node of [NODE_A, NODE_B]) assert.ok(!metadata.stdout.includes(node), metadata.stdout);
-      assert.ok(!metadata.stdout.includes(`:${NODE_SNI_PORT}`), "the nodes' own port is not advertised");
+      assert.ok(
+        !metadata.stdout.includes(`:${NODE_SNI_PORT}`),
+        "the nodes' own port is not advertised",
+      );
       assert.deepEqual(brokersListed(metadata.stdout), expected, metadata.stdout);
       for (const c of f.haproxy.connections(from)) answeredBy.add(hostOf(c.server));
     }
@@ -323,16 +291,8 @@ sharedTest(
     const kcatRecords = await kcatRoundTrip(f, topic, bootstrap, bootstrap);
 
     // kafkajs from CLIENT's address: dials each name's address (HAProxy) with the name as SNI.
-    const ca = Deno.readTextFileSync(f.ca.certFile);
     const dialled = new Set<string>();
-    const socketFactory: ISocketFactory = ({ host, port, onConnect }) => {
-      dialled.add(`${host}:${port}`);
-      // node:tls takes no local address: TLS over a TCP socket bound to CLIENT.
-      const tcp = net.connect({ host: f.addresses.get(host) ?? host, port, localAddress: CLIENT });
-      const socket = tls.connect({ socket: tcp, servername: host, ca: [ca] }, onConnect);
-      socket.setKeepAlive(true, 60_000);
-      return socket;
-    };
+    const socketFactory = sniSocketFactory(f.addresses, f.ca.certFile, dialled, CLIENT);
     const kafka = new Kafka({
       clientId: "kgate-host-routing-lb",
       brokers: [bootstrap],
@@ -382,7 +342,10 @@ sharedTest(
       assert.equal(open.proxySourceAddress, c.client, JSON.stringify(open));
       assert.equal(open.proxyDestinationAddress, c.frontend, JSON.stringify(open));
       if (open.action === "REJECT") {
-        assert.ok(hostOf(c.client) === CLIENT && open.reason === HANDSHAKE_HANGUP, JSON.stringify(open));
+        assert.ok(
+          hostOf(c.client) === CLIENT && open.reason === HANDSHAKE_HANGUP,
+          JSON.stringify(open),
+        );
         continue;
       }
       brokersReached.add(open.broker!.id);
@@ -435,7 +398,7 @@ sharedTest(
           ["-L", "-b", `${node.host}:${INTERNAL_PORT_START}`, "-X", `client.id=${clientId}`],
           { timeoutMs: 30_000 },
         );
-        ok(internal, `kcat -L through ${node.host}'s INTERNAL listener`);
+        assertRan(internal, `kcat -L through ${node.host}'s INTERNAL listener`);
         clientHost ??= hostOf(
           (await waitForAudit(node, (e) => e.action === "OPEN", from, 5_000, "kcat's OPEN entry"))
             .connection.remoteAddress,
@@ -447,7 +410,7 @@ sharedTest(
           "-X",
           `client.id=${clientId}`,
         ]);
-        ok(external, `kcat -L through ${host}'s EXTERNAL listener`);
+        assertRan(external, `kcat -L through ${host}'s EXTERNAL listener`);
         for (const out of [internal.stdout, external.stdout]) {
           assert.deepEqual(realAddressesIn(out, f.kafka), [], out);
         }

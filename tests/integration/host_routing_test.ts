@@ -17,12 +17,10 @@
  * dials the name's address and sends the name as SNI.
  */
 import assert from "node:assert/strict";
-import tls from "node:tls";
-import { type ISocketFactory, Kafka, logLevel } from "kafkajs";
+import { Kafka, logLevel } from "kafkajs";
 import {
   createTopic,
   deleteTopic,
-  type KafkaCluster,
   kafkaMajor,
   runKcat,
   type RunResult,
@@ -30,7 +28,14 @@ import {
   uniqueTopic,
 } from "../harness/mod.ts";
 import { makeLeafCert, makeTestCa } from "../support/certs.ts";
-import { gatewayProblems, realAddressesIn, watchTcpPeers } from "../support/clients_util.ts";
+import { assertRan, gatewayProblems, realAddressesIn, watchTcpPeers } from "../support/clients_util.ts";
+import {
+  brokerNames,
+  brokersListed,
+  nssWrapperEnv,
+  sniKcat,
+  sniSocketFactory,
+} from "../support/sni_names.ts";
 import { fileFixture, sharedTest } from "../support/fixture.ts";
 import { GatewayProcess } from "../support/gateway_process.ts";
 import { waitForAudit } from "../support/haproxy_audit.ts";
@@ -51,17 +56,12 @@ const HOST_EXT = `ext.${DOMAIN}`;
 const SNI_PORT = 9093;
 /** DUAL's INTERNAL listener: port routing from here. */
 const INTERNAL_PORT_START = 6969;
-const NSS_WRAPPER = "libnss_wrapper.so";
 const ADMIN = { username: "admin", password: "kgate" };
-
-/** The names of one host-routing node: its advertised host and a name per broker (and extras). */
-function namesOf(host: string, kafka: KafkaCluster, extra: string[] = []): string[] {
-  return [host, ...kafka.brokers.map((b) => `broker${b.id}.${host}`), ...extra];
-}
 
 const fixture = fileFixture(async (stack) => {
   const kafka = await testKafka();
   const kafka4 = kafkaMajor(kafka.version) >= 4;
+  const brokerIds = kafka.brokers.map((b) => b.id);
   const ca = await makeTestCa();
   stack.defer(() => Deno.remove(ca.dir, { recursive: true }).catch(() => {}));
   // One wildcard certificate for every node: each advertised host and everything under it.
@@ -70,21 +70,12 @@ const fixture = fileFixture(async (stack) => {
 
   // libnss-wrapper's files: the test names, and the passwd/group it needs to be enabled.
   const addresses = new Map<string, string>();
-  for (const name of namesOf(HOST_A, kafka)) addresses.set(name, NODE_A);
-  for (const name of namesOf(HOST_B, kafka)) addresses.set(name, NODE_B);
-  for (const name of namesOf(HOST_EXT, kafka, [`unknown.${HOST_EXT}`, `broker99.${HOST_EXT}`])) {
+  for (const name of brokerNames(HOST_A, brokerIds)) addresses.set(name, NODE_A);
+  for (const name of brokerNames(HOST_B, brokerIds)) addresses.set(name, NODE_B);
+  for (const name of brokerNames(HOST_EXT, brokerIds, [`unknown.${HOST_EXT}`, `broker99.${HOST_EXT}`])) {
     addresses.set(name, DUAL);
   }
-  const hostsFile = `${ca.dir}/hosts`;
-  await Deno.writeTextFile(hostsFile, [...addresses].map(([name, ip]) => `${ip} ${name}`).join("\n") + "\n");
-  await Deno.writeTextFile(`${ca.dir}/passwd`, "kgate:x:65534:65534:kgate:/nonexistent:/bin/false\n");
-  await Deno.writeTextFile(`${ca.dir}/group`, "kgate:x:65534:\n");
-  const resolving = {
-    LD_PRELOAD: NSS_WRAPPER,
-    NSS_WRAPPER_HOSTS: hostsFile,
-    NSS_WRAPPER_PASSWD: `${ca.dir}/passwd`,
-    NSS_WRAPPER_GROUP: `${ca.dir}/group`,
-  };
+  const resolving = await nssWrapperEnv(ca.dir, addresses);
   const javaProps = `${ca.dir}/java-ssl.properties`;
   await Deno.writeTextFile(
     javaProps,
@@ -159,42 +150,9 @@ const fixture = fileFixture(async (stack) => {
 
 type Fixture = Awaited<ReturnType<typeof fixture.get>>;
 
-function ok(result: RunResult, what: string): void {
-  assert.ok(
-    result.success && !result.timedOut,
-    `${what} failed (code ${result.code}${result.timedOut ? ", timed out" : ""}):\n${
-      result.stdout.slice(-3000)
-    }\n${result.stderr.slice(-3000)}`,
-  );
-}
-
 /** kcat with the names resolved by libnss-wrapper, over TLS trusting the test CA. */
-async function kcat(f: Fixture, args: string[], stdin?: string): Promise<RunResult> {
-  return await runKcat([...args, "-X", "security.protocol=ssl", "-X", `ssl.ca.location=${f.ca.certFile}`], {
-    env: f.resolving,
-    timeoutMs: 30_000,
-    ...(stdin === undefined ? {} : { stdin }),
-  });
-}
-
-/** The `broker <id> at <host>:<port>` lines of `kcat -L`. */
-function brokersListed(stdout: string): Map<number, string> {
-  const listed = new Map<number, string>();
-  for (const m of stdout.matchAll(/^\s+broker (\d+) at (\S+)/gm)) listed.set(Number(m[1]), m[2]);
-  return listed;
-}
-
-/** A kafkajs socket factory: dials the address of each name (SNI = the name), recording the names. */
-function sniSocketFactory(f: Fixture, dialled: Set<string>): ISocketFactory {
-  const ca = Deno.readTextFileSync(f.ca.certFile);
-  return ({ host, port, onConnect }) => {
-    dialled.add(`${host}:${port}`);
-    const address = f.addresses.get(host);
-    // An unknown name is dialled as given: the connection fails, the test sees the name in `dialled`.
-    const socket = tls.connect({ host: address ?? host, port, servername: host, ca: [ca] }, onConnect);
-    socket.setKeepAlive(true, 60_000);
-    return socket;
-  };
+function kcat(f: Fixture, args: string[], stdin?: string): Promise<RunResult> {
+  return sniKcat(f.resolving, f.ca.certFile, args, stdin);
 }
 
 /**
@@ -215,7 +173,7 @@ async function produceAndConsume(
   const records = (who: string) => Array.from({ length: 100 }, (_, i) => `${who}-${i}`);
   const all = [...records("kcat"), ...records("kafkajs"), ...records("java")];
 
-  ok(
+  assertRan(
     await kcat(
       f,
       ["-P", "-b", producerBootstrap, "-t", topic, "-X", "acks=all"],
@@ -230,7 +188,7 @@ async function produceAndConsume(
       clientId: "kgate-host-routing",
       brokers: [bootstrap],
       ssl: true,
-      socketFactory: sniSocketFactory(f, dialled),
+      socketFactory: sniSocketFactory(f.addresses, f.ca.certFile, dialled),
       logLevel: logLevel.NOTHING,
       connectionTimeout: 5_000,
     });
@@ -241,7 +199,7 @@ async function produceAndConsume(
 
   const peers = watchTcpPeers(topic);
   try {
-    ok(
+    assertRan(
       await f.kafka.runJava(f.kafka.tools.consoleProducer, [
         "--bootstrap-server",
         producerBootstrap,
@@ -265,7 +223,7 @@ async function produceAndConsume(
       f.kafka4 ? "--command-config" : "--consumer.config",
       f.javaProps,
     ], { timeoutMs: 60_000, env: f.resolving });
-    ok(javaConsumed, "ConsoleConsumer");
+    assertRan(javaConsumed, "ConsoleConsumer");
     const javaValues = javaConsumed.stdout.split("\n").filter((l) => /^(kcat|kafkajs|java)-\d+$/.test(l));
     assert.deepEqual(javaValues.toSorted(), all.toSorted(), "the Java consumer read every record");
   } finally {
@@ -288,7 +246,7 @@ async function produceAndConsume(
     "-f",
     "%s\n",
   ]);
-  ok(consumed, "kcat -C");
+  assertRan(consumed, "kcat -C");
   assert.deepEqual(consumed.stdout.split("\n").filter((l) => l !== "").toSorted(), all.toSorted());
 
   const consumer = client(consumerBootstrap).consumer({
@@ -315,7 +273,7 @@ sharedTest(
     const f = await fixture.get();
     for (const host of [HOST_A, HOST_B]) {
       const metadata = await kcat(f, ["-L", "-b", `${host}:${SNI_PORT}`]);
-      ok(metadata, `kcat -L through ${host}`);
+      assertRan(metadata, `kcat -L through ${host}`);
       assert.deepEqual(realAddressesIn(metadata.stdout, f.kafka), [], metadata.stdout);
       const listed = brokersListed(metadata.stdout);
       assert.deepEqual([...listed.keys()].sort(), f.kafka.brokers.map((b) => b.id).sort(), metadata.stdout);
@@ -359,9 +317,9 @@ sharedTest(
   async () => {
     const f = await fixture.get();
     const internal = await runKcat(["-L", "-b", `${DUAL}:${INTERNAL_PORT_START}`], { timeoutMs: 30_000 });
-    ok(internal, "kcat -L through INTERNAL");
+    assertRan(internal, "kcat -L through INTERNAL");
     const external = await kcat(f, ["-L", "-b", `${HOST_EXT}:${SNI_PORT}`]);
-    ok(external, "kcat -L through EXTERNAL");
+    assertRan(external, "kcat -L through EXTERNAL");
     const expectInternal = new Map(
       f.kafka.brokers.map((b) => [b.id, `${DUAL}:${INTERNAL_PORT_START + b.id}`]),
     );
@@ -420,14 +378,17 @@ sharedTest(
       assert.equal(await routedTo(`BROKER${id}.${HOST_EXT.toUpperCase()}`), id, "names are case-insensitive");
     }
     for (const name of [HOST_EXT, `unknown.${HOST_EXT}`, `broker99.${HOST_EXT}`, undefined]) {
-      assert.ok(brokerIds.includes(await routedTo(name)), `${name ?? "no server name"} reaches a broker`);
+      assert.ok(
+        brokerIds.includes(await routedTo(name)),
+        `${name ?? "no server name"} reaches a broker`,
+      );
     }
 
     // Each bootstrap kind answers Metadata: an unknown name (covered by the wildcard), and an address
     // (no server name; its certificate names no address, so the host name check is off).
     for (const bootstrap of [`unknown.${HOST_EXT}:${SNI_PORT}`, `broker99.${HOST_EXT}:${SNI_PORT}`]) {
       const metadata = await kcat(f, ["-L", "-b", bootstrap]);
-      ok(metadata, `kcat -L through ${bootstrap}`);
+      assertRan(metadata, `kcat -L through ${bootstrap}`);
       assert.equal(brokersListed(metadata.stdout).size, brokerIds.length, metadata.stdout);
     }
     const byAddress = await kcat(f, [
@@ -437,7 +398,7 @@ sharedTest(
       "-X",
       "ssl.endpoint.identification.algorithm=none",
     ]);
-    ok(byAddress, "kcat -L by address");
+    assertRan(byAddress, "kcat -L by address");
     assert.equal(
       brokersListed(byAddress.stdout).get(brokerIds[0]),
       `broker${brokerIds[0]}.${HOST_EXT}:${SNI_PORT}`,

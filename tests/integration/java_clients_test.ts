@@ -7,16 +7,10 @@
  * Every TCP peer of the Java processes is sampled from /proc: they must only ever talk to the gateway.
  */
 import assert from "node:assert/strict";
-import {
-  createTopic,
-  deleteTopic,
-  kafkaMajor,
-  type RunResult,
-  testKafka,
-  uniqueTopic,
-} from "../harness/mod.ts";
+import { createTopic, deleteTopic, kafkaMajor, testKafka, uniqueTopic } from "../harness/mod.ts";
 import { GatewayProcess } from "../support/gateway_process.ts";
 import {
+  assertRan,
   gatewayEndpoints,
   gatewayProblems,
   realAddressesIn,
@@ -26,15 +20,6 @@ import { fileFixture, sharedTest } from "../support/fixture.ts";
 import { loopbackHost } from "../support/loopback.ts";
 
 const HOST = loopbackHost("java_clients");
-
-function ok(result: RunResult, what: string): void {
-  assert.ok(
-    result.success && !result.timedOut,
-    `${what} failed (code ${result.code}${result.timedOut ? ", timed out" : ""}):\n${
-      result.stdout.slice(-4000)
-    }\n${result.stderr.slice(-4000)}`,
-  );
-}
 
 /** Asserts that no real broker address (127.0.0.1, real ports) appears in a tool's output. */
 function assertNoRealAddress(text: string, kafka: Awaited<ReturnType<typeof testKafka>>, what: string): void {
@@ -88,7 +73,7 @@ sharedTest(
       "acks=all",
       "linger.ms=5",
     ], { timeoutMs: 90_000 });
-    ok(produced, "ProducerPerformance");
+    assertRan(produced, "ProducerPerformance");
     const summary = produced.stdout.trim().split("\n").at(-1) ?? "";
     assert.match(summary, /^20000 records sent, /, produced.stdout);
     const consumed = await kafka.runJava("org.apache.kafka.tools.consumer.ConsoleConsumer", [
@@ -102,7 +87,7 @@ sharedTest(
       "--timeout-ms",
       "30000",
     ], { timeoutMs: 90_000 });
-    ok(consumed, "ConsoleConsumer");
+    assertRan(consumed, "ConsoleConsumer");
     const lines = consumed.stdout.split("\n").filter((l) => l.length > 0);
     assert.equal(lines.length, 20_000);
     assert.ok(lines.every((l) => l.length === 1024), "every record is 1024 bytes");
@@ -135,7 +120,7 @@ sharedTest(
       `bootstrap.servers=${bootstrap}`,
       "acks=all",
     ], { timeoutMs: 90_000 });
-    ok(produced, "transactional ProducerPerformance");
+    assertRan(produced, "transactional ProducerPerformance");
     assert.match(produced.stdout.trim().split("\n").at(-1) ?? "", /^5000 records sent, /, produced.stdout);
     const consumed = await kafka.runJava("org.apache.kafka.tools.consumer.ConsoleConsumer", [
       "--bootstrap-server",
@@ -150,7 +135,7 @@ sharedTest(
       "--timeout-ms",
       "30000",
     ], { timeoutMs: 90_000 });
-    ok(consumed, "read_committed ConsoleConsumer");
+    assertRan(consumed, "read_committed ConsoleConsumer");
     assert.equal(consumed.stdout.split("\n").filter((l) => l.length > 0).length, 5_000);
   },
 );
@@ -181,7 +166,7 @@ sharedTest(
       readerProperty,
       "key.separator=|",
     ], { stdin: records.join("\n") + "\n", timeoutMs: 60_000 });
-    ok(produced, "ConsoleProducer");
+    assertRan(produced, "ConsoleProducer");
     const consumed = await kafka.runJava("org.apache.kafka.tools.consumer.ConsoleConsumer", [
       "--bootstrap-server",
       bootstrap,
@@ -197,7 +182,7 @@ sharedTest(
       kafka4 ? "--formatter-property" : "--property",
       "key.separator=|",
     ], { timeoutMs: 60_000 });
-    ok(consumed, "ConsoleConsumer");
+    assertRan(consumed, "ConsoleConsumer");
     assert.deepEqual(consumed.stdout.trimEnd().split("\n"), records);
   },
 );
@@ -215,7 +200,7 @@ sharedTest(
         "--bootstrap-server",
         bootstrap,
       ], { timeoutMs: 60_000 });
-      ok(clusterId, "ClusterTool cluster-id");
+      assertRan(clusterId, "ClusterTool cluster-id");
       assert.match(clusterId.stdout, /Cluster ID: \S+/);
       return;
     }
@@ -225,7 +210,7 @@ sharedTest(
       bootstrap,
       "--include-fenced-brokers",
     ], { timeoutMs: 60_000 });
-    ok(listed, "ClusterTool list-endpoints");
+    assertRan(listed, "ClusterTool list-endpoints");
     assertNoRealAddress(listed.stdout, kafka, "ClusterTool list-endpoints");
     const rows = listed.stdout.trim().split("\n").slice(1).map((l) => l.trim().split(/\s+/));
     assert.deepEqual(
@@ -250,7 +235,7 @@ sharedTest(
       "--bootstrap-server",
       bootstrap,
     ], { timeoutMs: 60_000 });
-    ok(clusterId, "ClusterTool cluster-id");
+    assertRan(clusterId, "ClusterTool cluster-id");
     assert.match(clusterId.stdout, /Cluster ID: \S+/);
   },
 );
@@ -264,7 +249,7 @@ sharedTest(
       "--bootstrap-server",
       bootstrap,
     ], { timeoutMs: 60_000 });
-    ok(result, "BrokerApiVersionsCommand");
+    assertRan(result, "BrokerApiVersionsCommand");
     assertNoRealAddress(result.stdout, kafka, "BrokerApiVersionsCommand");
     const endpoints = [...result.stdout.matchAll(/^(\S+):(\d+) \(id: (\d+) rack: ([^\s)]+)/gm)]
       .map(([, host, port, id, rack]) => ({ endpoint: `${host}:${port}`, id: Number(id), rack }))
@@ -284,7 +269,7 @@ sharedTest(
     const { kafka, brokerApiVersionsCommand, bootstrap, expected, peers } = await node.get();
 
     // A tool of its own (the earlier tests' tools count too).
-    ok(
+    assertRan(
       await kafka.runJava(brokerApiVersionsCommand, ["--bootstrap-server", bootstrap], { timeoutMs: 60_000 }),
       "BrokerApiVersionsCommand",
     );

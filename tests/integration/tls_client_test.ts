@@ -13,15 +13,8 @@
  */
 import assert from "node:assert/strict";
 import { Kafka, logLevel } from "kafkajs";
-import {
-  createTopic,
-  deleteTopic,
-  kafkaMajor,
-  runKcat,
-  type RunResult,
-  testKafka,
-  uniqueTopic,
-} from "../harness/mod.ts";
+import { createTopic, deleteTopic, kafkaMajor, runKcat, testKafka, uniqueTopic } from "../harness/mod.ts";
+import { assertRan } from "../support/clients_util.ts";
 import { type CertFiles, makeLeafCert, makeTestCa, type TestCa } from "../support/certs.ts";
 import { fileFixture, sharedTest } from "../support/fixture.ts";
 import { GatewayProcess } from "../support/gateway_process.ts";
@@ -131,15 +124,6 @@ const nodes = fileFixture(async (stack) => {
   return { kafka, certs, tls, mtls, haproxy, topic, kafka4: kafkaMajor(kafka.version) >= 4 };
 });
 
-function ok(result: RunResult, what: string): void {
-  assert.ok(
-    result.success && !result.timedOut,
-    `${what} failed (code ${result.code}${result.timedOut ? ", timed out" : ""}):\n${
-      result.stdout.slice(-3000)
-    }\n${result.stderr.slice(-3000)}`,
-  );
-}
-
 function kcatTls(ca: TestCa, client?: CertFiles): string[] {
   const args = ["-X", "security.protocol=ssl", "-X", `ssl.ca.location=${ca.certFile}`];
   if (client) {
@@ -159,7 +143,7 @@ async function consumeAll(bootstrap: string, topic: string, tlsArgs: string[]): 
     ["-C", "-b", bootstrap, ...tlsArgs, "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%s\n"],
     { timeoutMs: 30_000 },
   );
-  ok(consumed, "kcat -C");
+  assertRan(consumed, "kcat -C");
   return consumed.stdout.split("\n").filter((l) => l !== "");
 }
 
@@ -170,11 +154,11 @@ sharedTest(
     const bootstrap = tls.bootstrap;
     const kcatArgs = kcatTls(certs.ca);
     const metadata = await runKcat(["-L", "-b", bootstrap, ...kcatArgs]);
-    ok(metadata, "kcat -L");
+    assertRan(metadata, "kcat -L");
     assert.match(metadata.stdout, new RegExp(`at ${TLS_HOST.replaceAll(".", "\\.")}:${PORT_START + 1}`));
 
     const kcatRecords = Array.from({ length: 500 }, (_, i) => `kcat-${i}`);
-    ok(
+    assertRan(
       await runKcat(["-P", "-b", bootstrap, ...kcatArgs, "-t", topic, "-X", "acks=all"], {
         stdin: kcatRecords.join("\n") + "\n",
       }),
@@ -200,7 +184,7 @@ sharedTest(
       `security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location=${certs.ca.certFile}\n`,
     );
     const javaRecords = Array.from({ length: 200 }, (_, i) => `java-${i}`);
-    ok(
+    assertRan(
       await kafka.runJava(kafka.tools.consoleProducer, [
         "--bootstrap-server",
         bootstrap,
@@ -225,7 +209,7 @@ sharedTest(
       kafka4 ? "--command-config" : "--consumer.config",
       props,
     ], { timeoutMs: 60_000 });
-    ok(javaConsumed, "ConsoleConsumer");
+    assertRan(javaConsumed, "ConsoleConsumer");
     const javaValues = javaConsumed.stdout.split("\n").filter((l) => /^(kcat|kafkajs|java)-\d+$/.test(l));
     // What the topic holds first (kcat, straight through the node), then what the Java consumer saw.
     const inTopic = await consumeAll(bootstrap, topic, kcatArgs);
@@ -292,7 +276,7 @@ sharedTest(
     from = mtls.logs.length;
     const haproxyFrom = haproxy.connections().length;
     const served = await runKcat(["-L", "-b", bootstrap, ...kcatTls(certs.ca, certs.client)]);
-    ok(served, "kcat -L with a client certificate");
+    assertRan(served, "kcat -L with a client certificate");
     assert.match(served.stdout, new RegExp(`at ${LB_HOST.replaceAll(".", "\\.")}:${PORT_START + 1}`));
     const open = await waitForAudit(
       mtls,

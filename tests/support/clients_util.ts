@@ -5,7 +5,8 @@
  */
 import net from "node:net";
 import type { ISocketFactory } from "kafkajs";
-import type { KafkaCluster } from "../harness/mod.ts";
+import assert from "node:assert/strict";
+import type { KafkaCluster, RunResult } from "../harness/mod.ts";
 import { int32 } from "./faults_wire.ts";
 
 /** A kafkajs socket factory (same behaviour as kafkajs' default, plaintext only) recording every `host:port` dialled. */
@@ -184,5 +185,15 @@ export function gatewayProblems(logs: string, allowed: RegExp[] = []): string[] 
   const expected = [/the HTTP API accepts the default user/, ...allowed];
   return logs.split("\n").filter((line) =>
     /\[(WRN|ERR|FTL)\]/.test(line) && !expected.some((re) => re.test(line))
+  );
+}
+
+/** Asserts that a client tool exited 0 in time; the message carries its output's tail. */
+export function assertRan(result: RunResult, what: string): void {
+  assert.ok(
+    result.success && !result.timedOut,
+    `${what} failed (code ${result.code}${result.timedOut ? ", timed out" : ""}):\n${
+      result.stdout.slice(-4000)
+    }\n${result.stderr.slice(-4000)}`,
   );
 }

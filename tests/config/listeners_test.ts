@@ -1,19 +1,10 @@
 /** Listeners: the single-listener settings as listener DEFAULT, GATEWAY_LISTENER_<NAME>_*, and their rules. */
 import assert from "node:assert/strict";
-import { ConfigError, parseConfig, readCommandLine } from "../../src/config/mod.ts";
+import { parseConfig, readCommandLine } from "../../src/config/mod.ts";
+import { refusal } from "./refusal.ts";
 
 const BASE = { KAFKA_BOOTSTRAP_SERVERS: "127.0.0.1:9092" };
 const TLS = { GATEWAY_SSL_CERT_FILE: "/tls/crt.pem", GATEWAY_SSL_KEY_FILE: "/tls/key.pem" };
-
-function refusal(raw: Record<string, string>): ConfigError {
-  try {
-    parseConfig(raw);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, String(error));
-    return error;
-  }
-  assert.fail(`accepted ${JSON.stringify(raw)}`);
-}
 
 Deno.test("listeners: the single-listener settings make one listener DEFAULT, port routing by default", () => {
   const config = parseConfig({

@@ -7,19 +7,9 @@ import {
   redactedConfig,
   SETTINGS,
 } from "../../src/config/mod.ts";
+import { refusal } from "./refusal.ts";
 
 const BASE = { KAFKA_BOOTSTRAP_SERVERS: "127.0.0.1:9092" };
-
-/** The ConfigError `raw` is refused with. */
-function refusal(raw: Record<string, string>): ConfigError {
-  try {
-    parseConfig(raw);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, String(error));
-    return error;
-  }
-  assert.fail(`accepted ${JSON.stringify(raw)}`);
-}
 
 Deno.test("schema: one setting per config key, each documented, in --help order", () => {
   // `listeners` is derived from the settings (and GATEWAY_LISTENER_* variables), not a setting.

@@ -1,12 +1,6 @@
 /** The settings schema: what derives from it (SETTINGS, defaults, masking, rules) and how errors are named. */
 import assert from "node:assert/strict";
-import {
-  ConfigError,
-  DEFAULT_ADMIN_USER,
-  parseConfig,
-  redactedConfig,
-  SETTINGS,
-} from "../../src/config/mod.ts";
+import { DEFAULT_ADMIN_USER, parseConfig, redactedConfig, SETTINGS } from "../../src/config/mod.ts";
 import { refusal } from "./refusal.ts";
 
 const BASE = { KAFKA_BOOTSTRAP_SERVERS: "127.0.0.1:9092" };

@@ -40,7 +40,7 @@ import { fileFixture, sharedTest } from "../support/fixture.ts";
 import { GatewayProcess } from "../support/gateway_process.ts";
 import { waitForAudit } from "../support/haproxy_audit.ts";
 import { HttpApi } from "../support/http_api.ts";
-import { quietKafkajsTimerWarnings } from "../support/kafkajs.ts";
+import { consumeValues, quietKafkajsTimerWarnings } from "../support/kafkajs.ts";
 import { loopbackHosts } from "../support/loopback.ts";
 import { waitUntil } from "../support/wait.ts";
 
@@ -249,18 +249,13 @@ async function produceAndConsume(
   assertRan(consumed, "kcat -C");
   assert.deepEqual(consumed.stdout.split("\n").filter((l) => l !== "").toSorted(), all.toSorted());
 
-  const consumer = client(consumerBootstrap).consumer({
-    groupId: `kgate-host-routing-${crypto.randomUUID()}`,
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const seen: string[] = [];
-  await consumer.run({
-    eachMessage: ({ message }) => Promise.resolve(void seen.push(String(message.value))),
-  });
-  await waitUntil(() => seen.length >= all.length, 30_000, "kafkajs consumed everything");
-  await consumer.disconnect();
-  assert.deepEqual(seen.toSorted(), all.toSorted());
+  const kafkajsConsumed = await consumeValues(
+    client(consumerBootstrap),
+    topic,
+    all.length,
+    "kgate-host-routing",
+  );
+  assert.deepEqual(kafkajsConsumed, all.toSorted());
 
   const bootstraps = [producerBootstrap, consumerBootstrap];
   const strays = [...dialled].filter((d) => !bootstraps.includes(d) && !brokerName.test(d));

@@ -20,7 +20,7 @@ import { fileFixture, sharedTest } from "../support/fixture.ts";
 import { GatewayProcess } from "../support/gateway_process.ts";
 import { waitForAudit } from "../support/haproxy_audit.ts";
 import { HaproxyProcess } from "../support/haproxy_process.ts";
-import { quietKafkajsTimerWarnings } from "../support/kafkajs.ts";
+import { consumeValues, quietKafkajsTimerWarnings } from "../support/kafkajs.ts";
 import { loopbackHosts } from "../support/loopback.ts";
 import { waitUntil } from "../support/wait.ts";
 
@@ -224,16 +224,7 @@ sharedTest(
     assert.deepEqual(inTopic.toSorted(), all.toSorted(), summary);
     assert.deepEqual(javaValues.toSorted(), all.toSorted(), summary);
 
-    const consumer = client.consumer({ groupId: `kgate-tls-${crypto.randomUUID()}` });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const seen: string[] = [];
-    await consumer.run({
-      eachMessage: ({ message }) => Promise.resolve(void seen.push(String(message.value))),
-    });
-    await waitUntil(() => seen.length >= all.length, 30_000, "kafkajs consumed everything");
-    await consumer.disconnect();
-    assert.deepEqual(seen.toSorted(), all.toSorted());
+    assert.deepEqual(await consumeValues(client, topic, all.length, "kgate-tls"), all.toSorted());
 
     assert.deepEqual(
       (await consumeAll(bootstrap, topic, kcatArgs)).toSorted(),

@@ -1,6 +1,6 @@
 /**
- * kafkajs in the integration tests: the producer the tests share, and a quieter process warning
- * handler for kafkajs' timers.
+ * kafkajs in the integration tests: the producer the tests share, a consumer of a whole topic, and a
+ * quieter process warning handler for kafkajs' timers.
  *
  * ```ts
  * quietKafkajsTimerWarnings();
@@ -9,6 +9,7 @@
  */
 import process from "node:process";
 import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
+import { waitUntil } from "./wait.ts";
 
 /**
  * A silent kafkajs producer of `bootstrap` (default partitioner, 3 s connect and 10 s request
@@ -45,4 +46,34 @@ export function quietKafkajsTimerWarnings(): void {
   process.on("warning", (warning) => {
     if (warning.name !== "TimeoutNegativeWarning") console.error(warning);
   });
+}
+
+/**
+ * Consumes `topic` from the beginning with a fresh consumer group of `kafka` until `count` values have
+ * arrived (at most 30 s), and returns them sorted.
+ *
+ * @example
+ * ```ts
+ * assert.deepEqual(await consumeValues(kafka, topic, all.length, "kgate-tls"), all.toSorted());
+ * ```
+ */
+export async function consumeValues(
+  kafka: Kafka,
+  topic: string,
+  count: number,
+  groupPrefix: string,
+): Promise<string[]> {
+  const consumer = kafka.consumer({ groupId: `${groupPrefix}-${crypto.randomUUID()}` });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const seen: string[] = [];
+    await consumer.run({
+      eachMessage: ({ message }) => Promise.resolve(void seen.push(String(message.value))),
+    });
+    await waitUntil(() => seen.length >= count, 30_000, "kafkajs consumed everything");
+    return seen.toSorted();
+  } finally {
+    await consumer.disconnect();
+  }
 }

@@ -54,8 +54,11 @@ const DOMAIN = "kgate-lb.test";
 const LB_NAME = `lb.${DOMAIN}`;
 const HOST_A = `a.${DOMAIN}`;
 const HOST_B = `b.${DOMAIN}`;
-/** Part 1: the port HAProxy listens on (and the nodes advertise), and the nodes' own TLS port. */
-const LB_PORT = 19093;
+/**
+ * Part 1: the port HAProxy listens on (and the nodes advertise; not a harness broker port, 19092+ by
+ * default, since those in output count as a leak), and the nodes' own TLS port.
+ */
+const LB_PORT = 9443;
 const NODE_SNI_PORT = 9093;
 /** Part 2: each node's INTERNAL port range, EXTERNAL TLS port and HTTP port (8888 is part 1's). */
 const INTERNAL_PORT_START = 7969;

@@ -363,7 +363,7 @@ export class ProxyServer {
       if (this.#closing || tracked.timedOut !== undefined) return;
       options.events?.opened?.(info);
       const traffic = new Traffic(tracker, tracked, options.events);
-      let end = await runSession({
+      const session = runSession({
         client: prefixedStream(first, client),
         upstream,
         maxFrameBytes: options.maxFrameBytes,
@@ -371,6 +371,9 @@ export class ProxyServer {
         onBytesIn: traffic.in,
         onBytesOut: traffic.out,
       });
+      // This frame stays suspended for the connection's life: let go of the first frame's buffer.
+      first = null;
+      let end = await session;
       if (tracked.timedOut !== undefined) {
         end = { by: "gateway", reason: timeoutReason(tracked.timedOut), kind: tracked.timedOut };
       } else if (this.#closing && end.by !== "error") end.by = "gateway";

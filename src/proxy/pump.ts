@@ -98,6 +98,8 @@ export interface PumpOptions {
  * requests and the responses to an idle client's requests fit in it.
  */
 export const SMALL_BUFFER_BYTES = 1024;
+/** Pieces to write are joined into one write up to this size (beyond it, copying costs more than a call). */
+const JOIN_MAX_BYTES = 16 * 1024;
 /** Reads after which an unused grown buffer (larger than the pool's) is given back. */
 const LARGE_BUFFER_IDLE_READS = 256;
 /** A grown buffer above this size is given back as soon as it is empty. */
@@ -208,7 +210,7 @@ export async function pumpFrames(
       if (output instanceof Promise) {
         // A filter is waiting for something (its own request upstream, say): write what came
         // before, let other writers use the sink meanwhile, and commit only once it is ours again.
-        for (const segment of segments) await writeAll(sink, segment);
+        await writeSegments(sink, segments, pool);
         segments.length = 0;
         if (held) {
           shared!.release();
@@ -233,8 +235,9 @@ export async function pumpFrames(
     }
     if (forwardFrom >= 0 && start > forwardFrom) segments.push(buf.subarray(forwardFrom, start));
 
-    // 2. Write them, in order; let go of a shared sink at a frame boundary.
-    for (const segment of segments) await writeAll(sink, segment);
+    // 2. Write them, in order (small pieces joined: one write instead of several); let go of a shared
+    // sink at a frame boundary.
+    await writeSegments(sink, segments, pool);
     segments.length = 0;
     if (held && streamRemaining === 0) {
       shared!.release();
@@ -304,6 +307,33 @@ export async function pumpFrames(
     options.onRead?.(n);
     end += n;
   }
+}
+
+/**
+ * Writes `segments` in order. Several small ones ({@link JOIN_MAX_BYTES} together) are copied into a
+ * pooled buffer and written at once (a rewritten frame in pieces, say): one write call, not several.
+ */
+async function writeSegments(
+  sink: ByteSink,
+  segments: readonly Uint8Array[],
+  pool: BufferPool,
+): Promise<void> {
+  if (segments.length === 1) return await writeAll(sink, segments[0]);
+  let total = 0;
+  for (let i = 0; i < segments.length; i++) total += segments[i].length;
+  if (segments.length === 0 || total > Math.min(pool.bufferBytes, JOIN_MAX_BYTES)) {
+    for (const segment of segments) await writeAll(sink, segment);
+    return;
+  }
+  const joined = pool.take();
+  let offset = 0;
+  for (let i = 0; i < segments.length; i++) {
+    joined.set(segments[i], offset);
+    offset += segments[i].length;
+  }
+  await writeAll(sink, joined.subarray(0, total));
+  // Only once written: a pending write holds the buffer.
+  pool.give(joined);
 }
 
 function pushOutput(segments: Uint8Array[], output: Uint8Array | readonly Uint8Array[]): void {

@@ -236,3 +236,14 @@ Deno.test("pumpFrames moves between its small buffer, pooled ones and grown ones
     { numRuns: 300 },
   );
 });
+
+Deno.test("pumpFrames joins the small pieces of a rewritten frame and the frames around it into one write", async () => {
+  const bodies = [new Uint8Array([2, 7]), new Uint8Array([1, 5, 6]), new Uint8Array([2, 8])];
+  const sink = collectingSink();
+  await pumpFrames(chunkedSource(concat(bodies.map(frame)), []), sink, piecesPolicy, { maxFrameBytes: 1024 });
+  assert.equal(sink.writes, 1);
+  assert.deepEqual(
+    sink.bytes(),
+    concat([frame(bodies[0]), frame(new Uint8Array([0xee, 1, 5, 6])), frame(bodies[2])]),
+  );
+});

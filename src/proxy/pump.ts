@@ -98,6 +98,8 @@ export interface PumpOptions {
  * requests and the responses to an idle client's requests fit in it.
  */
 export const SMALL_BUFFER_BYTES = 1024;
+/** The small buffer of a connection that sends larger frames grows up to this size. */
+const MAX_SMALL_BUFFER_BYTES = 16 * 1024;
 /** Pieces to write are joined into one write up to this size (beyond it, copying costs more than a call). */
 const JOIN_MAX_BYTES = 16 * 1024;
 /** Reads after which an unused grown buffer (larger than the pool's) is given back. */
@@ -127,8 +129,9 @@ export async function pumpFrames(
   const shared = "claim" in sink ? sink : undefined;
   let held = false; // this pump holds the shared sink
   const pool = options.pool ?? PUMP_BUFFER_POOL;
-  const small = new Uint8Array(options.bufferBytes ?? SMALL_BUFFER_BYTES);
-  const smallView = new DataView(small.buffer);
+  let small = new Uint8Array(options.bufferBytes ?? SMALL_BUFFER_BYTES);
+  let smallView = new DataView(small.buffer);
+  let outgrown = false; // a read filled the small buffer: it doubles (up to MAX_SMALL_BUFFER_BYTES)
   let buf: Uint8Array = small;
   let view: DataView = smallView;
   let kind = "small" as BufferKind;
@@ -152,6 +155,19 @@ export async function pumpFrames(
     kind = nextKind;
     start = 0;
     end = pending;
+  };
+  /**
+   * Reads into the small buffer again (the pool's buffer drained). One that a read filled doubles
+   * first: a connection whose requests are a few KiB (a producer's batches) then reads each in one
+   * call, while one that only ever sent small frames keeps the smallest.
+   */
+  const backToSmall = () => {
+    if (outgrown && small.length < MAX_SMALL_BUFFER_BYTES) {
+      small = new Uint8Array(Math.min(small.length * 2, MAX_SMALL_BUFFER_BYTES));
+      smallView = new DataView(small.buffer);
+    }
+    outgrown = false;
+    switchTo(small, "small");
   };
 
   // A pump that fails while holding a shared sink keeps it: the session is ending and closes the sink.
@@ -249,9 +265,12 @@ export async function pumpFrames(
       start = end = 0;
       // Drained: a quiet connection reads into its small buffer, one that streams keeps a large one.
       if (kind === "small") {
-        if (filled) switchTo(pool.take(), "pooled");
+        if (filled) {
+          outgrown = true;
+          switchTo(pool.take(), "pooled");
+        }
       } else if (!filled && streamRemaining === 0) {
-        switchTo(small, "small");
+        backToSmall();
       }
     } else {
       const pendingBytes = end - start;
@@ -262,7 +281,10 @@ export async function pumpFrames(
         needed = rewriteDecided ? Math.max(buf.length, 4 + size) : Math.max(buf.length, pendingBytes * 2);
         if (!rewriteDecided && pendingBytes < buf.length) needed = buf.length;
       }
-      if (kind === "small" && filled) needed = Math.max(needed, pool.bufferBytes);
+      if (kind === "small" && filled) {
+        outgrown = true;
+        needed = Math.max(needed, pool.bufferBytes);
+      }
       if (needed > buf.length) {
         if (needed <= pool.bufferBytes) {
           switchTo(pool.take(), "pooled");
@@ -288,7 +310,7 @@ export async function pumpFrames(
         readsSinceLargeUse = 0;
       } else if (++readsSinceLargeUse > LARGE_BUFFER_IDLE_READS) {
         spare = undefined;
-        if (kind === "grown" && start === end) switchTo(small, "small");
+        if (kind === "grown" && start === end) backToSmall();
         readsSinceLargeUse = 0;
       }
     }

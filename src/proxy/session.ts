@@ -101,6 +101,36 @@ export function runSession(options: SessionOptions): Promise<SessionEnd> {
   return new Session(options).run();
 }
 
+/**
+ * The check of a connection's first request, before any broker connection: the filters'
+ * {@link Filter.admitRequest} (API key and version, as soon as they arrive), then a parseable request
+ * header once the whole frame is in. For `readFirstFrame`; the session checks every request
+ * again (the first included) as usual.
+ *
+ * @example
+ * ```ts ignore
+ * const first = await readFirstFrame(client, { maxFrameBytes, check: firstRequestCheck(filters) });
+ * ```
+ */
+export function firstRequestCheck(
+  filters: readonly Filter[],
+): (apiKey: number, apiVersion: number, body?: Uint8Array) => void {
+  return (apiKey, apiVersion, body) => {
+    if (body === undefined) {
+      for (const filter of filters) filter.admitRequest?.(apiKey, apiVersion);
+      return;
+    }
+    try {
+      const header = readRequestHeader(body);
+      if (apiKey === ApiKey.Produce) produceRequestAcks(body, header);
+    } catch (error) {
+      throw new FrameError(
+        `malformed request header (${apiName(apiKey)} v${apiVersion}): ${(error as Error).message}`,
+      );
+    }
+  };
+}
+
 class Session implements FilterContext {
   readonly #options: SessionOptions;
   readonly #filters: readonly Filter[];

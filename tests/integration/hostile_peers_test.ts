@@ -15,6 +15,7 @@ import { createTopic, runKcat, testKafka, uniqueTopic } from "../harness/mod.ts"
 import { GatewayProcess } from "../support/gateway_process.ts";
 import { assertServes, isAuditLine, KcatStream } from "../support/faults_gateway.ts";
 import { loopbackHost } from "../support/loopback.ts";
+import { connectionsTo } from "../support/connection_scale.ts";
 import {
   type PeerKind,
   PeerSwarm,
@@ -36,17 +37,6 @@ const FIRST_FRAME_MS = 3_000;
 const BAD_PEER_LINES_PER_INTERVAL = 10;
 /** RSS growth allowed from before the peers connect to after they are gone. */
 const RSS_GROWTH_BOUND = 96 * 1024 * 1024;
-
-/** Established TCP connections of process `pid` to `ports` on 127.0.0.1 (ss). */
-async function connectionsTo(pid: number, ports: number[]): Promise<number> {
-  const out = await new Deno.Command("ss", { args: ["-tnpH", "state", "established"] }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  return text.split("\n").filter((line) => {
-    if (!line.includes(`pid=${pid},`)) return false;
-    const peer = line.trim().split(/\s+/)[3] ?? "";
-    return ports.some((port) => peer === `127.0.0.1:${port}`);
-  }).length;
-}
 
 Deno.test({
   name:

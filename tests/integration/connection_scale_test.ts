@@ -60,9 +60,10 @@ Deno.test({
       }
       assert.ok(silent.descriptors >= SILENT, `the node holds ${silent.descriptors} descriptors`);
       // The silent connections made no broker connection; each active one made one (the probes are closed).
-      assert.ok(silent.brokerConnections <= result.baseBrokerConnections + 2, `${silent.brokerConnections}`);
-      assert.ok(active.brokerConnections >= result.baseBrokerConnections + ACTIVE);
-      assert.ok(active.brokerConnections <= result.baseBrokerConnections + ACTIVE + 2);
+      // (A few of the node's own, e.g. its audit producer's, may come meanwhile.)
+      assert.ok(silent.brokerConnections <= result.baseBrokerConnections + 5, `${silent.brokerConnections}`);
+      assert.ok(active.brokerConnections >= silent.brokerConnections + ACTIVE);
+      assert.ok(active.brokerConnections <= silent.brokerConnections + ACTIVE + 5);
       assert.ok(await gateway.running());
     } finally {
       const status = await gateway.stop();

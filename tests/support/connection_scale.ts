@@ -11,7 +11,8 @@
  */
 import { sleep } from "../../src/lib/deadline.ts";
 import type { GatewayProcess } from "./gateway_process.ts";
-import { PeerSwarm, processStatus, timeNewClient } from "./peer_swarm.ts";
+import { PeerSwarm, processStatus, scrapeMetrics, timeNewClient } from "./peer_swarm.ts";
+import { sampleValue } from "./http_api.ts";
 
 /** What {@link connectionScale} needs. */
 export interface ScaleOptions {
@@ -43,6 +44,9 @@ export interface ScaleStep {
   rssBytes: number;
   /** (RSS - RSS before any connection) / connections open, bytes. */
   rssPerConnection: number;
+  /** The node's JavaScript heap in use and its external (ArrayBuffer) memory, bytes (from /metrics). */
+  heapUsedBytes: number;
+  externalBytes: number;
   /** Node descriptors open. */
   descriptors: number;
   /** The node's established connections to the brokers. */
@@ -86,6 +90,17 @@ async function newClientMs(gateway: GatewayProcess, probes: number): Promise<num
   return times[Math.floor(times.length / 2)];
 }
 
+/** The node's heap in use and external memory (`kgate_process_memory_bytes`). */
+async function nodeMemory(
+  gateway: GatewayProcess,
+): Promise<{ heapUsedBytes: number; externalBytes: number }> {
+  const metrics = await scrapeMetrics(gateway.httpUrl);
+  return {
+    heapUsedBytes: sampleValue(metrics, "kgate_process_memory_bytes", { kind: "heap_used" }) ?? 0,
+    externalBytes: sampleValue(metrics, "kgate_process_memory_bytes", { kind: "external" }) ?? 0,
+  };
+}
+
 /** Runs the scenario; every connection it opened is closed when it returns or throws. */
 export async function connectionScale(options: ScaleOptions): Promise<ScaleResult> {
   const { gateway, sources, silentSteps, active, brokerPorts } = options;
@@ -106,7 +121,9 @@ export async function connectionScale(options: ScaleOptions): Promise<ScaleResul
     const measure = async (label: string, silent: number, activeNow: number, openSeconds: number) => {
       await sleep(1_000);
       const status = await processStatus(pid);
+      const memory = await nodeMemory(gateway);
       const step: ScaleStep = {
+        ...memory,
         label,
         silent,
         active: activeNow,
@@ -180,7 +197,7 @@ export function formatScale(result: ScaleResult): string {
     ...result.steps.map((s) =>
       `${s.label}: RSS ${mib(s.rssBytes)} MiB (${
         (s.rssPerConnection / 1024).toFixed(1)
-      } KiB per connection), ` +
+      } KiB per connection; heap ${mib(s.heapUsedBytes)} MiB, external ${mib(s.externalBytes)} MiB), ` +
       `fds ${s.descriptors}, broker connections ${s.brokerConnections}, new client ${
         s.newClientMs.toFixed(1)
       } ms, ` +

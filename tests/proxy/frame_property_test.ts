@@ -1,8 +1,9 @@
 /**
  * Property test of the data path against hostile bytes: 1,000,000 frames, valid ones from the generated
  * codec and mutated ones (sizes, API keys and versions, header bytes, header tagged fields, bodies,
- * truncation, garbage), pushed through the frame reader (`pumpFrames`, inside the session) and the
- * gateway's standard filters (`gatewayFilters`), in both directions, over in-memory streams.
+ * truncation, garbage), pushed through the frame readers (`readFirstFrame` for the first request, as
+ * the node reads it before connecting upstream, then `pumpFrames` inside the session) and the gateway's
+ * standard filters (`gatewayFilters`), in both directions, over in-memory streams.
  *
  * Each fast-check case is one connection: a client writes a few hundred request frames (in chunks of a
  * random size), a fake broker answers every request it receives with a response of the same API and
@@ -36,8 +37,9 @@ import {
 import type { Filter } from "../../src/proxy/filter.ts";
 import { gatewayFilters, supportedVersionRange } from "../../src/proxy/filters/mod.ts";
 import { FrameError } from "../../src/proxy/pump.ts";
-import { runSession, type SessionEnd } from "../../src/proxy/session.ts";
-import type { ByteStream } from "../../src/proxy/transport/stream.ts";
+import { firstRequestCheck, runSession, type SessionEnd } from "../../src/proxy/session.ts";
+import { readFirstFrame } from "../../src/proxy/first_frame.ts";
+import { type ByteStream, prefixedStream } from "../../src/proxy/transport/stream.ts";
 import { messageArbitrary } from "../protocol/arbitrary.ts";
 
 /** Frames pushed through the reader and the filters, in both directions, over the whole run. */
@@ -370,6 +372,7 @@ const DOCUMENTED_FRAME_ERRORS = [
   /^negative frame size -\d+$/,
   /^frame size \d+ exceeds the maximum of \d+ bytes$/,
   /^connection ended inside a frame \(\d+ bytes short or partial\)$/,
+  /^connection ended inside a frame \(\d+ bytes short, the first frame\)$/,
   /^malformed request header(: a frame of \d+ bytes cannot hold one| \(.+ v-?\d+\): .+)$/,
   /^unknown API key -?\d+$/,
   /^unsupported .+ version -?\d+ \(supported \d+-\d+\)$/,
@@ -417,12 +420,32 @@ async function runCase(plan: CasePlan, untyped: Error[]): Promise<CaseResult> {
       onUnknownBroker: () => {},
     },
   }).map((f) => watched(f, untyped));
-  const ended = runSession({
-    client: gatewayClientSide,
-    upstream: gatewayUpstreamSide,
-    filters,
-    maxFrameBytes: MAX_FRAME_BYTES,
-  });
+  // As the node serves a connection: the first frame read whole and checked, then the session.
+  const ended = (async (): Promise<SessionEnd> => {
+    let first: Uint8Array | null;
+    try {
+      first = await readFirstFrame(gatewayClientSide, {
+        maxFrameBytes: MAX_FRAME_BYTES,
+        check: firstRequestCheck(filters),
+      });
+    } catch (error) {
+      gatewayClientSide.close();
+      gatewayUpstreamSide.close();
+      if (!(error instanceof FrameError)) throw error;
+      return { by: "error", reason: `client: ${error.message}`, kind: error.kind };
+    }
+    if (first === null) {
+      gatewayClientSide.close();
+      gatewayUpstreamSide.close();
+      return { by: "client" };
+    }
+    return await runSession({
+      client: prefixedStream(first, gatewayClientSide),
+      upstream: gatewayUpstreamSide,
+      filters,
+      maxFrameBytes: MAX_FRAME_BYTES,
+    });
+  })();
 
   const requestMutations = new Map(plan.requests.map(({ at, mutation }) => [at, mutation]));
   const responseMutations = new Map(plan.responses.map(({ at, mutation }) => [at, mutation]));

@@ -316,20 +316,7 @@ export class ProxyServer {
       const filters = options.filters(
         info.proxied?.command === "PROXY" && info.proxied.source ? info.proxied.source : info.clientAddress,
       );
-      // No broker connection before one complete, valid request frame.
-      let first: Uint8Array | null;
-      try {
-        first = await readFirstFrame(client, {
-          maxFrameBytes: options.maxFrameBytes,
-          check: firstRequestCheck(filters),
-        });
-      } catch (error) {
-        if (tracked.timedOut !== undefined) this.#reject(info, "", "first-frame-timeout", tracked);
-        else if (error instanceof FrameError) this.#badFirstFrame(info, port, error);
-        return; // else the client reset the connection
-      }
-      if (first === null) return; // closed before sending a byte (a port probe)
-      tracker.framed(tracked);
+      // Routed now (a lookup), connected only once a valid frame has come.
       const brokerId = options.minBrokerId + (port - options.portStart);
       // A broker that came back since the last refresh is unknown until the next one: look again
       // before treating its port as a bootstrap port, or the client would be stuck on another broker.
@@ -344,6 +331,24 @@ export class ProxyServer {
         return;
       }
       info.broker = broker;
+      // No broker connection before one complete, valid request frame.
+      let first: Uint8Array | null;
+      try {
+        first = await readFirstFrame(client, {
+          maxFrameBytes: options.maxFrameBytes,
+          check: firstRequestCheck(filters),
+        });
+      } catch (error) {
+        if (tracked.timedOut !== undefined) this.#reject(info, "", "first-frame-timeout", tracked);
+        else if (error instanceof FrameError) this.#badFirstFrame(info, port, error);
+        return; // else the client reset the connection
+      }
+      if (first === null) {
+        // Closed before sending a byte: a port probe, or the sweep.
+        if (tracked.timedOut !== undefined) this.#reject(info, "", "first-frame-timeout", tracked);
+        return;
+      }
+      tracker.framed(tracked);
       try {
         upstream = await (options.connectUpstream ?? tcpUpstream)(broker, options.upstreamConnectTimeoutMs);
       } catch (error) {
@@ -402,11 +407,11 @@ export class ProxyServer {
   /** Logs (rate-limited) and reports a connection closed for a bad first frame, before any broker connection. */
   #badFirstFrame(info: ConnectionInfo, port: number, error: FrameError): void {
     const reason = `client: ${error.message}`;
-    this.#connections.badPeers.log(error.kind, "closed connection from {client} (port {port}): {reason}", {
-      client: describeClient(info),
-      port,
-      reason,
-    });
+    this.#connections.badPeers.log(
+      error.kind,
+      "closed connection from {client} (port {port}, broker {brokerId}): {reason}",
+      { client: describeClient(info), port, brokerId: info.broker?.nodeId, reason },
+    );
     this.#options.events?.rejected?.(info, reason, error.kind);
   }
 

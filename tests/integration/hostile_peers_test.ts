@@ -1,7 +1,7 @@
 /**
  * Hostile peers against a live node while a kcat producer and a kcat consumer run through it:
  * `KGATE_HOSTILE_PEERS` connections (default 1,500, sized for CI; the full-size run of issue 13 is
- * `KGATE_HOSTILE_PEERS=10000`, see bench/README.md) spread over the node's ports, in equal parts sending
+ * `KGATE_HOSTILE_PEERS=10000 deno task test tests/integration/hostile_peers_test.ts`) spread over the node's ports, in equal parts sending
  * garbage, half a frame, an oversized size, two bytes of a size, or nothing. Checked:
  * - nothing lost: every record produced is acknowledged (kcat exits 0 with acks=all) and consumed;
  * - the node closes every hostile connection itself (bad input at once, the rest after
@@ -51,7 +51,11 @@ Deno.test({
     const gateway = await GatewayProcess.start({
       host: HOST,
       kafka,
-      env: { GATEWAY_FIRST_FRAME_TIMEOUT_MS: String(FIRST_FRAME_MS) },
+      env: {
+        GATEWAY_FIRST_FRAME_TIMEOUT_MS: String(FIRST_FRAME_MS),
+        // The default budget (test nodes otherwise log every bad peer).
+        GATEWAY_BAD_PEER_LOG_LIMIT: String(BAD_PEER_LINES_PER_INTERVAL),
+      },
     });
     const pid = gateway.child.pid;
     const consumer: KcatStream[] = [];

@@ -126,8 +126,9 @@ Deno.test({
           `RSS ${mib(rssBefore)} -> ${mib(rssDuring)} (peers open) -> ${mib(rssAfter)} MiB; ` +
           `log lines ${logLines} (+${auditLines} audit entries)`,
       );
+      // kcat: two clients of at most four connections each (bootstrap + 3 brokers); the node's own (audit).
       assert.ok(
-        brokerConnectionsDuring <= brokerConnectionsBefore + 16,
+        brokerConnectionsDuring <= brokerConnectionsBefore + 24,
         "broker connections for hostile peers",
       );
       assert.ok(proxied <= 20, `${proxied} connections reached a broker`);

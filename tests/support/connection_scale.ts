@@ -30,6 +30,8 @@ export interface ScaleOptions {
   brokerPorts: readonly number[];
   /** New clients timed per step (median reported). */
   probes?: number;
+  /** How long after every connection closed the RSS is read again (default 5 s). */
+  settleMs?: number;
   /** Called with each step's figures as they come. */
   onStep?: (step: ScaleStep) => void;
 }
@@ -68,8 +70,10 @@ export interface ScaleResult {
   baseBrokerConnections: number;
   baseNewClientMs: number;
   steps: ScaleStep[];
-  /** The node's RSS, bytes, 5 s after every connection closed. */
+  /** The node's RSS, bytes, `settleMs` after every connection closed. */
   rssAfterCloseBytes: number;
+  /** That wait, milliseconds. */
+  settleMs: number;
 }
 
 /** Established TCP connections of process `pid` to `ports` on 127.0.0.1 (from `ss`). */
@@ -175,9 +179,17 @@ export async function connectionScale(options: ScaleOptions): Promise<ScaleResul
       );
     }
     for (const swarm of swarms.splice(0)) swarm.destroy();
-    await sleep(5_000);
+    const settleMs = options.settleMs ?? 5_000;
+    await sleep(settleMs);
     const rssAfterCloseBytes = (await processStatus(pid)).rssBytes;
-    return { baseRssBytes: base.rssBytes, baseBrokerConnections, baseNewClientMs, steps, rssAfterCloseBytes };
+    return {
+      baseRssBytes: base.rssBytes,
+      baseBrokerConnections,
+      baseNewClientMs,
+      steps,
+      rssAfterCloseBytes,
+      settleMs,
+    };
   } finally {
     for (const swarm of swarms) swarm.destroy();
   }
@@ -203,7 +215,7 @@ export function formatScale(result: ScaleResult): string {
       } ms, ` +
       `closed by node ${s.closedByNode}, failed ${s.failures}, opened in ${s.openSeconds.toFixed(1)} s`
     ),
-    `all closed, 5 s later: RSS ${mib(result.rssAfterCloseBytes)} MiB`,
+    `all closed, ${result.settleMs / 1000} s later: RSS ${mib(result.rssAfterCloseBytes)} MiB`,
   ];
   return lines.join("\n");
 }

@@ -5,7 +5,8 @@
  * - `GATEWAY_CONNECTIONS_MAX_IDLE_MS` closes a connection idle after one ApiVersions exchange, not
  *   before the setting, counted as `idle-timeout`, while a connection that keeps talking stays open;
  * - `GATEWAY_MAX_CONNECTIONS_PER_IP` and `GATEWAY_MAX_CONNECTIONS` refuse the connection over the cap
- *   (closed by the node, counted by reason) while a client under the caps is served.
+ *   (closed by the node, counted by reason, logged within the bad-peer budget) while a client under the
+ *   caps is served.
  *
  * Timing bounds here are correctness bounds (never before the setting; within a generous limit after),
  * not performance goals.
@@ -17,6 +18,7 @@ import { fileFixture, sharedTest } from "../support/fixture.ts";
 import { loopbackHost } from "../support/loopback.ts";
 import { PeerSwarm, rejected, scrapeMetrics, timeNewClient } from "../support/peer_swarm.ts";
 import { apiVersionsV0, RawClient } from "../support/faults_wire.ts";
+import { isAuditLine } from "../support/faults_gateway.ts";
 import { sleep } from "../../src/lib/deadline.ts";
 
 const HOST = loopbackHost("idle_peers");
@@ -24,6 +26,10 @@ const FIRST_FRAME_MS = 1_000;
 const IDLE_MS = 2_500;
 /** The node checks its timeouts once a second; a close may come this much after the setting at most. */
 const CLOSE_WITHIN_MS = 10_000;
+/** Bad-peer log lines per 10 s of the capped node. */
+const BAD_PEER_LOG_LIMIT = 3;
+/** Connections over the node cap at once. */
+const OVER_CAP = 20;
 
 /** A node with short timeouts, one capped per IP, one capped in total; all on HOST, distinct ports. */
 const nodes = fileFixture(async (stack) => {
@@ -46,7 +52,10 @@ const nodes = fileFixture(async (stack) => {
     GATEWAY_CONNECTIONS_MAX_IDLE_MS: String(IDLE_MS),
   });
   const perIp = await start(7969, 8889, { GATEWAY_MAX_CONNECTIONS_PER_IP: "3" });
-  const perNode = await start(8969, 8890, { GATEWAY_MAX_CONNECTIONS: "4" });
+  const perNode = await start(8969, 8890, {
+    GATEWAY_MAX_CONNECTIONS: "4",
+    GATEWAY_BAD_PEER_LOG_LIMIT: String(BAD_PEER_LOG_LIMIT),
+  });
   return { timeouts, perIp, perNode };
 });
 
@@ -166,18 +175,24 @@ sharedTest(
     const held = await PeerSwarm.open({ host: HOST, ports: [8969], count: 4, kind: "silent" });
     try {
       assert.deepEqual(held.failures, []);
+      const logOffset = perNode.logs.length;
       const extra = await PeerSwarm.open({
         host: HOST,
         ports: [8969],
         sources: [HOST],
-        count: 1,
+        count: OVER_CAP,
         kind: "silent",
       });
-      assert.ok(await extra.waitUntilClosedByPeer(1, 5_000), "the connection over the cap stays open");
+      assert.ok(await extra.waitUntilClosedByPeer(OVER_CAP, 5_000), "connections over the cap stay open");
       extra.destroy();
       assert.equal(held.closedByPeer, 0, "connections under the cap were closed");
       const after = await scrapeMetrics(perNode.httpUrl);
-      assert.equal(rejected(after, "max-connections") - before, 1);
+      assert.equal(rejected(after, "max-connections") - before, OVER_CAP);
+      // Logged within the bad-peer budget, not once per refused connection (REJECT audit entries aside).
+      const capLines = perNode.logs.slice(logOffset).split("\n").filter((l) =>
+        l.includes("GATEWAY_MAX_CONNECTIONS client connections open") && !isAuditLine(l)
+      );
+      assert.ok(capLines.length >= 1 && capLines.length <= BAD_PEER_LOG_LIMIT, capLines.join("\n"));
       // One closes: a new client is served.
       held.peers[0].destroy();
       await sleep(200);

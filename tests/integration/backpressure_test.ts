@@ -59,7 +59,8 @@ function fetchBig(version: number, correlationId: number, topic: string, topicId
 
 /** The topic id of `topic`, from its leader (Metadata v12). */
 async function topicIdOf(kafka: KafkaCluster, topic: string, leader: number): Promise<string> {
-  const client = await RawClient.connect("127.0.0.1", kafka.broker(leader).port);
+  const broker = kafka.broker(leader);
+  const client = await RawClient.connect(broker.host, broker.port);
   try {
     const request = encodeRequestFrame({ correlationId: 1, clientId: "backpressure" }, MetadataRequest, 12, {
       topics: [{ name: topic, topicId: ZERO_UUID }],

@@ -9,6 +9,8 @@
  * - no broker connection for a connection that never sent a valid frame: the node's established
  *   connections to the brokers (ss) and `kgate_client_connections_total` grow only by what kcat uses;
  * - the node's log stays short (bad-peer lines are rate-limited) and its RSS growth bounded.
+ * And: peers that announce a large first frame (under GATEWAY_MAX_FRAME_BYTES, with a valid header) and
+ * send most of it do not make the node hold what they send.
  */
 import assert from "node:assert/strict";
 import { createTopic, runKcat, testKafka, uniqueTopic } from "../harness/mod.ts";
@@ -27,6 +29,8 @@ import {
   timeNewClient,
 } from "../support/peer_swarm.ts";
 import { sleep } from "../../src/lib/deadline.ts";
+import { writeAll } from "../../src/lib/bytes_io.ts";
+import { Bytes } from "../support/faults_wire.ts";
 
 const HOST = loopbackHost("hostile_peers");
 const PEERS = Number(Deno.env.get("KGATE_HOSTILE_PEERS") ?? 1_500);
@@ -153,3 +157,57 @@ Deno.test({
 function mib(bytes: number): string {
   return (bytes / 1024 / 1024).toFixed(1);
 }
+
+/** Peers that each send most of a large first frame (valid header, under GATEWAY_MAX_FRAME_BYTES). */
+const LARGE_FRAME_PEERS = 10;
+const LARGE_FRAME_BYTES = 20 * 1024 * 1024;
+
+Deno.test({
+  name: `${LARGE_FRAME_PEERS} connections each sending most of a ${
+    LARGE_FRAME_BYTES >> 20
+  } MiB first frame: node RSS bounded`,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const kafka = await testKafka();
+    const gateway = await GatewayProcess.start({ host: HOST, kafka });
+    const conns: Deno.TcpConn[] = [];
+    try {
+      await sleep(1_000);
+      const rssBefore = (await processStatus(gateway.child.pid)).rssBytes;
+      // A Produce v3 header (acks=1) announcing a frame under the 100 MiB default limit.
+      const head = new Bytes().int32(LARGE_FRAME_BYTES).int16(0).int16(3).int32(1).string("c").int16(-1)
+        .int16(1)
+        .int32(30_000).finish();
+      const chunk = new Uint8Array(1 << 20);
+      for (let c = 0; c < LARGE_FRAME_PEERS; c++) {
+        const conn = await Deno.connect({ hostname: HOST, port: gateway.portStart });
+        conns.push(conn);
+        await writeAll(conn, head);
+        // All but the last MiB: the frame stays incomplete (the first-frame timeout has not passed).
+        for (let sent = head.length - 4; sent < LARGE_FRAME_BYTES - chunk.length; sent += chunk.length) {
+          await writeAll(conn, chunk);
+        }
+      }
+      await sleep(1_000);
+      const rssDuring = (await processStatus(gateway.child.pid)).rssBytes;
+      const held = LARGE_FRAME_PEERS * LARGE_FRAME_BYTES;
+      console.log(
+        `${LARGE_FRAME_PEERS} incomplete first frames of ${mib(LARGE_FRAME_BYTES)} MiB: node RSS ${
+          mib(rssBefore)
+        } -> ${mib(rssDuring)} MiB`,
+      );
+      assert.ok(await gateway.running());
+      // The node may buffer a frame's header, not the bytes a peer announces and trickles in.
+      assert.ok(rssDuring - rssBefore < held / 4, `RSS grew by ${mib(rssDuring - rssBefore)} MiB`);
+    } finally {
+      for (const conn of conns) {
+        try {
+          conn.close();
+        } catch { /* closed */ }
+      }
+      const status = await gateway.stop();
+      assert.equal(status.code, 0, gateway.logs.slice(-5000));
+    }
+  },
+});

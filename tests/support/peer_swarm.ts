@@ -226,23 +226,27 @@ export async function timeNewClient(host: string, port: number, timeoutMs = 10_0
 }
 
 /**
- * Raises the open-descriptor limit (soft and hard) of process `pid` to `n` with `prlimit`: the
- * soft limit up to the hard one needs no privilege, beyond it root. Returns the limit now in force.
+ * Raises the open-descriptor limit of process `pid` to at least `n` with `prlimit`, never lowering it:
+ * the soft limit up to the hard one needs no privilege; beyond the hard one, root with
+ * CAP_SYS_RESOURCE. Returns the soft limit now in force.
  */
 export async function raiseFileLimit(pid: number, n: number): Promise<number> {
-  const set = await new Deno.Command("prlimit", {
-    args: [`--pid=${pid}`, `--nofile=${n}:${n}`],
-    stderr: "piped",
-  })
-    .output();
-  if (!set.success) {
-    // Not root: the soft limit up to the hard one.
-    await new Deno.Command("prlimit", { args: [`--pid=${pid}`, `--nofile=${n}:`], stderr: "null" }).output();
-  }
-  const shown = await new Deno.Command("prlimit", {
-    args: [`--pid=${pid}`, "--nofile", "--output=SOFT", "--noheadings"],
-  }).output();
-  return Number(new TextDecoder().decode(shown.stdout).trim());
+  const limits = async () => {
+    const shown = await new Deno.Command("prlimit", {
+      args: [`--pid=${pid}`, "--nofile", "--output=SOFT,HARD", "--noheadings"],
+    }).output();
+    const [soft, hard] = new TextDecoder().decode(shown.stdout).trim().split(/\s+/).map((v) =>
+      v === "unlimited" ? Infinity : Number(v)
+    );
+    return { soft, hard };
+  };
+  const { soft, hard } = await limits();
+  if (soft >= n) return soft;
+  const set = (value: string) =>
+    new Deno.Command("prlimit", { args: [`--pid=${pid}`, `--nofile=${value}`], stderr: "null" }).output();
+  if (hard >= n) await set(`${n}:${hard === Infinity ? "unlimited" : hard}`);
+  else if (!(await set(`${n}:${n}`)).success) await set(`${hard}:${hard}`);
+  return (await limits()).soft;
 }
 
 /** Resident memory (VmRSS, bytes) and open descriptors of process `pid`. */

@@ -25,10 +25,20 @@ export type TimeoutKind = Extract<RejectionKind, "idle-timeout" | "first-frame-t
 
 /** The tracker's record of one open connection. */
 export class TrackedConnection {
-  /** The tracker's clock when bytes last went either way (set by the data path, per read). */
+  /**
+   * The tracker's coarse clock when bytes last went either way (set by the data path, per read): the
+   * time of the sweep before that read, so the read itself came at or after it, before the next sweep.
+   */
   lastActive: number;
-  /** When it was accepted, on the tracker's clock. */
+  /** When it was accepted (a real clock read). */
   readonly acceptedAt: number;
+  /** The `lastActive` stamp the sweep last saw (@internal). */
+  seenActive: number;
+  /**
+   * No byte went either way since this time, as far as the sweep can tell: the sweep that first saw
+   * the current `lastActive` stamp (every read stamped with it came before that sweep). @internal
+   */
+  quietSince: number;
   /** The IP it is counted under (undefined: not counted per IP). */
   ip: string | undefined;
   /** A complete request frame has arrived: the first-frame timeout no longer applies. */
@@ -42,6 +52,8 @@ export class TrackedConnection {
   constructor(now: number, ip: string | undefined) {
     this.lastActive = now;
     this.acceptedAt = now;
+    this.seenActive = now;
+    this.quietSince = now;
     this.ip = ip;
   }
 }
@@ -119,7 +131,9 @@ export class ConnectionTracker {
   admit(ip: string | undefined): TrackedConnection | "max-connections" | "max-connections-per-ip" {
     if (this.#open.size >= this.#limits.maxConnections) return "max-connections";
     if (ip !== undefined && this.#overIpCap(ip)) return "max-connections-per-ip";
-    const connection = new TrackedConnection(this.clock, ip);
+    // A real clock read per accept (not the coarse clock): a timeout must never count the time
+    // between the last sweep and the accept.
+    const connection = new TrackedConnection(this.#now(), ip);
     this.#open.add(connection);
     this.#unframed.add(connection);
     if (ip !== undefined) this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
@@ -168,19 +182,30 @@ export class ConnectionTracker {
     this.#timer = undefined;
   }
 
-  /** Closes the connections past a timeout (run every `sweepMs` once started; public for tests). */
+  /**
+   * Closes the connections past a timeout (run every `sweepMs` once started; public for tests).
+   * Never early: the first-frame timeout counts from a real clock read at accept; the idle timeout
+   * from the sweep that first saw the connection's latest activity stamp (a read stamped with the
+   * coarse clock came before that sweep). Late by at most one sweep interval.
+   */
   sweep(): void {
     const now = this.#now();
-    this.clock = now;
     const { idleMs, firstFrameMs } = this.#limits;
     for (const connection of this.#unframed) {
       if (now - connection.acceptedAt >= firstFrameMs) this.#timeOut(connection, "first-frame-timeout");
     }
     if (idleMs > 0) {
       for (const connection of this.#open) {
-        if (now - connection.lastActive >= idleMs) this.#timeOut(connection, "idle-timeout");
+        if (connection.lastActive !== connection.seenActive) {
+          connection.seenActive = connection.lastActive;
+          connection.quietSince = now;
+        } else if (now - connection.quietSince >= idleMs) {
+          this.#timeOut(connection, "idle-timeout");
+        }
       }
     }
+    // After the checks: reads from now on are stamped with this sweep's time.
+    this.clock = now;
     this.#onSweep?.();
   }
 

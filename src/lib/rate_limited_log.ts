@@ -56,18 +56,27 @@ export class RateLimitedLog {
 
   /**
    * Writes the line if the interval's budget allows, else counts it under `kind`. Returns whether it
-   * was written.
+   * was written. `write` overrides the writer for this line (another level or logger; the budget is
+   * the same).
    */
-  log(kind: string, message: string, values: Record<string, unknown>): boolean {
+  log(kind: string, message: string, values: Record<string, unknown>, write = this.#write): boolean {
     this.flush();
     if (this.#written < this.#perInterval) {
       this.#written++;
-      this.#write(message, values);
+      write(message, values);
       return true;
     }
+    this.count(kind);
+    return false;
+  }
+
+  /**
+   * Counts one line under `kind` as suppressed without writing it (a line that goes with one already
+   * suppressed, e.g. the audit line of a refusal whose log line was suppressed).
+   */
+  count(kind: string): void {
     this.#suppressed.set(kind, (this.#suppressed.get(kind) ?? 0) + 1);
     this.#suppressedTotal++;
-    return false;
   }
 
   /**

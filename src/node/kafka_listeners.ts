@@ -193,7 +193,7 @@ function proxyServer(
       }
       : undefined,
     tls,
-    events: proxyEventsToMetricsAndAudit(metrics, audit),
+    events: proxyEventsToMetricsAndAudit(metrics, audit, () => connections.badPeers.count("REJECT audit")),
     connections,
   });
 }

@@ -15,7 +15,10 @@
  * - `max-connections`: refused at once, the node has `GATEWAY_MAX_CONNECTIONS` open;
  * - `max-connections-per-ip`: refused, the client IP has `GATEWAY_MAX_CONNECTIONS_PER_IP` open;
  * - `first-frame-timeout`: no complete request frame within `GATEWAY_FIRST_FRAME_TIMEOUT_MS`;
- * - `idle-timeout`: no bytes either way for `GATEWAY_CONNECTIONS_MAX_IDLE_MS`.
+ * - `idle-timeout`: no bytes either way for `GATEWAY_CONNECTIONS_MAX_IDLE_MS`;
+ * - `closed-before-request`: the peer closed before sending any byte (of the PROXY header, the TLS
+ *   handshake or a request) — a load balancer's TCP health check, a port probe. Not bad input: a
+ *   debug log line, no audit entry.
  */
 export type RejectionKind =
   | "frame-size"
@@ -27,7 +30,8 @@ export type RejectionKind =
   | "max-connections"
   | "max-connections-per-ip"
   | "first-frame-timeout"
-  | "idle-timeout";
+  | "idle-timeout"
+  | "closed-before-request";
 
 /** The kinds of bad input found inside the Kafka frames of a proxied connection. */
 export type FrameRejectionKind = Extract<RejectionKind, "frame-size" | "protocol">;

@@ -31,6 +31,7 @@ export type { RejectionKind } from "./rejection.ts";
 export type { ConnectionLimits } from "./connection_tracker.ts";
 
 const log = logger("proxy");
+const infoLine = (message: string, values: Record<string, unknown>) => log.info(message, values);
 
 /** The limits of a node whose settings do not say otherwise (the settings' defaults). */
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = Object.freeze({
@@ -162,8 +163,11 @@ export interface ProxyEvents {
   bytesIn?(n: number): void;
   /** Bytes read from a broker for a client (called per read). */
   bytesOut?(n: number): void;
-  /** A connection was refused before it was proxied; `kind` names why, for metrics. */
-  rejected?(info: ConnectionInfo, reason: string, kind: RejectionKind): void;
+  /**
+   * A connection was refused before it was proxied; `kind` names why, for metrics. `logged`: its log
+   * line was written (false: the bad-peer rate limit suppressed it, so should its audit line be).
+   */
+  rejected?(info: ConnectionInfo, reason: string, kind: RejectionKind, logged: boolean): void;
 }
 
 /**
@@ -312,7 +316,7 @@ export class ProxyServer {
         // After the PROXY header: a load balancer sends it before relaying the client's ClientHello.
         const stage = await tlsServerStage(client, options.tls);
         if (!stage.ok) {
-          this.#reject(info, stage.reason, stage.kind, tracked);
+          this.#reject(info, stage.reason, stage.kind, tracked, stage.abortedByPeer);
           return;
         }
         info.tls = stage.tls;
@@ -352,8 +356,8 @@ export class ProxyServer {
         return; // else the client reset the connection
       }
       if (first === null) {
-        // Closed before sending a byte: a port probe, or the sweep.
-        if (tracked.timedOut !== undefined) this.#reject(info, "", "first-frame-timeout", tracked);
+        // Closed before sending a byte: a health check or a port probe, or the sweep.
+        this.#reject(info, "connection closed before a request", "closed-before-request", tracked);
         return;
       }
       tracker.framed(tracked);
@@ -403,27 +407,39 @@ export class ProxyServer {
     reason: string,
     kind: RejectionKind = "upstream",
     tracked?: TrackedConnection,
+    abortedByPeer = false,
   ): void {
     if (tracked?.timedOut !== undefined) {
       kind = tracked.timedOut;
       reason = timeoutReason(tracked.timedOut);
+      abortedByPeer = false;
     }
-    this.#connections.badPeers.log(kind, "closing connection from {client}: {reason}", {
-      client: describeClient(info),
-      reason,
-    });
-    this.#options.events?.rejected?.(info, reason, kind);
+    const values = { client: describeClient(info), reason };
+    if (kind === "closed-before-request") {
+      // A load balancer's health check or a port probe: not bad input, not worth a line by default.
+      log.debug("connection from {client} closed before sending anything: {reason}", values);
+      this.#options.events?.rejected?.(info, reason, kind, false);
+      return;
+    }
+    // A client that gave up in the middle of a handshake is no bad input: info, within the budget.
+    const logged = this.#connections.badPeers.log(
+      kind,
+      "closing connection from {client}: {reason}",
+      values,
+      abortedByPeer ? infoLine : undefined,
+    );
+    this.#options.events?.rejected?.(info, reason, kind, logged);
   }
 
   /** Logs (rate-limited) and reports a connection closed for a bad first frame, before any broker connection. */
   #badFirstFrame(info: ConnectionInfo, port: number, error: FrameError): void {
     const reason = `client: ${error.message}`;
-    this.#connections.badPeers.log(
+    const logged = this.#connections.badPeers.log(
       error.kind,
       "closed connection from {client} (port {port}, broker {brokerId}): {reason}",
       { client: describeClient(info), port, brokerId: info.broker?.nodeId, reason },
     );
-    this.#options.events?.rejected?.(info, reason, error.kind);
+    this.#options.events?.rejected?.(info, reason, error.kind, logged);
   }
 
   #logEnd(info: ConnectionInfo, port: number, end: ConnectionEnd): void {

@@ -64,7 +64,7 @@ function harness(limits: Partial<ConnectionLimits> = {}) {
   let now = 0;
   const listener = new FakeListener(7000);
   const brokers: ByteStream[] = [];
-  const rejected: { kind: RejectionKind; reason: string }[] = [];
+  const rejected: { kind: RejectionKind; reason: string; logged: boolean }[] = [];
   const closed: ConnectionEnd[] = [];
   const logLines: string[] = [];
   const badPeers = new RateLimitedLog(
@@ -93,7 +93,7 @@ function harness(limits: Partial<ConnectionLimits> = {}) {
     },
     connections: { tracker, badPeers },
     events: {
-      rejected: (_info: ConnectionInfo, reason, kind) => rejected.push({ kind, reason }),
+      rejected: (_info: ConnectionInfo, reason, kind, logged) => rejected.push({ kind, reason, logged }),
       closed: (_info, end) => closed.push(end),
     },
   });
@@ -211,6 +211,22 @@ Deno.test("the first complete valid frame opens the broker connection and is for
   }
 });
 
+Deno.test("a peer that closes before sending a byte (a health check) is counted, without a log line", async () => {
+  const h = harness();
+  try {
+    const probe = h.connect();
+    await settle();
+    probe.close();
+    await settle();
+    assert.deepEqual(h.rejected.map((r) => [r.kind, r.logged]), [["closed-before-request", false]]);
+    assert.deepEqual(h.logLines, []);
+    assert.equal(h.brokers.length, 0);
+    assert.equal(h.tracker.size, 0);
+  } finally {
+    await h.server.close();
+  }
+});
+
 Deno.test("a connection without a complete frame is closed by the sweep after the first-frame timeout", async () => {
   const h = harness({ firstFrameMs: 10_000 });
   try {
@@ -243,12 +259,13 @@ Deno.test("a proxied connection idle longer than the idle timeout is closed; act
     await readFrame(broker);
     // Past the first-frame timeout: it had its frame, it stays.
     h.sweepAt(3_000);
-    await broker.write(responseFrame(1, 1)); // activity stamped at 3 000
+    await broker.write(responseFrame(1, 1)); // activity stamped 3 000: between the sweeps at 3 000 and 4 000
     await readFrame(client);
-    h.sweepAt(7_999);
+    h.sweepAt(4_000); // sees the activity: quiet since 4 000 at the latest
+    h.sweepAt(8_999);
     await settle();
-    assert.equal(h.tracker.size, 1, "active at 3 000: not idle for 5 s yet");
-    h.sweepAt(8_000);
+    assert.equal(h.tracker.size, 1, "active before 4 000: not provably idle for 5 s yet");
+    h.sweepAt(9_000);
     assert.ok(await closedByPeer(client));
     await settle();
     assert.equal(h.closed.length, 1);

@@ -8,7 +8,8 @@
  *   GATEWAY_FIRST_FRAME_TIMEOUT_MS), stays alive and serves a new client afterwards;
  * - no broker connection for a connection that never sent a valid frame: the node's established
  *   connections to the brokers (ss) and `kgate_client_connections_total` grow only by what kcat uses;
- * - the node's log stays short (bad-peer lines are rate-limited) and its RSS growth bounded.
+ * - the node's log stays short (bad-peer lines and their REJECT audit lines are rate-limited) and its
+ *   RSS growth bounded.
  * And: peers that announce a large first frame (under GATEWAY_MAX_FRAME_BYTES, with a valid header) and
  * send most of it do not make the node hold what they send.
  */
@@ -125,14 +126,16 @@ Deno.test({
       const rssAfter = (await processStatus(pid)).rssBytes;
       const seconds = (performance.now() - started) / 1000;
       const lines = gateway.logs.slice(logOffset).split("\n").filter((l) => l !== "");
-      const auditLines = lines.filter(isAuditLine).length;
+      const audit = lines.filter(isAuditLine);
+      const auditLines = audit.length;
+      const rejectLines = audit.filter((l) => l.includes('"action":"REJECT"')).length;
       const logLines = lines.length - auditLines;
       console.log(
         `${opened} hostile connections, ${RECORDS} records in ${seconds.toFixed(1)} s: ` +
           `broker connections ${brokerConnectionsBefore} before, ${brokerConnectionsDuring} during; ` +
           `proxied connections +${proxied}; refused frames ${refusedFrames}, first-frame timeouts ${timedOut}; ` +
           `RSS ${mib(rssBefore)} -> ${mib(rssDuring)} (peers open) -> ${mib(rssAfter)} MiB; ` +
-          `log lines ${logLines} (+${auditLines} audit entries)`,
+          `log lines ${logLines} (+${auditLines} audit lines, ${rejectLines} of them REJECT)`,
       );
       // kcat: two clients of at most four connections each (bootstrap + 3 brokers); the node's own (audit).
       assert.ok(
@@ -144,6 +147,11 @@ Deno.test({
       // Bad-peer lines: the budget per 10 s interval, plus a "suppressed" line each; a few other lines.
       const intervals = Math.ceil(seconds / 10) + 1;
       assert.ok(logLines <= intervals * (BAD_PEER_LINES_PER_INTERVAL + 1) + 30, `${logLines} log lines`);
+      // REJECT audit lines go with the refusals' log lines (suppressed with them, counted in the
+      // "suppressed" line; the audit topic keeps every entry); the OPEN/CLOSE lines of kcat's
+      // and the checks' few connections are not rate-limited.
+      assert.ok(rejectLines <= intervals * BAD_PEER_LINES_PER_INTERVAL, `${rejectLines} REJECT audit lines`);
+      assert.ok(auditLines - rejectLines <= 60, `${auditLines - rejectLines} OPEN/CLOSE audit lines`);
       assert.ok(rssDuring - rssBefore < RSS_GROWTH_BOUND, `RSS grew by ${mib(rssDuring - rssBefore)} MiB`);
       assert.ok(rssAfter - rssBefore < RSS_GROWTH_BOUND, `RSS grew by ${mib(rssAfter - rssBefore)} MiB`);
     } finally {

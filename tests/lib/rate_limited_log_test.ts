@@ -48,3 +48,18 @@ Deno.test("the next line after a busy interval reports the count first, then is 
   ]);
   assert.equal(lines[1].values.count, 1);
 });
+
+Deno.test("a line may go through another writer on the same budget; count() adds a suppressed line", () => {
+  const { log, lines, at } = harness(2);
+  const other: string[] = [];
+  assert.equal(log.log("tls-handshake", "aborted", {}, (message) => other.push(message)), true);
+  assert.equal(log.log("protocol", "bad", {}), true);
+  assert.equal(log.log("tls-handshake", "aborted again", {}, (message) => other.push(message)), false);
+  log.count("REJECT audit");
+  assert.deepEqual(other, ["aborted"]);
+  assert.deepEqual(lines.map((l) => l.message), ["bad"]);
+  at(10_000);
+  log.flush();
+  assert.equal(lines[1].values.count, 2);
+  assert.equal(lines[1].values.byKind, "tls-handshake: 1, REJECT audit: 1");
+});

@@ -4,10 +4,22 @@
  * a broker ever hearing of it (a port scanner or a thousand stalled connections cost no broker
  * connection).
  *
+ * What is held before connecting is bounded small ({@link FIRST_FRAME_BUFFER_LIMIT}): a first frame
+ * larger than that (a client may open with a large Produce) is judged by its 8-byte prefix (size, API
+ * key, version) and handed on as soon as that prefix is valid; the broker connection opens and the
+ * rest of the frame streams through the pump like any later frame. Otherwise a peer announcing a
+ * large frame under `GATEWAY_MAX_FRAME_BYTES` and trickling it would make the node hold all of it.
+ *
  * @module
  */
 import type { ByteSource } from "../lib/bytes_io.ts";
 import { FrameError } from "./pump.ts";
+
+/**
+ * Most bytes of a first frame held before the broker connection opens (64 KiB). Every client opens
+ * with a small request (ApiVersions, SaslHandshake, Metadata); a larger first frame is streamed.
+ */
+export const FIRST_FRAME_BUFFER_LIMIT = 64 * 1024;
 
 /** How to judge the first frame. */
 export interface FirstFrameOptions {
@@ -15,17 +27,21 @@ export interface FirstFrameOptions {
   maxFrameBytes: number;
   /**
    * Checks the first request: called with its API key and version as soon as they have arrived
-   * (`body` undefined), then once with the whole frame body. Throws {@link FrameError} to refuse.
+   * (`body` undefined), then once with the whole frame body when the frame is held whole (not for a
+   * frame over `bufferLimit`: the pump reads that one). Throws {@link FrameError} to refuse.
    */
   check(apiKey: number, apiVersion: number, body?: Uint8Array): void;
   /** Size of the first read buffer (default 1 KiB; grown for a larger first frame). */
   bufferBytes?: number;
+  /** Largest first frame body held whole, in bytes (default {@link FIRST_FRAME_BUFFER_LIMIT}). */
+  bufferLimit?: number;
 }
 
 /**
- * Reads from `client` until one whole request frame has arrived and passed `options.check`.
- * Returns every byte read (the first frame, and whatever came after it), or null when the client
- * closed before sending a byte.
+ * Reads from `client` until one whole request frame has arrived and passed `options.check` — or, for a
+ * frame larger than `options.bufferLimit`, until its size, API key and version have. Returns every byte
+ * read (the first frame or, for a large one, its start; and whatever came after it), or null when the
+ * client closed before sending a byte.
  *
  * @example
  * ```ts ignore
@@ -38,6 +54,7 @@ export async function readFirstFrame(
   client: ByteSource,
   options: FirstFrameOptions,
 ): Promise<Uint8Array | null> {
+  const bufferLimit = options.bufferLimit ?? FIRST_FRAME_BUFFER_LIMIT;
   let buf = new Uint8Array(options.bufferBytes ?? 1024);
   let end = 0;
   let size = -1; // the frame's size, once known
@@ -66,6 +83,8 @@ export async function readFirstFrame(
     if (size >= 0 && !checkedHeader && end >= 8) {
       checkedHeader = true;
       options.check((buf[4] << 24 >> 16) | buf[5], (buf[6] << 24 >> 16) | buf[7]);
+      // Too large to hold: a valid start is enough; the pump streams the rest.
+      if (size > bufferLimit) return buf.subarray(0, end);
     }
     if (size >= 0 && end >= 4 + size) {
       options.check((buf[4] << 24 >> 16) | buf[5], (buf[6] << 24 >> 16) | buf[7], buf.subarray(4, 4 + size));

@@ -211,6 +211,31 @@ Deno.test("the first complete valid frame opens the broker connection and is for
   }
 });
 
+Deno.test("a first frame over 64 KiB opens the broker connection on its valid start and streams through", async () => {
+  const h = harness();
+  try {
+    const client = h.connect();
+    const large = requestFrame(METADATA, 1, 9, Array.from({ length: 300 * 1024 }, (_, i) => i & 0xff));
+    await client.write(large.subarray(0, 1024));
+    await settle();
+    assert.equal(h.brokers.length, 1, "connected on the first KiB");
+    const reading = readFrame(h.brokers[0]);
+    for (let at = 1024; at < large.length; at += 64 * 1024) {
+      await client.write(large.subarray(at, Math.min(at + 64 * 1024, large.length)));
+    }
+    assert.deepEqual(frameOf((await reading)!), large);
+    // A large frame with a refused start still reaches no broker.
+    const refused = h.connect("10.0.0.2");
+    const unknown = requestFrame(999, 0, 1, Array.from({ length: 100 * 1024 }, () => 0));
+    await refused.write(unknown.subarray(0, 1024));
+    assert.ok(await closedByPeer(refused));
+    assert.equal(h.brokers.length, 1);
+    client.close();
+  } finally {
+    await h.server.close();
+  }
+});
+
 Deno.test("a peer that closes before sending a byte (a health check) is counted, without a log line", async () => {
   const h = harness();
   try {

@@ -110,6 +110,7 @@ export function kafkaListeners(
     idleMs: config.connectionsMaxIdleMs,
     firstFrameMs: config.firstFrameTimeoutMs,
   }, config.badPeerLogLimit);
+  metrics.countClientConnections(() => connections.tracker.size);
   const servers = listeners.map((parts) => ({
     name: parts.listener.name,
     server: proxyServer(config, parts, { directory, metrics, audit, connections }),

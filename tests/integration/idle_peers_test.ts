@@ -16,7 +16,7 @@ import { testKafka } from "../harness/mod.ts";
 import { GatewayProcess } from "../support/gateway_process.ts";
 import { fileFixture, sharedTest } from "../support/fixture.ts";
 import { loopbackHost } from "../support/loopback.ts";
-import { PeerSwarm, rejected, scrapeMetrics, timeNewClient } from "../support/peer_swarm.ts";
+import { PeerSwarm, rejected, sampleValueOf, scrapeMetrics, timeNewClient } from "../support/peer_swarm.ts";
 import { apiVersionsV0, RawClient } from "../support/faults_wire.ts";
 import { isAuditLine } from "../support/faults_gateway.ts";
 import { sleep } from "../../src/lib/deadline.ts";
@@ -188,6 +188,9 @@ sharedTest(
       assert.equal(held.closedByPeer, 0, "connections under the cap were closed");
       const after = await scrapeMetrics(perNode.httpUrl);
       assert.equal(rejected(after, "max-connections") - before, OVER_CAP);
+      // The held ones show although none reached a broker: open client connections, all stages.
+      assert.equal(sampleValueOf(after, "kgate_client_connections"), 4);
+      assert.equal(sampleValueOf(after, "kgate_client_connections_open"), 0);
       // Logged within the bad-peer budget, not once per refused connection (REJECT audit entries aside).
       const capLines = perNode.logs.slice(logOffset).split("\n").filter((l) =>
         l.includes("GATEWAY_MAX_CONNECTIONS client connections open") && !isAuditLine(l)

@@ -29,3 +29,12 @@ Deno.test("REJECT entries: audited always, their log line only with the refusal'
   assert.match(body, /kgate_rejected_connections_total\{reason="frame-size"\} 2/);
   assert.match(body, /kgate_rejected_connections_total\{reason="closed-before-request"\} 1/);
 });
+
+Deno.test("kgate_client_connections reads the node's open connections when scraped", async () => {
+  const metrics = new GatewayMetrics();
+  let open = 0;
+  metrics.countClientConnections(() => open);
+  assert.match((await metrics.render()).body, /^kgate_client_connections 0$/m);
+  open = 18_000;
+  assert.match((await metrics.render()).body, /^kgate_client_connections 18000$/m);
+});

@@ -60,6 +60,8 @@ export class GatewayMetrics {
   readonly #upstreamErrors: Counter;
   readonly #rejected: Counter<"reason">;
   readonly #perApi = new Map<number, ApiInstruments>();
+  /** Open client connections of the node, all stages (read when scraped). */
+  #clientConnections: () => number = () => 0;
   /** Cluster size (live gateway nodes). */
   readonly clusterSize: Gauge;
   /** Group rebalances seen. */
@@ -138,8 +140,26 @@ export class GatewayMetrics {
       help: "Broker-to-node mappings computed",
       registers,
     });
+    const clientConnections = () => this.#clientConnections();
+    new Gauge({
+      name: "kgate_client_connections",
+      help: "Open client connections, including those not proxied yet (PROXY header, TLS handshake or " +
+        "first request pending): a build-up of silent connections shows here",
+      registers,
+      collect() {
+        this.set(clientConnections());
+      },
+    });
     registerAuditGauge(registers, options.auditStats);
     registerMemoryGauge(registers);
+  }
+
+  /**
+   * Where `kgate_client_connections` reads the node's open client connections when scraped (the
+   * connection tracker's count: no work per connection).
+   */
+  countClientConnections(count: () => number): void {
+    this.#clientConnections = count;
   }
 
   /** A client connection was accepted. */

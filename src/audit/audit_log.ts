@@ -114,9 +114,13 @@ export class AuditLog {
     return { ...this.#stats, queued: this.#queue.length };
   }
 
-  /** Records one event: logs it and queues it for the sink; never blocks, drops when the queue is full. */
+  /**
+   * Records one event: logs it (unless `options.logLine` is false: a line the caller's rate limit
+   * suppressed) and queues it for the sink; never blocks, drops when the queue is full.
+   */
   record(
     event: Omit<ConnectionAuditEvent, "id" | "time" | "type" | "nodeId" | "clusterId">,
+    options: { logLine?: boolean } = {},
   ): ConnectionAuditEvent {
     const full: ConnectionAuditEvent = {
       id: crypto.randomUUID(),
@@ -126,7 +130,7 @@ export class AuditLog {
       clusterId: this.#options.clusterId,
       ...event,
     };
-    auditLine.info("{audit}", { audit: full });
+    if (options.logLine !== false) auditLine.info("{audit}", { audit: full });
     if (!this.#options.sink || this.#closed) return full;
     this.#loop ??= this.#start(this.#options.sink);
     if (this.#queue.length >= this.#options.queueSize) {

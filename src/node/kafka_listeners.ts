@@ -13,7 +13,13 @@ import type { GatewayMetrics } from "../metrics.ts";
 import { parseCidr } from "../lib/cidr.ts";
 import { proxyProtocolParser } from "../proxy/transport/proxy_header.ts";
 import { gatewayFilters, supportedVersionRange } from "../proxy/filters/mod.ts";
-import { ProxyServer, type TlsServerOptions, type TlsSessionInfo } from "../proxy/server.ts";
+import {
+  type NodeConnections,
+  nodeConnections,
+  ProxyServer,
+  type TlsServerOptions,
+  type TlsSessionInfo,
+} from "../proxy/server.ts";
 import type { BrokerDirectory } from "../upstream/broker_directory.ts";
 import { upstreamConnector } from "../proxy/transport/upstream.ts";
 import { upstreamSecurity } from "../upstream/security.ts";
@@ -97,9 +103,17 @@ export function listenerRoute(
 export function kafkaListeners(
   { config, listeners, directory, metrics, audit }: KafkaListenerParts,
 ): KafkaListeners {
+  // One tracker for the node: the caps count every listener's connections.
+  const connections = nodeConnections({
+    maxConnections: config.maxConnections,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    idleMs: config.connectionsMaxIdleMs,
+    firstFrameMs: config.firstFrameTimeoutMs,
+  }, config.badPeerLogLimit);
+  metrics.countClientConnections(() => connections.tracker.size);
   const servers = listeners.map((parts) => ({
     name: parts.listener.name,
-    server: proxyServer(config, parts, directory, metrics, audit),
+    server: proxyServer(config, parts, { directory, metrics, audit, connections }),
   }));
   return {
     listen() {
@@ -132,9 +146,12 @@ export function kafkaListeners(
 function proxyServer(
   config: GatewayConfig,
   { listener, portCount, mapper, tls }: ListenerParts,
-  directory: BrokerDirectory,
-  metrics: GatewayMetrics,
-  audit: AuditLog,
+  { directory, metrics, audit, connections }: {
+    directory: BrokerDirectory;
+    metrics: GatewayMetrics;
+    audit: AuditLog;
+    connections: NodeConnections;
+  },
 ): ProxyServer {
   return new ProxyServer({
     bindHost: listener.bindHost,
@@ -177,7 +194,8 @@ function proxyServer(
       }
       : undefined,
     tls,
-    events: proxyEventsToMetricsAndAudit(metrics, audit),
+    events: proxyEventsToMetricsAndAudit(metrics, audit, () => connections.badPeers.count("REJECT audit")),
+    connections,
   });
 }
 

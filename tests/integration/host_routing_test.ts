@@ -343,12 +343,22 @@ sharedTest(
   },
 );
 
-/** A TLS handshake with `openssl s_client` to DUAL's EXTERNAL port: `-servername name`, or none. */
+/** ApiVersions v0 with a null client id: the first valid frame, which opens the broker connection. */
+const API_VERSIONS_V0 = new Uint8Array([0, 0, 0, 10, 0, 18, 0, 0, 0, 0, 0, 1, 0xff, 0xff]);
+
+/**
+ * A TLS handshake with `openssl s_client` to DUAL's EXTERNAL port (`-servername name`, or none), then one
+ * ApiVersions request: the broker connection (and its OPEN audit entry) waits for a valid frame.
+ */
 async function handshake(f: Fixture, serverName: string | undefined): Promise<void> {
   const args = ["s_client", "-connect", `${DUAL}:${SNI_PORT}`, "-CAfile", f.ca.certFile, "-brief"];
   args.push(...(serverName === undefined ? ["-noservername"] : ["-servername", serverName]));
-  const out = await new Deno.Command("openssl", { args, stdin: "null", stdout: "piped", stderr: "piped" })
-    .output();
+  const child = new Deno.Command("openssl", { args, stdin: "piped", stdout: "piped", stderr: "piped" })
+    .spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(API_VERSIONS_V0);
+  await writer.close();
+  const out = await child.output();
   const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
   assert.match(text, /CONNECTION ESTABLISHED|Protocol version/, `openssl s_client: ${text}`);
 }

@@ -11,6 +11,8 @@ import { writeAll } from "../../src/lib/bytes_io.ts";
 import { makeLeafCert, makeTestCa } from "../support/certs.ts";
 import { waitUntil } from "../support/wait.ts";
 
+const API_VERSIONS_V0 = new Uint8Array([0, 0, 0, 10, 0, 18, 0, 0, 0, 0, 0, 1, 0xff, 0xff]);
+
 Deno.test("proxy server, host routing: PROXY header, then the ClientHello's server name picks the broker", async () => {
   const ca = await makeTestCa();
   const leaf = await makeLeafCert(ca, {
@@ -61,6 +63,8 @@ Deno.test("proxy server, host routing: PROXY header, then the ClientHello's serv
     const conn = await Deno.startTls(tcp, { hostname: serverName ?? "127.0.0.1", caCerts: [caPem] });
     await conn.handshake();
     const before = opened.length;
+    // The broker connection opens on the first valid request frame: ApiVersions v0, null client id.
+    await writeAll(conn, API_VERSIONS_V0);
     await waitUntil(() => opened.length > before, 5000, "the connection is proxied");
     const info = opened.at(-1)!;
     conn.close();

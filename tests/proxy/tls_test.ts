@@ -227,6 +227,36 @@ Deno.test("tls stage: a client that never completes the handshake is closed at t
   }
 });
 
+Deno.test("tls stage: a peer closing before any byte is a health check; mid-handshake, an abort; garbage, bad input", async () => {
+  await setup();
+  const creds = await loadTlsServerCredentials(server);
+  const srv = echoServer(() => creds, "none", 5000);
+  try {
+    // Connect and close: a load balancer's TCP health check.
+    (await Deno.connect({ hostname: "127.0.0.1", port: srv.port })).close();
+    const probe = await waitFor(() => srv.outcomes[0]);
+    assert.ok(!probe.ok && probe.kind === "closed-before-request", JSON.stringify(probe));
+    // The start of a ClientHello record, then close: a client giving up.
+    const aborting = await Deno.connect({ hostname: "127.0.0.1", port: srv.port });
+    await aborting.write(new Uint8Array([0x16, 0x03, 0x01, 0x00, 0x80, 0x01, 0x00, 0x00, 0x7c, 0x03, 0x03]));
+    aborting.close();
+    const aborted = await waitFor(() => srv.outcomes[1]);
+    assert.ok(
+      !aborted.ok && aborted.kind === "tls-handshake" && aborted.abortedByPeer,
+      JSON.stringify(aborted),
+    );
+    // Not TLS at all: bad input, whatever the peer does next.
+    const garbage = await Deno.connect({ hostname: "127.0.0.1", port: srv.port });
+    await garbage.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    await garbage.read(new Uint8Array(100)).catch(() => null);
+    garbage.close();
+    const bad = await waitFor(() => srv.outcomes[2]);
+    assert.ok(!bad.ok && bad.kind === "tls-handshake" && !bad.abortedByPeer, JSON.stringify(bad));
+  } finally {
+    await srv.close();
+  }
+});
+
 Deno.test("tls credentials: bad files are refused naming the setting", async () => {
   await setup();
   const dir = await Deno.makeTempDir();

@@ -39,8 +39,9 @@ export class ProxyHeaderError extends Error {
    * A header error.
    *
    * @param message what was wrong with the header
+   * @param closedBeforeAnyByte the peer closed without sending a byte (a health check, not bad input)
    */
-  constructor(message: string) {
+  constructor(message: string, readonly closedBeforeAnyByte = false) {
     super(message);
     this.name = "ProxyHeaderError";
   }
@@ -90,7 +91,11 @@ export async function proxyHeaderStage(
     const { connection, rest } = await readProxyHeader(stream, options.parse, options.timeoutMs);
     return { ok: true, stream: prefixedStream(rest, stream), proxied: connection };
   } catch (error) {
-    return { ok: false, reason: (error as Error).message, kind: "proxy-header" };
+    // A health check of the load balancer's own (connect, close) is no bad header.
+    const kind = error instanceof ProxyHeaderError && error.closedBeforeAnyByte
+      ? "closed-before-request"
+      : "proxy-header";
+    return { ok: false, reason: (error as Error).message, kind };
   }
 }
 
@@ -134,6 +139,7 @@ async function readUntilParsed(
         length === 0
           ? "connection closed before a PROXY protocol header"
           : "connection closed inside the PROXY protocol header",
+        length === 0,
       );
     }
     length += n;

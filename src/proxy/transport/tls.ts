@@ -45,7 +45,17 @@ export interface TlsSessionInfo {
 /** The outcome of the TLS stage. */
 export type TlsStage =
   | { ok: true; stream: ByteStream; tls: TlsSessionInfo }
-  | { ok: false; reason: string; kind: "tls-handshake" };
+  | {
+    ok: false;
+    reason: string;
+    /** `closed-before-request`: the peer closed without sending a byte (a health check). */
+    kind: "tls-handshake" | "closed-before-request";
+    /**
+     * The peer closed or reset the connection in the middle of the handshake, after its first bytes
+     * (a client giving up, not bad input).
+     */
+    abortedByPeer?: boolean;
+  };
 
 /** Largest amount of decrypted bytes buffered ahead of the reader before the socket is paused. */
 const READ_AHEAD_BYTES = 1 << 20;
@@ -62,18 +72,26 @@ const READ_AHEAD_BYTES = 1 << 20;
  */
 export async function tlsServerStage(stream: ByteStream, options: TlsServerOptions): Promise<TlsStage> {
   const credentials = options.credentials();
-  const socket = new tls.TLSSocket(duplexOf(stream), {
+  const received = { bytes: 0 };
+  const socket = new tls.TLSSocket(duplexOf(stream, received), {
     isServer: true,
     secureContext: credentials.secureContext,
     requestCert: options.clientAuth !== "none",
     rejectUnauthorized: options.clientAuth === "required",
   } as tls.TLSSocketOptions);
+  let peerClosed = false;
   try {
     await withDeadline(
       new Promise<void>((resolve, reject) => {
         socket.once("secure", () => resolve());
-        socket.once("error", reject);
-        const closed = () => reject(new Error("connection closed during the TLS handshake"));
+        socket.once("error", (error: Error & { code?: string }) => {
+          peerClosed = error instanceof Deno.errors.ConnectionReset || error.code === "ECONNRESET";
+          reject(error);
+        });
+        const closed = () => {
+          peerClosed = true;
+          reject(new Error("connection closed during the TLS handshake"));
+        };
         socket.once("end", closed);
         socket.once("close", closed);
       }),
@@ -99,7 +117,19 @@ export async function tlsServerStage(stream: ByteStream, options: TlsServerOptio
     socket.on("error", () => {});
     socket.destroy();
     const message = error instanceof DeadlineError ? error.message : (error as Error).message;
-    return { ok: false, reason: `TLS handshake failed: ${message}`, kind: "tls-handshake" };
+    if (peerClosed && received.bytes === 0) {
+      return {
+        ok: false,
+        reason: "connection closed before the TLS handshake",
+        kind: "closed-before-request",
+      };
+    }
+    return {
+      ok: false,
+      reason: `TLS handshake failed: ${message}`,
+      kind: "tls-handshake",
+      abortedByPeer: peerClosed && !(error instanceof DeadlineError),
+    };
   }
 }
 
@@ -168,8 +198,8 @@ export function verifyClientChain(
   throw new Error(`client certificate ${subject}: chain too long`);
 }
 
-/** A node Duplex over a stream (what `TLSSocket` wraps). */
-function duplexOf(stream: ByteStream): Duplex {
+/** A node Duplex over a stream (what `TLSSocket` wraps); counts the bytes read in `received`. */
+function duplexOf(stream: ByteStream, received: { bytes: number }): Duplex {
   let reading = false;
   const duplex: Duplex = new Duplex({
     read() {
@@ -193,6 +223,7 @@ function duplexOf(stream: ByteStream): Duplex {
             duplex.push(null);
             return;
           }
+          received.bytes += n;
           if (!duplex.push(buffer.slice(0, n))) {
             reading = false;
             return;

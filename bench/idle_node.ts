@@ -3,7 +3,10 @@
  * CPU % of a core (utime + stime over the interval) and RSS per node. Membership (the consumer group) and
  * the broker refresh run as in production.
  *
- *   deno run -A bench/idle_node.ts [--seconds 60] [--settle 10] [--nodes 1,3]
+ *   deno run -A bench/idle_node.ts [--seconds 60] [--settle 10] [--nodes 1,3] [--v8-flags FLAGS] [--env K=V ...]
+ *
+ * `--v8-flags` runs the nodes with DENO_V8_FLAGS=FLAGS, `--env` with more environment (to try heap and
+ * allocator settings).
  *
  * Uses the cluster of env KGATE_TEST_KAFKA when set, else starts its own.
  *
@@ -90,6 +93,8 @@ if (import.meta.main) {
       seconds: { type: "string", default: "60" },
       settle: { type: "string", default: "10" },
       nodes: { type: "string", default: "1,3" },
+      "v8-flags": { type: "string" },
+      env: { type: "string", multiple: true },
     },
   });
   const { kafka, owned } = await benchKafka();
@@ -98,6 +103,12 @@ if (import.meta.main) {
       const f = await measureIdleCluster(kafka, loopbackHosts("bench", n), {
         seconds: Number(values.seconds),
         settleSeconds: Number(values.settle),
+        env: {
+          ...Object.fromEntries(
+            (values.env ?? []).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+          ),
+          ...(values["v8-flags"] ? { DENO_V8_FLAGS: values["v8-flags"] } : {}),
+        },
       });
       console.log(
         `${n} node(s), idle ${values.seconds} s: CPU % of a core ${

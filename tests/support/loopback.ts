@@ -43,6 +43,7 @@ export const LOOPBACK_BLOCKS = {
   idle_peers: { first: 133, count: 1 },
   connection_scale: { first: 141, count: 10 },
   bench: { first: 151, count: 6 },
+  group_describer: { first: 157, count: 1 },
 } as const satisfies Record<string, LoopbackBlock>;
 
 /** The name of a block's owner. */

@@ -1,11 +1,12 @@
 /**
  * End-to-end benchmark, in one run on one Kafka cluster: direct to the brokers, through one kgate node,
  * through a 3-node kgate cluster, and through grepplabs kafka-proxy when env KGATE_BENCH_KAFKA_PROXY names
- * a binary (the row is skipped, saying why, otherwise).
+ * a binary (the row is skipped, saying why, otherwise). `--baseline DIR` adds one more node run from another
+ * checkout (`DIR/main.ts`, e.g. a worktree of main), as the row `kgate@<its commit>`.
  *
  *   deno task bench:throughput [--quick] [--rounds N] [--records N] [--rate N] [--rate-records N]
  *     [--record-size BYTES] [--connections N] [--idle-seconds N] [--after-close-seconds N]
- *     [--acks all|1] [--replication N] [--paths direct,kgate,kgate-3,kafka-proxy]
+ *     [--acks all|1] [--replication N] [--paths direct,kgate,kgate-3,kafka-proxy] [--baseline DIR]
  *
  * Uses the Kafka cluster of env KGATE_TEST_KAFKA when set, else starts one. Phases:
  * 1. Memory and idle cost, once per proxy before any traffic: CPU % of a core over `--idle-seconds`, RSS
@@ -27,6 +28,7 @@ import { uniqueClusterId, untilClusterIs } from "../tests/support/gateway_cluste
 import { loopbackHosts } from "../tests/support/loopback.ts";
 import { benchKafka } from "./idle_node.ts";
 import { findKafkaProxy, KafkaProxyProcess } from "./kafka_proxy.ts";
+import { BaselineNode } from "./baseline_node.ts";
 import { openIdleConnections } from "./idle_connections.ts";
 import { cpuSeconds, rssBytes, sampleIdle } from "./proc_stats.ts";
 
@@ -42,9 +44,12 @@ const { values } = parseArgs({
     connections: { type: "string" },
     "idle-seconds": { type: "string" },
     "after-close-seconds": { type: "string" },
-    acks: { type: "string", default: "all" },
-    replication: { type: "string", default: "3" },
+    // The brokers share 2 cores with everything else: the lightest broker work keeps them from setting
+    // the pace, so that the proxies' differences show.
+    acks: { type: "string", default: "1" },
+    replication: { type: "string", default: "1" },
     paths: { type: "string", default: "direct,kgate,kgate-3,kafka-proxy" },
+    baseline: { type: "string" },
   },
 });
 const quick = values.quick;
@@ -231,11 +236,25 @@ async function gitCommit(): Promise<string> {
 const [singleHost, ...rest] = loopbackHosts("bench");
 const clusterHosts = rest.slice(0, 3);
 const proxyHost = rest[3];
+const baselineHost = rest[4];
 const { kafka, owned } = await benchKafka();
 const gateways: GatewayProcess[] = [];
 let kafkaProxy: KafkaProxyProcess | undefined;
+let baseline: BaselineNode | undefined;
 const notes: string[] = [];
 const paths: Path[] = [];
+async function stopAll(): Promise<void> {
+  await Promise.all(gateways.map((g) => g.stop()));
+  await kafkaProxy?.stop();
+  await baseline?.stop();
+  if (owned) await kafka.stop();
+}
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, () => {
+    console.error(`${signal}: stopping the proxies${owned ? " and the Kafka cluster" : ""}`);
+    stopAll().finally(() => Deno.exit(130));
+  });
+}
 try {
   const want = (name: string) => opts.paths.includes(name);
   if (want("direct")) paths.push({ name: "direct", bootstrap: kafka.bootstrapServers, pids: [] });
@@ -259,6 +278,14 @@ try {
     }
     await untilClusterIs(nodes, clusterHosts, 60_000);
     paths.push({ name: "kgate-3", bootstrap: nodes[0].bootstrap, pids: nodes.map((n) => n.child.pid) });
+  }
+  if (values.baseline) {
+    baseline = await BaselineNode.start(values.baseline, baselineHost, kafka.bootstrapServers);
+    paths.push({
+      name: `kgate@${baseline.commit}`,
+      bootstrap: baseline.bootstrap,
+      pids: [baseline.child.pid],
+    });
   }
   if (want("kafka-proxy")) {
     const binary = await findKafkaProxy();
@@ -348,7 +375,6 @@ try {
     );
   }
 } finally {
-  await Promise.all(gateways.map((g) => g.stop()));
-  await kafkaProxy?.stop();
-  if (owned) await kafka.stop();
+  await stopAll();
 }
+Deno.exit(0);

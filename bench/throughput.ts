@@ -162,8 +162,10 @@ async function consume(kafka: KafkaCluster, bootstrap: string, topic: string, re
 
 async function runRound(kafka: KafkaCluster, path: Path, round: number): Promise<RoundResult> {
   const proxied = path.pids.length > 0;
-  const full = `bench-${path.name}-${round}-full-${Date.now()}`;
-  const rated = `bench-${path.name}-${round}-rate-${Date.now()}`;
+  // Topic names allow ASCII alphanumerics, '.', '_' and '-'.
+  const prefix = `bench-${path.name.replace(/[^A-Za-z0-9._-]/g, "_")}-${round}`;
+  const full = `${prefix}-full-${Date.now()}`;
+  const rated = `${prefix}-rate-${Date.now()}`;
   await kafka.createTopic(full, 3, opts.replication);
   await kafka.createTopic(rated, 3, opts.replication);
   try {

@@ -218,12 +218,13 @@ function fmt(x: number | null | undefined, digits = 1): string {
   return x === null || x === undefined || Number.isNaN(x) ? "-" : x.toFixed(digits);
 }
 
+/** The commit of this tree, "+changes" when the code (not the docs or benches) differs from it. */
 async function gitCommit(): Promise<string> {
   try {
     const out = await new Deno.Command("git", { args: ["rev-parse", "--short", "HEAD"], stdout: "piped" })
       .output();
     const dirty = await new Deno.Command("git", {
-      args: ["status", "--porcelain", "--untracked-files=no"],
+      args: ["status", "--porcelain", "--untracked-files=no", "--", "main.ts", "src", "deno.json"],
       stdout: "piped",
     })
       .output();

@@ -226,6 +226,37 @@ const settings = z.object({
     env: "GATEWAY_UPSTREAM_CONNECT_TIMEOUT_MS",
     description: "Timeout for connecting to a broker",
   }),
+  connectionsMaxIdleMs: withDefault(integer(0, 2147483647, " (0 = never)"), 600000, {
+    env: "GATEWAY_CONNECTIONS_MAX_IDLE_MS",
+    description: "A client connection with no bytes either way for this long is closed (as Kafka's " +
+      "connections.max.idle.ms)",
+    details: "checked every second",
+  }),
+  firstFrameTimeoutMs: withDefault(integer(100, 600000), 10000, {
+    env: "GATEWAY_FIRST_FRAME_TIMEOUT_MS",
+    description: "A client connection that has not sent one complete request frame this long after it " +
+      "was accepted is closed",
+    details: "PROXY header and TLS handshake included; checked every second; no broker connection is " +
+      "opened before that first valid frame",
+  }),
+  maxConnections: withDefault(integer(1, 10000000), 100000, {
+    env: "GATEWAY_MAX_CONNECTIONS",
+    description: "Most open client connections per node (all Kafka ports); beyond it new ones are closed " +
+      "at once",
+  }),
+  badPeerLogLimit: withDefault(integer(1, 1000000), 10, {
+    env: "GATEWAY_BAD_PEER_LOG_LIMIT",
+    description: "Log lines about bad peers (refused connections, broken frames, failed handshakes, " +
+      "timeouts) written per 10 s; beyond it they are counted and the count logged once per 10 s",
+    details: "so that hostile traffic cannot flood the log; every refusal is counted in " +
+      "kgate_rejected_connections_total",
+  }),
+  maxConnectionsPerIp: withDefault(integer(0, 10000000, " (0 = unlimited)"), 0, {
+    env: "GATEWAY_MAX_CONNECTIONS_PER_IP",
+    description: "Most open client connections per client IP",
+    details: "with the PROXY protocol on, the original source IP of the header counts (behind a load " +
+      "balancer every connection comes from its IP)",
+  }),
   // Unset here; the default is filled in from other settings below.
   nodeId: optional(matching(NODE_ID, nodeIdChars), {
     env: "GATEWAY_NODE_ID",

@@ -12,7 +12,7 @@ import type { GatewayMetrics } from "../metrics.ts";
 import { parseCidr } from "../lib/cidr.ts";
 import { proxyProtocolParser } from "../proxy/transport/proxy_header.ts";
 import { gatewayFilters, supportedVersionRange } from "../proxy/filters/mod.ts";
-import { ProxyServer, type TlsServerOptions } from "../proxy/server.ts";
+import { nodeConnections, ProxyServer, type TlsServerOptions } from "../proxy/server.ts";
 import type { BrokerDirectory } from "../upstream/broker_directory.ts";
 import { upstreamConnector } from "../proxy/transport/upstream.ts";
 import { upstreamSecurity } from "../upstream/security.ts";
@@ -94,5 +94,12 @@ export function kafkaListeners(
       : undefined,
     tls,
     events: proxyEventsToMetricsAndAudit(metrics, audit),
+    // One tracker for the node: the caps count every listener's connections.
+    connections: nodeConnections({
+      maxConnections: config.maxConnections,
+      maxConnectionsPerIp: config.maxConnectionsPerIp,
+      idleMs: config.connectionsMaxIdleMs,
+      firstFrameMs: config.firstFrameTimeoutMs,
+    }, config.badPeerLogLimit),
   });
 }

@@ -9,6 +9,7 @@
  * @module
  */
 import { type ByteSink, type ByteSource, writeAll } from "../lib/bytes_io.ts";
+import { type BufferPool, PUMP_BUFFER_POOL } from "./buffer_pool.ts";
 import type { FrameRejectionKind } from "./rejection.ts";
 
 /** What to do with a frame, decided from its first bytes. */
@@ -80,17 +81,34 @@ export class FrameError extends Error {
 export interface PumpOptions {
   /** Largest frame body accepted, in bytes. */
   maxFrameBytes: number;
-  /** Initial read buffer size. */
+  /**
+   * Size of the pump's own small read buffer, read into while the connection is quiet (default
+   * {@link SMALL_BUFFER_BYTES}).
+   */
   bufferBytes?: number;
+  /** Where large read buffers come from while bytes stream in (default {@link PUMP_BUFFER_POOL}). */
+  pool?: BufferPool;
   /** Called with the number of bytes read from the source, per read. */
   onRead?: (bytes: number) => void;
 }
 
-const DEFAULT_BUFFER_BYTES = 128 * 1024;
-/** Reads after which an unused grown buffer is given back. */
+/**
+ * The read buffer of a quiet connection. An idle connection's pending read holds it (Deno pins the
+ * buffer of a pending read), so it is the memory an idle connection costs per direction; most
+ * requests and the responses to an idle client's requests fit in it.
+ */
+export const SMALL_BUFFER_BYTES = 1024;
+/** The small buffer of a connection that sends larger frames grows up to this size. */
+const MAX_SMALL_BUFFER_BYTES = 16 * 1024;
+/** Pieces to write are joined into one write up to this size (beyond it, copying costs more than a call). */
+const JOIN_MAX_BYTES = 16 * 1024;
+/** Reads after which an unused grown buffer (larger than the pool's) is given back. */
 const LARGE_BUFFER_IDLE_READS = 256;
 /** A grown buffer above this size is given back as soon as it is empty. */
 const MAX_KEPT_BUFFER_BYTES = 16 * 1024 * 1024;
+
+/** Which buffer the pump reads into: its own small one, one from the pool, or one grown for a frame larger than the pool's. */
+type BufferKind = "small" | "pooled" | "grown";
 
 /**
  * Pumps frames from `source` to `sink` until the source ends at a frame boundary.
@@ -110,14 +128,47 @@ export async function pumpFrames(
   const { maxFrameBytes } = options;
   const shared = "claim" in sink ? sink : undefined;
   let held = false; // this pump holds the shared sink
-  let buf = new Uint8Array(options.bufferBytes ?? DEFAULT_BUFFER_BYTES);
-  let view = new DataView(buf.buffer);
+  const pool = options.pool ?? PUMP_BUFFER_POOL;
+  let small = new Uint8Array(options.bufferBytes ?? SMALL_BUFFER_BYTES);
+  let smallView = new DataView(small.buffer);
+  let outgrown = false; // a read filled the small buffer: it doubles (up to MAX_SMALL_BUFFER_BYTES)
+  let buf: Uint8Array = small;
+  let view: DataView = smallView;
+  let kind = "small" as BufferKind;
+  let spare: Uint8Array | undefined; // a grown buffer kept for the next large frame
   let start = 0; // first unprocessed byte
   let end = 0; // end of valid data
+  let filled = false; // the last read filled the buffer: more bytes are probably waiting
   let streamRemaining = 0; // bytes of a forwarded frame still to come
   let rewriteDecided = false; // the frame at `start` waits whole for a rewrite
   let readsSinceLargeUse = 0; // reads since a grown buffer last held a large frame
   const segments: Uint8Array[] = [];
+
+  /** Reads into `next` from now on, keeping the pending bytes; gives the current buffer back. */
+  const switchTo = (next: Uint8Array, nextKind: BufferKind) => {
+    const pending = end - start;
+    if (pending > 0) next.set(buf.subarray(start, end));
+    if (kind === "pooled") pool.give(buf);
+    else if (kind === "grown") spare = buf.length > MAX_KEPT_BUFFER_BYTES ? undefined : buf;
+    buf = next;
+    view = next === small ? smallView : new DataView(next.buffer, next.byteOffset, next.length);
+    kind = nextKind;
+    start = 0;
+    end = pending;
+  };
+  /**
+   * Reads into the small buffer again (the pool's buffer drained). One that a read filled doubles
+   * first: a connection whose requests are a few KiB (a producer's batches) then reads each in one
+   * call, while one that only ever sent small frames keeps the smallest.
+   */
+  const backToSmall = () => {
+    if (outgrown && small.length < MAX_SMALL_BUFFER_BYTES) {
+      small = new Uint8Array(Math.min(small.length * 2, MAX_SMALL_BUFFER_BYTES));
+      smallView = new DataView(small.buffer);
+    }
+    outgrown = false;
+    switchTo(small, "small");
+  };
 
   // A pump that fails while holding a shared sink keeps it: the session is ending and closes the sink.
   for (;;) {
@@ -175,7 +226,7 @@ export async function pumpFrames(
       if (output instanceof Promise) {
         // A filter is waiting for something (its own request upstream, say): write what came
         // before, let other writers use the sink meanwhile, and commit only once it is ours again.
-        for (const segment of segments) await writeAll(sink, segment);
+        await writeSegments(sink, segments, pool);
         segments.length = 0;
         if (held) {
           shared!.release();
@@ -200,17 +251,27 @@ export async function pumpFrames(
     }
     if (forwardFrom >= 0 && start > forwardFrom) segments.push(buf.subarray(forwardFrom, start));
 
-    // 2. Write them, in order; let go of a shared sink at a frame boundary.
-    for (const segment of segments) await writeAll(sink, segment);
+    // 2. Write them, in order (small pieces joined: one write instead of several); let go of a shared
+    // sink at a frame boundary.
+    await writeSegments(sink, segments, pool);
     segments.length = 0;
     if (held && streamRemaining === 0) {
       shared!.release();
       held = false;
     }
 
-    // 3. Make room for the next read.
+    // 3. Choose the buffer of the next read and make room in it.
     if (start === end) {
       start = end = 0;
+      // Drained: a quiet connection reads into its small buffer, one that streams keeps a large one.
+      if (kind === "small") {
+        if (filled) {
+          outgrown = true;
+          switchTo(pool.take(), "pooled");
+        }
+      } else if (!filled && streamRemaining === 0) {
+        backToSmall();
+      }
     } else {
       const pendingBytes = end - start;
       let needed = buf.length;
@@ -220,13 +281,20 @@ export async function pumpFrames(
         needed = rewriteDecided ? Math.max(buf.length, 4 + size) : Math.max(buf.length, pendingBytes * 2);
         if (!rewriteDecided && pendingBytes < buf.length) needed = buf.length;
       }
+      if (kind === "small" && filled) {
+        outgrown = true;
+        needed = Math.max(needed, pool.bufferBytes);
+      }
       if (needed > buf.length) {
-        const bigger = new Uint8Array(needed);
-        bigger.set(buf.subarray(start, end));
-        buf = bigger;
-        view = new DataView(buf.buffer);
-        end = pendingBytes;
-        start = 0;
+        if (needed <= pool.bufferBytes) {
+          switchTo(pool.take(), "pooled");
+        } else if (spare !== undefined && spare.length >= needed && spare !== buf) {
+          const reused = spare;
+          spare = undefined;
+          switchTo(reused, "grown");
+        } else {
+          switchTo(new Uint8Array(needed), "grown");
+        }
       } else if (start > 0 && (end === buf.length || start > buf.length / 2)) {
         buf.copyWithin(0, start, end);
         end = pendingBytes;
@@ -234,34 +302,60 @@ export async function pumpFrames(
       }
     }
 
-    // 3b. Shrink back once a large buffer (grown for a whole frame to rewrite, e.g. a Fetch response)
-    // has gone unused for a while: a consumer's next large response reuses it instead of allocating
-    // and zero-filling a new one, and an idle connection ends up small again.
-    if (buf.length > 4 * DEFAULT_BUFFER_BYTES) {
-      if (end - start > DEFAULT_BUFFER_BYTES || rewriteDecided) {
+    // 3b. A grown buffer (for a whole frame to rewrite, e.g. a large Fetch response) is kept for a
+    // while: a consumer's next large response reuses it instead of allocating and zero-filling a new
+    // one; unused for a while, it goes.
+    if (kind === "grown" || spare !== undefined) {
+      if (kind === "grown" && (end - start > pool.bufferBytes || rewriteDecided)) {
         readsSinceLargeUse = 0;
-      } else if (
-        start === end &&
-        (++readsSinceLargeUse > LARGE_BUFFER_IDLE_READS || buf.length > MAX_KEPT_BUFFER_BYTES)
-      ) {
-        buf = new Uint8Array(options.bufferBytes ?? DEFAULT_BUFFER_BYTES);
-        view = new DataView(buf.buffer);
-        start = end = 0;
+      } else if (++readsSinceLargeUse > LARGE_BUFFER_IDLE_READS) {
+        spare = undefined;
+        if (kind === "grown" && start === end) backToSmall();
         readsSinceLargeUse = 0;
       }
     }
 
     // 4. Read more.
-    const n = await source.read(buf.subarray(end));
+    const space = buf.length - end;
+    const n = await source.read(end === 0 ? buf : buf.subarray(end));
     if (n === null) {
+      if (kind === "pooled") pool.give(buf);
       if (start === end && streamRemaining === 0) return;
       throw new FrameError(
         `connection ended inside a frame (${end - start + streamRemaining} bytes short or partial)`,
       );
     }
+    filled = n === space;
     options.onRead?.(n);
     end += n;
   }
+}
+
+/**
+ * Writes `segments` in order. Several small ones ({@link JOIN_MAX_BYTES} together) are copied into a
+ * pooled buffer and written at once (a rewritten frame in pieces, say): one write call, not several.
+ */
+async function writeSegments(
+  sink: ByteSink,
+  segments: readonly Uint8Array[],
+  pool: BufferPool,
+): Promise<void> {
+  if (segments.length === 1) return await writeAll(sink, segments[0]);
+  let total = 0;
+  for (let i = 0; i < segments.length; i++) total += segments[i].length;
+  if (segments.length === 0 || total > Math.min(pool.bufferBytes, JOIN_MAX_BYTES)) {
+    for (const segment of segments) await writeAll(sink, segment);
+    return;
+  }
+  const joined = pool.take();
+  let offset = 0;
+  for (let i = 0; i < segments.length; i++) {
+    joined.set(segments[i], offset);
+    offset += segments[i].length;
+  }
+  await writeAll(sink, joined.subarray(0, total));
+  // Only once written: a pending write holds the buffer.
+  pool.give(joined);
 }
 
 function pushOutput(segments: Uint8Array[], output: Uint8Array | readonly Uint8Array[]): void {

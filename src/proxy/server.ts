@@ -7,15 +7,19 @@
 import { logger } from "../log.ts";
 import { closeQuietly } from "../lib/close.ts";
 import { settleWithin, sleep } from "../lib/deadline.ts";
+import { RateLimitedLog } from "../lib/rate_limited_log.ts";
+import { type ConnectionLimits, ConnectionTracker, type TrackedConnection } from "./connection_tracker.ts";
 import type { Filter } from "./filter.ts";
+import { readFirstFrame } from "./first_frame.ts";
+import { FrameError } from "./pump.ts";
 import type { RejectionKind } from "./rejection.ts";
-import { runSession, type SessionEnd } from "./session.ts";
+import { firstRequestCheck, runSession, type SessionEnd } from "./session.ts";
 import {
   type ProxiedConnection,
   proxyHeaderStage,
   type ProxyProtocolOptions,
 } from "./transport/proxy_header.ts";
-import { type ByteStream, formatAddress, type StreamListener } from "./transport/stream.ts";
+import { type ByteStream, formatAddress, prefixedStream, type StreamListener } from "./transport/stream.ts";
 import { listenTcp } from "./transport/tcp.ts";
 import { type TlsServerOptions, tlsServerStage, type TlsSessionInfo } from "./transport/tls.ts";
 import { tcpUpstream, type UpstreamConnector } from "./transport/upstream.ts";
@@ -24,8 +28,46 @@ export { formatAddress } from "./transport/stream.ts";
 export type { ProxyProtocolOptions } from "./transport/proxy_header.ts";
 export type { TlsServerOptions, TlsSessionInfo } from "./transport/tls.ts";
 export type { RejectionKind } from "./rejection.ts";
+export type { ConnectionLimits } from "./connection_tracker.ts";
 
 const log = logger("proxy");
+
+/** The limits of a node whose settings do not say otherwise (the settings' defaults). */
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = Object.freeze({
+  maxConnections: 100_000,
+  maxConnectionsPerIp: 0,
+  idleMs: 600_000,
+  firstFrameMs: 10_000,
+});
+
+/**
+ * What every listener of a node shares: the caps and timeouts of its client connections, and the
+ * rate-limited log of bad peers (refusals, framing errors, failed handshakes, timeouts).
+ */
+export interface NodeConnections {
+  /** Open connections, caps and timeouts. */
+  readonly tracker: ConnectionTracker;
+  /** Log lines about bad peers: the first few per interval, then a count. */
+  readonly badPeers: RateLimitedLog;
+}
+
+/**
+ * The shared connection state of a node's listeners (its sweep also reports the suppressed log
+ * lines); `badPeerLogLimit` lines about bad peers are written per 10 s.
+ *
+ * @example
+ * ```ts ignore
+ * const connections = nodeConnections({ maxConnections: 100_000, maxConnectionsPerIp: 0, idleMs: 600_000, firstFrameMs: 10_000 });
+ * new ProxyServer({ ...options, connections });
+ * ```
+ */
+export function nodeConnections(limits: ConnectionLimits, badPeerLogLimit = 10): NodeConnections {
+  const badPeers = new RateLimitedLog((message, values) => log.warn(message, values), {
+    perInterval: badPeerLogLimit,
+  });
+  const tracker = new ConnectionTracker(limits, { onSweep: () => badPeers.flush() });
+  return { tracker, badPeers };
+}
 
 /** The longest {@link ProxyServer.close} waits for connection tasks. */
 const SHUTDOWN_WAIT_MS = 3000;
@@ -78,6 +120,11 @@ export interface ProxyServerOptions {
   listen?: (hostname: string, port: number) => StreamListener;
   /** The upstream transport (default: plain TCP). */
   connectUpstream?: UpstreamConnector;
+  /**
+   * Caps, timeouts and the bad-peer log, shared by every listener of the node (default: this
+   * server's own, with {@link DEFAULT_CONNECTION_LIMITS}).
+   */
+  connections?: NodeConnections;
 }
 
 /** How a proxied connection ended. */
@@ -131,8 +178,11 @@ export function describeClient(info: ConnectionInfo): string {
 export class ProxyServer {
   readonly #options: ProxyServerOptions;
   readonly #listeners: StreamListener[] = [];
-  readonly #open = new Set<ByteStream>();
+  readonly #connections: NodeConnections;
+  /** This server's open connections (the tracker may be shared with other servers). */
+  readonly #open = new Set<TrackedConnection>();
   readonly #tasks = new Set<Promise<void>>();
+  #started = false;
   #closing = false;
 
   /**
@@ -142,6 +192,7 @@ export class ProxyServer {
    */
   constructor(options: ProxyServerOptions) {
     this.#options = options;
+    this.#connections = options.connections ?? nodeConnections(DEFAULT_CONNECTION_LIMITS);
   }
 
   /** The ports listened on. */
@@ -164,6 +215,8 @@ export class ProxyServer {
       this.#listeners.length = 0;
       throw new Error(`cannot listen on ${bindHost}:${portStart}-${portStart + portCount - 1}: ${error}`);
     }
+    this.#connections.tracker.start();
+    this.#started = true;
     log.info("listening on {bindHost} ports {first}-{last}", {
       bindHost,
       first: portStart,
@@ -177,8 +230,10 @@ export class ProxyServer {
    */
   async close(): Promise<void> {
     this.#closing = true;
+    if (this.#started) this.#connections.tracker.stop();
+    this.#started = false;
     for (const listener of this.#listeners) closeQuietly(listener);
-    for (const stream of this.#open) closeQuietly(stream);
+    for (const connection of this.#open) connection.close();
     await settleWithin(Promise.allSettled([...this.#tasks]), AbortSignal.timeout(SHUTDOWN_WAIT_MS));
   }
 
@@ -209,35 +264,59 @@ export class ProxyServer {
 
   async #serve(accepted: ByteStream, port: number): Promise<void> {
     const options = this.#options;
+    const { tracker } = this.#connections;
     const info: ConnectionInfo = {
       clientAddress: formatAddress(accepted.remote),
       localAddress: formatAddress(accepted.local),
       acceptedAt: performance.now(),
     };
-    this.#open.add(accepted);
-    let upstream: ByteStream | undefined;
+    // With the PROXY protocol the original source counts per IP, once the header has named it.
+    const admitted = tracker.admit(options.proxyProtocol ? undefined : accepted.remote.hostname);
+    if (typeof admitted === "string") {
+      closeQuietly(accepted);
+      this.#reject(info, capReason(admitted), admitted);
+      return;
+    }
+    const tracked = admitted;
     let client = accepted;
+    let upstream: ByteStream | undefined;
+    tracked.close = () => {
+      if (client !== accepted) closeQuietly(client);
+      closeQuietly(accepted);
+      closeQuietly(upstream);
+    };
+    this.#open.add(tracked);
     try {
       if (options.proxyProtocol) {
         const stage = await proxyHeaderStage(accepted, options.proxyProtocol);
         if (!stage.ok) {
-          this.#reject(info, stage.reason, stage.kind);
+          this.#reject(info, stage.reason, stage.kind, tracked);
           return;
         }
         info.proxied = stage.proxied;
         client = stage.stream;
+        const source = stage.proxied.command === "PROXY" ? stage.proxied.source : undefined;
+        const refused = tracker.recount(tracked, source ? hostOf(source) : accepted.remote.hostname);
+        if (refused) {
+          this.#reject(info, capReason(refused), refused);
+          return;
+        }
       }
       if (options.tls) {
         // After the PROXY header: a load balancer sends it before relaying the client's ClientHello.
         const stage = await tlsServerStage(client, options.tls);
         if (!stage.ok) {
-          this.#reject(info, stage.reason, stage.kind);
+          this.#reject(info, stage.reason, stage.kind, tracked);
           return;
         }
         info.tls = stage.tls;
         client = stage.stream;
-        this.#open.add(client);
       }
+      // Behind a load balancer the mapping must see the client, not the balancer.
+      const filters = options.filters(
+        info.proxied?.command === "PROXY" && info.proxied.source ? info.proxied.source : info.clientAddress,
+      );
+      // Routed now (a lookup), connected only once a valid frame has come.
       const brokerId = options.minBrokerId + (port - options.portStart);
       // A broker that came back since the last refresh is unknown until the next one: look again
       // before treating its port as a bootstrap port, or the client would be stuck on another broker.
@@ -252,6 +331,24 @@ export class ProxyServer {
         return;
       }
       info.broker = broker;
+      // No broker connection before one complete, valid request frame.
+      let first: Uint8Array | null;
+      try {
+        first = await readFirstFrame(client, {
+          maxFrameBytes: options.maxFrameBytes,
+          check: firstRequestCheck(filters),
+        });
+      } catch (error) {
+        if (tracked.timedOut !== undefined) this.#reject(info, "", "first-frame-timeout", tracked);
+        else if (error instanceof FrameError) this.#badFirstFrame(info, port, error);
+        return; // else the client reset the connection
+      }
+      if (first === null) {
+        // Closed before sending a byte: a port probe, or the sweep.
+        if (tracked.timedOut !== undefined) this.#reject(info, "", "first-frame-timeout", tracked);
+        return;
+      }
+      tracker.framed(tracked);
       try {
         upstream = await (options.connectUpstream ?? tcpUpstream)(broker, options.upstreamConnectTimeoutMs);
       } catch (error) {
@@ -263,44 +360,62 @@ export class ProxyServer {
         );
         return;
       }
-      if (this.#closing) return;
-      this.#open.add(upstream);
+      if (this.#closing || tracked.timedOut !== undefined) return;
       options.events?.opened?.(info);
-      let bytesIn = 0;
-      let bytesOut = 0;
-      const end = await runSession({
-        client,
+      const traffic = new Traffic(tracker, tracked, options.events);
+      const session = runSession({
+        client: prefixedStream(first, client),
         upstream,
         maxFrameBytes: options.maxFrameBytes,
-        // Behind a load balancer the mapping must see the client, not the balancer.
-        filters: options.filters(
-          info.proxied?.command === "PROXY" && info.proxied.source ? info.proxied.source : info.clientAddress,
-        ),
-        onBytesIn: (n) => {
-          bytesIn += n;
-          options.events?.bytesIn?.(n);
-        },
-        onBytesOut: (n) => {
-          bytesOut += n;
-          options.events?.bytesOut?.(n);
-        },
+        filters,
+        onBytesIn: traffic.in,
+        onBytesOut: traffic.out,
       });
-      if (this.#closing && end.by !== "error") end.by = "gateway";
+      // This frame stays suspended for the connection's life: let go of the first frame's buffer.
+      first = null;
+      let end = await session;
+      if (tracked.timedOut !== undefined) {
+        end = { by: "gateway", reason: timeoutReason(tracked.timedOut), kind: tracked.timedOut };
+      } else if (this.#closing && end.by !== "error") end.by = "gateway";
       this.#logEnd(info, port, end);
-      options.events?.closed?.(info, end, { in: bytesIn, out: bytesOut });
+      options.events?.closed?.(info, end, { in: traffic.bytesIn, out: traffic.bytesOut });
     } finally {
-      if (client !== accepted) closeQuietly(client);
-      closeQuietly(accepted);
-      closeQuietly(upstream);
-      this.#open.delete(client);
-      this.#open.delete(accepted);
-      if (upstream) this.#open.delete(upstream);
+      tracked.close();
+      tracker.release(tracked);
+      this.#open.delete(tracked);
     }
   }
 
-  #reject(info: ConnectionInfo, reason: string, kind: RejectionKind = "upstream"): void {
-    log.warn("closing connection from {client}: {reason}", { client: describeClient(info), reason });
+  /**
+   * Logs (rate-limited) and reports a refused connection; a stage that failed because the sweep
+   * closed the connection is reported as that timeout.
+   */
+  #reject(
+    info: ConnectionInfo,
+    reason: string,
+    kind: RejectionKind = "upstream",
+    tracked?: TrackedConnection,
+  ): void {
+    if (tracked?.timedOut !== undefined) {
+      kind = tracked.timedOut;
+      reason = timeoutReason(tracked.timedOut);
+    }
+    this.#connections.badPeers.log(kind, "closing connection from {client}: {reason}", {
+      client: describeClient(info),
+      reason,
+    });
     this.#options.events?.rejected?.(info, reason, kind);
+  }
+
+  /** Logs (rate-limited) and reports a connection closed for a bad first frame, before any broker connection. */
+  #badFirstFrame(info: ConnectionInfo, port: number, error: FrameError): void {
+    const reason = `client: ${error.message}`;
+    this.#connections.badPeers.log(
+      error.kind,
+      "closed connection from {client} (port {port}, broker {brokerId}): {reason}",
+      { client: describeClient(info), port, brokerId: info.broker?.nodeId, reason },
+    );
+    this.#options.events?.rejected?.(info, reason, error.kind);
   }
 
   #logEnd(info: ConnectionInfo, port: number, end: ConnectionEnd): void {
@@ -311,11 +426,59 @@ export class ProxyServer {
       reason: end.reason ?? "",
     };
     if (end.by === "error") {
-      log.warn("closed connection from {client} (port {port}, broker {brokerId}): {reason}", values);
+      this.#connections.badPeers.log(
+        end.kind ?? "error",
+        "closed connection from {client} (port {port}, broker {brokerId}): {reason}",
+        values,
+      );
     } else if (end.by === "upstream") {
       log.info("broker {brokerId} closed the connection of {client} {reason}", values);
     } else {
       log.debug("connection from {client} closed by {by}", { ...values, by: end.by });
     }
+  }
+}
+
+function capReason(kind: "max-connections" | "max-connections-per-ip"): string {
+  return kind === "max-connections"
+    ? "the node has GATEWAY_MAX_CONNECTIONS client connections open"
+    : "the client's IP has GATEWAY_MAX_CONNECTIONS_PER_IP connections open";
+}
+
+function timeoutReason(kind: "idle-timeout" | "first-frame-timeout"): string {
+  return kind === "idle-timeout"
+    ? "no bytes either way for GATEWAY_CONNECTIONS_MAX_IDLE_MS"
+    : "no complete request frame within GATEWAY_FIRST_FRAME_TIMEOUT_MS";
+}
+
+/** The host of an `ip:port` or `[ipv6]:port` address. */
+function hostOf(address: string): string {
+  if (address.startsWith("[")) return address.slice(1, address.indexOf("]"));
+  const colon = address.lastIndexOf(":");
+  return colon < 0 ? address : address.slice(0, colon);
+}
+
+/** Counts a proxied connection's bytes, stamps its activity for the idle timeout, and reports reads. */
+class Traffic {
+  bytesIn = 0;
+  bytesOut = 0;
+  /** Bytes read from the client, per read. */
+  readonly in: (n: number) => void;
+  /** Bytes read from the broker, per read. */
+  readonly out: (n: number) => void;
+
+  constructor(tracker: ConnectionTracker, tracked: TrackedConnection, events: ProxyEvents | undefined) {
+    const bytesIn = events?.bytesIn;
+    const bytesOut = events?.bytesOut;
+    this.in = (n) => {
+      this.bytesIn += n;
+      tracked.lastActive = tracker.clock;
+      bytesIn?.(n);
+    };
+    this.out = (n) => {
+      this.bytesOut += n;
+      tracked.lastActive = tracker.clock;
+      bytesOut?.(n);
+    };
   }
 }

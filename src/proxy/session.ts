@@ -101,6 +101,36 @@ export function runSession(options: SessionOptions): Promise<SessionEnd> {
   return new Session(options).run();
 }
 
+/**
+ * The check of a connection's first request, before any broker connection: the filters'
+ * {@link Filter.admitRequest} (API key and version, as soon as they arrive), then a parseable request
+ * header once the whole frame is in. For `readFirstFrame`; the session checks every request
+ * again (the first included) as usual.
+ *
+ * @example
+ * ```ts ignore
+ * const first = await readFirstFrame(client, { maxFrameBytes, check: firstRequestCheck(filters) });
+ * ```
+ */
+export function firstRequestCheck(
+  filters: readonly Filter[],
+): (apiKey: number, apiVersion: number, body?: Uint8Array) => void {
+  return (apiKey, apiVersion, body) => {
+    if (body === undefined) {
+      for (const filter of filters) filter.admitRequest?.(apiKey, apiVersion);
+      return;
+    }
+    try {
+      const header = readRequestHeader(body);
+      if (apiKey === ApiKey.Produce) produceRequestAcks(body, header);
+    } catch (error) {
+      throw new FrameError(
+        `malformed request header (${apiName(apiKey)} v${apiVersion}): ${(error as Error).message}`,
+      );
+    }
+  };
+}
+
 class Session implements FilterContext {
   readonly #options: SessionOptions;
   readonly #filters: readonly Filter[];
@@ -198,7 +228,7 @@ class Session implements FilterContext {
           current = { header, acks, startedAt, wanters };
           return "rewrite";
         }
-        this.#commitRequest(header, acks, startedAt);
+        this.#commitRequest(header, acks, startedAt, startedAt);
         return "forward";
       },
       rewrite: (body) => {
@@ -210,8 +240,12 @@ class Session implements FilterContext {
   }
 
   /** The request goes upstream now: it takes the next place in the pending queue and the client's order. */
-  #commitRequest(header: RequestHeaderInfo, acks: number, startedAt: number): void {
-    const forwardedAt = performance.now();
+  #commitRequest(
+    header: RequestHeaderInfo,
+    acks: number,
+    startedAt: number,
+    forwardedAt = performance.now(),
+  ): void {
     // Produce with acks=0 gets no response.
     if (acks === 0) return;
     this.#inFlight.push({
@@ -345,7 +379,7 @@ class Session implements FilterContext {
           if (size < 4) throw new FrameError(`response frame of ${size} bytes has no correlation id`);
           return "more";
         }
-        const correlationId = new DataView(prefix.buffer, prefix.byteOffset, 4).getInt32(0);
+        const correlationId = (prefix[0] << 24) | (prefix[1] << 16) | (prefix[2] << 8) | prefix[3];
         const head = this.#inFlight[0];
         if (head === undefined) {
           throw new FrameError(`response with correlation id ${correlationId} but no request pending`);

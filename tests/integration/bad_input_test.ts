@@ -228,7 +228,8 @@ const limitedNode = fileFixture(async (stack) => {
     host: HOST,
     kafka,
     portStart: PORT_START,
-    env: { GATEWAY_MAX_FRAME_BYTES: String(MAX_FRAME) },
+    // Every bad connection gets its own log line here (bad-peer lines are rate-limited by default).
+    env: { GATEWAY_MAX_FRAME_BYTES: String(MAX_FRAME), GATEWAY_BAD_PEER_LOG_LIMIT: "100000" },
   });
   stack.defer(async () => {
     const status = await gateway.stop();
@@ -285,7 +286,7 @@ sharedTest(
       host: HOST,
       kafka,
       portStart: DEFAULT_NODE_PORT_START,
-      env: { GATEWAY_HTTP_PORT: "8922" },
+      env: { GATEWAY_HTTP_PORT: "8922", GATEWAY_BAD_PEER_LOG_LIMIT: "100000" },
     });
     try {
       for (const size of [0x7fffffff, DEFAULT_MAX_FRAME + 1]) {

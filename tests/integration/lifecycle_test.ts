@@ -449,6 +449,8 @@ sharedTest(
       // Broker 2 is down: a new connection to its port is closed with the reason.
       const fromRefused = gateway.logs.length;
       const refused = await RawClient.connect(HOST_B, portOf(2));
+      // The broker connection opens with the first valid request (none for a silent connection).
+      await refused.sendTolerant(apiVersionsV0(2));
       await refused.closedByPeer(10_000);
       await expectOneLogLine(
         gateway,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { ByteSink, ByteSource } from "../../src/lib/bytes_io.ts";
+import { BufferPool } from "../../src/proxy/buffer_pool.ts";
 import { FrameError, type FramePolicy, pumpFrames } from "../../src/proxy/pump.ts";
 
 /** A source that hands out `data` in the given chunk sizes. */
@@ -204,5 +205,45 @@ Deno.test("pumpFrames writes views of its read buffer before it reads into that 
       },
     ),
     { numRuns: 100 },
+  );
+});
+
+Deno.test("pumpFrames moves between its small buffer, pooled ones and grown ones without losing a byte", async () => {
+  // A tiny pool (64-byte buffers, 2 kept) makes every path run: small reads, pooled reads while bytes
+  // stream, frames larger than a pooled buffer, and the buffers given back.
+  const pool = new BufferPool(64, 2);
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(
+        fc.tuple(fc.constantFrom(1, 2), fc.uint8Array({ maxLength: 300 })).map(([first, rest]) =>
+          concat([new Uint8Array([first]), rest])
+        ),
+        { maxLength: 12 },
+      ),
+      fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 6 }),
+      fc.integer({ min: 8, max: 48 }),
+      async (bodies, chunks, bufferBytes) => {
+        const sink = slowSink();
+        await pumpFrames(chunkedSource(concat(bodies.map(frame)), chunks), sink, reversePolicy, {
+          maxFrameBytes: 1 << 20,
+          bufferBytes,
+          pool,
+        });
+        assert.deepEqual(sink.bytes(), expected(bodies));
+        assert.ok(pool.free <= 2);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("pumpFrames joins the small pieces of a rewritten frame and the frames around it into one write", async () => {
+  const bodies = [new Uint8Array([2, 7]), new Uint8Array([1, 5, 6]), new Uint8Array([2, 8])];
+  const sink = collectingSink();
+  await pumpFrames(chunkedSource(concat(bodies.map(frame)), []), sink, piecesPolicy, { maxFrameBytes: 1024 });
+  assert.equal(sink.writes, 1);
+  assert.deepEqual(
+    sink.bytes(),
+    concat([frame(bodies[0]), frame(new Uint8Array([0xee, 1, 5, 6])), frame(bodies[2])]),
   );
 });

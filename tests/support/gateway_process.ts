@@ -72,6 +72,8 @@ export class GatewayProcess {
         crypto.randomUUID().slice(0, 8)
       }`,
       GATEWAY_DRAIN_MS: "0",
+      // Tests expect one log line per bad connection; a test of the rate limit sets its own.
+      GATEWAY_BAD_PEER_LOG_LIMIT: "100000",
       NO_COLOR: "1",
       ...(options.kafka ? { KAFKA_BOOTSTRAP_SERVERS: options.kafka.bootstrapServers } : {}),
       ...options.env,

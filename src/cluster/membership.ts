@@ -1,7 +1,8 @@
 /**
  * Cluster membership through Kafka: every node of a gateway cluster joins one consumer group on an
  * internal topic, publishing its identity in its group-protocol metadata. Describing the group (after
- * every rebalance and a few times a second) yields the live nodes; the view is swapped atomically.
+ * every rebalance and a few times a second, over one kept connection to the coordinator) yields the live
+ * nodes; the view is swapped atomically. The members topic is never read.
  *
  * No coordinator of kgate's own: the group coordinator (a broker) decides who is alive. A node that
  * leaves (SIGTERM) is gone at once; one that dies is gone when its session times out.
@@ -16,7 +17,6 @@ import {
   type Kafka,
   type LogEntry,
   logLevel,
-  type MemberDescription,
   type PartitionAssigner,
 } from "kafkajs";
 import type { GatewayConfig } from "../config/mod.ts";
@@ -24,6 +24,7 @@ import { logger } from "../log.ts";
 import { ensureTopic, gatewayKafkaClient } from "../upstream/gateway_kafka_client.ts";
 import { settleWithin, sleep } from "../lib/deadline.ts";
 import { decodeMemberIdentity, encodeMemberIdentity, type MemberIdentity } from "./member_identity.ts";
+import { type DescribedMember, GroupDescriber } from "./group_describer.ts";
 
 const log = logger("cluster");
 
@@ -102,6 +103,8 @@ export class GroupMembership {
   #view: MembershipView = EMPTY;
   readonly #kafka: Kafka;
   readonly #refreshMs: number;
+  readonly #describer: GroupDescriber;
+  /** Only to create the members topic at start; disconnected once it exists. */
   #admin: Admin | undefined;
   #consumer: Consumer | undefined;
   #memberId: string | null = null;
@@ -133,6 +136,7 @@ export class GroupMembership {
     ({ groupId: this.groupId, topic: this.topic } = membershipNames(config));
     this.#refreshMs = options.refreshMs ?? 500;
     const logCreator = () => (entry: LogEntry) => this.#onKafkaLog(entry);
+    this.#describer = new GroupDescriber(config, this.groupId, `kgate-members-${config.nodeId}`);
     this.#kafka = gatewayKafkaClient(config, `kgate-members-${config.nodeId}`, {
       logCreator,
       level: logLevel.DEBUG,
@@ -163,13 +167,14 @@ export class GroupMembership {
     log.info("left the gateway group {group}", { group: this.groupId });
   }
 
-  /** Leaves the group (kafkajs sends LeaveGroup on disconnect) and drops the admin client. */
+  /** Leaves the group (kafkajs sends LeaveGroup on disconnect) and drops the other connections. */
   async #disconnect(): Promise<void> {
     await this.#consumer?.disconnect().catch((error) =>
       log.warn("leaving the group failed: {error}", { error })
     );
     await this.#describing?.catch(() => {});
-    await this.#admin?.disconnect().catch(() => {});
+    this.#describer.close();
+    await this.#dropAdmin();
   }
 
   async #run(): Promise<void> {
@@ -185,6 +190,8 @@ export class GroupMembership {
         backoffMs = Math.min(backoffMs * 2, 10_000);
       }
     }
+    // The admin client's connections would otherwise stay open (and checked) for the node's life.
+    await this.#dropAdmin();
     if (this.#stopped) return;
     await this.#startConsumer();
     this.#scheduleDescribe(0);
@@ -233,6 +240,10 @@ export class GroupMembership {
     this.#consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       this.#memberId = payload.memberId;
+      // The members topic is never read (the group is the membership): the member given its partition
+      // would otherwise send a Fetch every maxWaitTimeInMs forever. Paused, kafkajs only sleeps between
+      // heartbeats. Set at every join: a consumer kafkajs restarts after a crash starts unpaused.
+      consumer.pause([{ topic: this.topic }]);
       this.#scheduleDescribe(0);
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
@@ -301,11 +312,9 @@ export class GroupMembership {
   async #describe(): Promise<void> {
     let group;
     try {
-      const admin = await this.#adminClient();
-      ({ groups: [group] } = await admin.describeGroups([this.groupId]));
+      group = await this.#describer.describe();
     } catch (error) {
       this.#failed(error);
-      await this.#dropAdmin();
       return;
     }
     if (this.#stopped) return;
@@ -340,13 +349,16 @@ export class GroupMembership {
    * present. Only a stable group's description carries metadata; during a rebalance the ids alone
    * still tell who left.
    */
-  #learnMembers(described: readonly MemberDescription[]): Set<string> {
+  #learnMembers(described: readonly DescribedMember[]): Set<string> {
     const present = new Set<string>();
     for (const member of described) {
       present.add(member.memberId);
       if (member.memberMetadata && member.memberMetadata.length > 0 && !this.#known.has(member.memberId)) {
         try {
-          const { userData } = AssignerProtocol.MemberMetadata.decode(member.memberMetadata)!;
+          const metadata = member.memberMetadata;
+          const { userData } = AssignerProtocol.MemberMetadata.decode(
+            Buffer.from(metadata.buffer, metadata.byteOffset, metadata.byteLength),
+          )!;
           this.#known.set(member.memberId, { ...decodeMemberIdentity(userData), memberId: member.memberId });
         } catch (error) {
           log.warn("ignoring group member {member} ({client}): {error}", {

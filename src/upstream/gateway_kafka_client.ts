@@ -8,6 +8,8 @@ import { type Admin, type ITopicConfig, Kafka, type KafkaConfig, type logCreator
 import type { GatewayConfig } from "../config/mod.ts";
 import type { UpstreamSasl } from "./sasl.ts";
 import { upstreamSecurity } from "./security.ts";
+// Before any client exists: kafkajs's request queues must not spin while idle.
+import "./kafkajs_idle_fixes.ts";
 
 /** Options of {@link gatewayKafkaClient}. */
 export interface GatewayKafkaClientOptions {

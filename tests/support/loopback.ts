@@ -1,6 +1,6 @@
 /**
  * The loopback addresses (127.0.0.x) of the integration tests: one fixed block per owner (a test file,
- * the demo, the throughput bench), so two test files never bind the same address and a file's addresses
+ * the demo, the bench/ scripts), so two test files never bind the same address and a file's addresses
  * stay the same from run to run (HAProxy routes and trusted CIDRs name them). tests/support/loopback_test.ts
  * checks that the blocks are disjoint and that no integration file writes an address by hand.
  *
@@ -18,13 +18,12 @@ export interface LoopbackBlock {
 
 /**
  * Every block, by owner (integration test files by their name without `_test.ts`). `demo` (tests/demo.ts)
- * and `bench` (bench/throughput.ts) write their addresses themselves; they are listed so that no test
- * file gets them.
+ * writes its addresses itself; `bench` is the block of the bench/ scripts (throughput, idle node). Both are
+ * listed so that no test file gets them.
  */
 export const LOOPBACK_BLOCKS = {
   demo: { first: 2, count: 3 },
   kcat: { first: 5, count: 2 },
-  bench: { first: 9, count: 1 },
   kafkajs: { first: 11, count: 1 },
   java_clients: { first: 12, count: 1 },
   no_address_leak: { first: 13, count: 1 },
@@ -44,6 +43,8 @@ export const LOOPBACK_BLOCKS = {
   backpressure: { first: 132, count: 1 },
   idle_peers: { first: 133, count: 1 },
   connection_scale: { first: 141, count: 10 },
+  bench: { first: 151, count: 6 },
+  group_describer: { first: 157, count: 1 },
 } as const satisfies Record<string, LoopbackBlock>;
 
 /** The name of a block's owner. */

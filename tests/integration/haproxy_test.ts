@@ -52,6 +52,7 @@ import { boundKafkajs, rawFrom } from "../support/haproxy_clients.ts";
 import { buildProxyV1, buildProxyV2 } from "../../src/proxy_protocol/mod.ts";
 import { fileFixture, sharedTest } from "../support/fixture.ts";
 import { loopbackHosts } from "../support/loopback.ts";
+import { waitUntil } from "../support/wait.ts";
 
 /**
  * GW_HOST: the gateway node HAProxy forwards to. LB_HOST: HAProxy, the address the gateway advertises
@@ -769,12 +770,6 @@ const MALFORMED: { name: string; bytes: Uint8Array; close?: boolean; reason: Reg
     close: true,
     reason: /: connection closed inside the PROXY protocol header$/,
   },
-  {
-    name: "no byte, then the client closes",
-    bytes: new Uint8Array(),
-    close: true,
-    reason: /: connection closed before a PROXY protocol header$/,
-  },
 ];
 
 sharedTest("HAProxy 5. malformed and partial headers are refused with the reason logged", async () => {
@@ -805,6 +800,45 @@ sharedTest("HAProxy 5. malformed and partial headers are refused with the reason
   assert.deepEqual(failed, []);
   await clients.stillServed("5", since);
 });
+
+/** `kgate_rejected_connections_total{reason="closed-before-request"}` of a node, from its `/metrics`. */
+async function closedBeforeRequest(gateway: GatewayProcess): Promise<number> {
+  const res = await fetch(`${gateway.httpUrl}/metrics`, { signal: AbortSignal.timeout(5_000) });
+  const text = await res.text();
+  assert.equal(res.status, 200, text);
+  const prefix = 'kgate_rejected_connections_total{reason="closed-before-request"}';
+  const line = text.split("\n").find((l) => l.startsWith(prefix));
+  return line === undefined ? 0 : Number(line.split(" ").at(-1));
+}
+
+sharedTest(
+  "HAProxy 5b. a peer that connects and closes without a byte (a health check) is counted, not logged",
+  async () => {
+    const { main } = await nodes.get();
+    const from = main.logs.length;
+    const before = await closedBeforeRequest(main);
+    const addresses: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const client = await RawClient.connect(GW_HOST, PORT_START + i);
+      addresses.push(client.address);
+      await client.closeWrite();
+      await client.closedByPeer(5_000);
+    }
+    await waitUntil(
+      async () => await closedBeforeRequest(main) >= before + 3,
+      5_000,
+      "kgate_rejected_connections_total{reason=closed-before-request} counts the three probes",
+    );
+    // Neither a warning nor an audit entry: a load balancer probing every few seconds is no bad input.
+    for (const address of addresses) {
+      assert.deepEqual(
+        main.logs.slice(from).split("\n").filter((l) => l.includes(address)),
+        [],
+        `a log line or audit entry names the probe ${address}`,
+      );
+    }
+  },
+);
 
 sharedTest(
   "HAProxy: valid headers straight to the node are served; error lines name the original addresses",

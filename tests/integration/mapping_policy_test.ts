@@ -259,17 +259,24 @@ interface SteadyRun {
   /** Connections each node accepted during the warm-up and after it. */
   accepted: { node: string; warmUp: number; after: number }[];
   afterTimeline: string;
+  /** Group joins (rebalances seen by a member) after the warm-up. */
+  joinsAfterWarmUp: number;
   warmUpSeconds: number;
 }
 
 /** The whole run: a warm-up of at least {@link WARM_UP_MS}, then {@link MEASURED_MS} measured. */
 const STEADY_MS = 60_000;
-/** The warm-up lasts at least this, and until the group has been stable for {@link GROUP_STABLE_MS}. */
+/**
+ * The warm-up lasts at least this, and until for {@link GROUP_STABLE_MS} no member joined the group and
+ * no node accepted a connection (a late rebalance makes a consumer connect to its new partitions'
+ * leaders: settling, not the policy moving clients).
+ */
 const WARM_UP_MS = 15_000;
 /** Longest warm-up: a group that never settles (round-robin) is measured from then on. */
-const MAX_WARM_UP_MS = 20_000;
+const MAX_WARM_UP_MS = 30_000;
 const GROUP_STABLE_MS = 5_000;
 const MEASURED_MS = STEADY_MS - WARM_UP_MS;
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 /** `MAPPING_DEBUG=1`: progress lines on stderr. */
 const debug = Deno.env.get("MAPPING_DEBUG") ? (line: string) => console.error(line) : () => {};
 
@@ -302,6 +309,7 @@ async function steadyRun(policy: string, hosts: string[]): Promise<SteadyRun> {
   let producing: Promise<void> | undefined;
   let consumersUp: Promise<void> | undefined;
   const joinedAt: (number | undefined)[] = consumers.map(() => undefined);
+  let joins = 0;
   const started = performance.now();
   const offsets = () => nodes.map((n) => n.logs.length);
   const opensSince = (from: number[]) =>
@@ -325,7 +333,10 @@ async function steadyRun(policy: string, hosts: string[]): Promise<SteadyRun> {
     // The consumers join at once (kafkajs' run() returns once the member joined its group, or keeps
     // retrying): the steady-state clock runs meanwhile, whatever the policy.
     consumersUp = Promise.all(consumers.map(async (consumer, i) => {
-      consumer.on(consumer.events.GROUP_JOIN, () => joinedAt[i] = performance.now());
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        joinedAt[i] = performance.now();
+        joins++;
+      });
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         crashes.push(
           `consumer ${i + 1} at ${((performance.now() - started) / 1000).toFixed(1)} s: ${payload.error}`,
@@ -344,13 +355,19 @@ async function steadyRun(policy: string, hosts: string[]): Promise<SteadyRun> {
     // Warm-up: every consumer joined and no join for a while (on a loaded machine the group may take
     // longer than the minimum to settle).
     const elapsed = () => performance.now() - started;
+    let opened = 0;
+    let lastOpenAt = performance.now();
     while (
       elapsed() < MAX_WARM_UP_MS &&
       (elapsed() < WARM_UP_MS || joinedAt.some((t) => t === undefined) ||
-        performance.now() - Math.max(...joinedAt.map((t) => t ?? 0)) < GROUP_STABLE_MS)
+        performance.now() - Math.max(...joinedAt.map((t) => t ?? 0)) < GROUP_STABLE_MS ||
+        performance.now() - lastOpenAt < GROUP_STABLE_MS)
     ) {
       await sleep(200);
+      const openedNow = sum(opensSince(start));
+      if (openedNow !== opened) [opened, lastOpenAt] = [openedNow, performance.now()];
     }
+    const joinsAtWarmUpEnd = joins;
     const warmUpSeconds = elapsed() / 1000;
     debug(`${policy}: warm-up over, ${acked.length} acknowledged, ${consumed.size} consumed`);
     const afterWarmUp = offsets();
@@ -361,7 +378,7 @@ async function steadyRun(policy: string, hosts: string[]): Promise<SteadyRun> {
     for (let slice = 0; slice < MEASURED_MS / 15_000; slice++) {
       await sleep(15_000);
       const now = offsets();
-      slices.push(opensSince(sliceStart).reduce((a, b) => a + b, 0));
+      slices.push(sum(opensSince(sliceStart)));
       sliceStart = now;
     }
     const after = opensSince(afterWarmUp);
@@ -380,6 +397,7 @@ async function steadyRun(policy: string, hosts: string[]): Promise<SteadyRun> {
       crashes,
       accepted: nodes.map((n, i) => ({ node: n.host, warmUp: warmUp[i], after: after[i] })),
       afterTimeline: slices.join(" / "),
+      joinsAfterWarmUp: joins - joinsAtWarmUpEnd,
       warmUpSeconds,
     };
   } finally {
@@ -402,7 +420,8 @@ function describe(run: SteadyRun): string {
     `connections accepted in the ${run.warmUpSeconds.toFixed(0)} s warm-up then the next ${
       MEASURED_MS / 1000
     } s: ` +
-    `${accepted} (per 15 s after the warm-up: ${run.afterTimeline})` +
+    `${accepted} (per 15 s after the warm-up: ${run.afterTimeline}; ` +
+    `${run.joinsAfterWarmUp} group join(s) after the warm-up)` +
     (run.crashes.length ? `\n    crashes: ${run.crashes.slice(0, 5).join("; ")}` : "");
 }
 

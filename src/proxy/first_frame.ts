@@ -21,6 +21,12 @@ import { FrameError } from "./pump.ts";
  */
 export const FIRST_FRAME_BUFFER_LIMIT = 64 * 1024;
 
+/**
+ * The first read buffer: what a connection that has sent nothing yet holds (Deno pins the buffer of a
+ * pending read). Clients open with ApiVersions (50-80 bytes); a larger first frame grows it.
+ */
+const FIRST_READ_BYTES = 256;
+
 /** How to judge the first frame. */
 export interface FirstFrameOptions {
   /** Largest request frame body accepted, in bytes. */
@@ -31,7 +37,7 @@ export interface FirstFrameOptions {
    * frame over `bufferLimit`: the pump reads that one). Throws {@link FrameError} to refuse.
    */
   check(apiKey: number, apiVersion: number, body?: Uint8Array): void;
-  /** Size of the first read buffer (default 1 KiB; grown for a larger first frame). */
+  /** Size of the first read buffer (default 256 bytes; grown for a larger first frame). */
   bufferBytes?: number;
   /** Largest first frame body held whole, in bytes (default {@link FIRST_FRAME_BUFFER_LIMIT}). */
   bufferLimit?: number;
@@ -55,7 +61,7 @@ export async function readFirstFrame(
   options: FirstFrameOptions,
 ): Promise<Uint8Array | null> {
   const bufferLimit = options.bufferLimit ?? FIRST_FRAME_BUFFER_LIMIT;
-  let buf = new Uint8Array(options.bufferBytes ?? 1024);
+  let buf = new Uint8Array(options.bufferBytes ?? FIRST_READ_BYTES);
   let end = 0;
   let size = -1; // the frame's size, once known
   let checkedHeader = false;

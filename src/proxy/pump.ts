@@ -97,7 +97,7 @@ export interface PumpOptions {
  * buffer of a pending read), so it is the memory an idle connection costs per direction; most
  * requests and the responses to an idle client's requests fit in it.
  */
-export const SMALL_BUFFER_BYTES = 1024;
+export const SMALL_BUFFER_BYTES = 256;
 /** The small buffer of a connection that sends larger frames grows up to this size. */
 const MAX_SMALL_BUFFER_BYTES = 16 * 1024;
 /** Pieces to write are joined into one write up to this size (beyond it, copying costs more than a call). */

@@ -322,10 +322,14 @@ export class ProxyServer {
         info.tls = stage.tls;
         client = stage.stream;
       }
-      // Behind a load balancer the mapping must see the client, not the balancer.
-      const filters = options.filters(
-        info.proxied?.command === "PROXY" && info.proxied.source ? info.proxied.source : info.clientAddress,
-      );
+      // Behind a load balancer the mapping must see the client, not the balancer. Built when the first
+      // frame's header has come: a connection that never sends one (a probe, a stalled peer; the bulk of
+      // a node's connections at scale) costs no filter chain.
+      let filters: readonly Filter[] | undefined;
+      const connectionFilters = () =>
+        filters ??= options.filters(
+          info.proxied?.command === "PROXY" && info.proxied.source ? info.proxied.source : info.clientAddress,
+        );
       // Routed now (a lookup), connected only once a valid frame has come.
       const brokerId = options.route
         ? options.route(port, info.tls)
@@ -348,7 +352,8 @@ export class ProxyServer {
       try {
         first = await readFirstFrame(client, {
           maxFrameBytes: options.maxFrameBytes,
-          check: firstRequestCheck(filters),
+          check: (apiKey, apiVersion, body) =>
+            firstRequestCheck(connectionFilters())(apiKey, apiVersion, body),
         });
       } catch (error) {
         if (tracked.timedOut !== undefined) this.#reject(info, "", "first-frame-timeout", tracked);
@@ -379,7 +384,7 @@ export class ProxyServer {
         client: prefixedStream(first, client),
         upstream,
         maxFrameBytes: options.maxFrameBytes,
-        filters,
+        filters: connectionFilters(),
         onBytesIn: traffic.in,
         onBytesOut: traffic.out,
       });

@@ -117,8 +117,10 @@ Deno.test("pumpFrames forwards and rewrites frames for any chunking", async () =
 Deno.test("pumpFrames writes consecutive forwarded frames in one write", async () => {
   const bodies = Array.from({ length: 50 }, (_, i) => new Uint8Array([2, i]));
   const sink = collectingSink();
+  // 300 bytes, read at once into a buffer that holds them all.
   await pumpFrames(chunkedSource(concat(bodies.map(frame)), []), sink, reversePolicy, {
     maxFrameBytes: 1024,
+    bufferBytes: 1024,
   });
   assert.equal(sink.writes, 1);
   assert.deepEqual(sink.bytes(), expected(bodies));

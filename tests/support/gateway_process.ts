@@ -40,6 +40,8 @@ export interface GatewayProcessOptions {
   waitReady?: boolean;
   /** Readiness timeout (default 30 s). */
   readyTimeoutMs?: number;
+  /** Flags for `deno run` before the permissions (a benchmark's `--inspect=...`). */
+  denoFlags?: string[];
 }
 
 /** A kgate node running as a child process. */
@@ -79,7 +81,15 @@ export class GatewayProcess {
       ...options.env,
     };
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys=hostname", MAIN],
+      args: [
+        "run",
+        ...(options.denoFlags ?? []),
+        "--allow-net",
+        "--allow-env",
+        "--allow-read",
+        "--allow-sys=hostname",
+        MAIN,
+      ],
       env,
       stdin: "null",
       stdout: "piped",

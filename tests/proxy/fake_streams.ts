@@ -1,8 +1,8 @@
 /** In-memory byte streams and Kafka frame helpers for session tests (no sockets). */
 import type { ByteStream } from "../../src/proxy/transport/stream.ts";
 
-/** One direction of a pipe. */
-class Channel {
+/** One direction of an in-memory pipe: writes are copied and queued until read; `close` ends it. */
+export class Channel {
   readonly #chunks: Uint8Array[] = [];
   #wake: (() => void) | undefined;
   #closed = false;

@@ -41,6 +41,7 @@ import { firstRequestCheck, runSession, type SessionEnd } from "../../src/proxy/
 import { readFirstFrame } from "../../src/proxy/first_frame.ts";
 import { type ByteStream, prefixedStream } from "../../src/proxy/transport/stream.ts";
 import { messageArbitrary } from "../protocol/arbitrary.ts";
+import { Channel } from "./fake_streams.ts";
 
 /** Frames pushed through the reader and the filters, in both directions, over the whole run. */
 const TARGET_FRAMES = 1_000_000;
@@ -267,60 +268,19 @@ function mutate(frame: Uint8Array, headerEnd: number, m: Mutation): { bytes: Uin
 
 // ---- in-memory streams with half-close ----
 
-/** One direction of an in-memory connection. */
-class Pipe {
-  readonly #chunks: Uint8Array[] = [];
-  #wake: (() => void) | undefined;
-  #ended = false;
-  /** Bytes written in total. */
-  written = 0;
-
-  write(p: Uint8Array): Promise<number> {
-    if (this.#ended) return Promise.reject(new Deno.errors.BrokenPipe("closed"));
-    this.#chunks.push(p.slice());
-    this.written += p.length;
-    this.#notify();
-    return Promise.resolve(p.length);
-  }
-
-  async read(p: Uint8Array): Promise<number | null> {
-    while (this.#chunks.length === 0) {
-      if (this.#ended) return null;
-      await new Promise<void>((resolve) => this.#wake = resolve);
-    }
-    const chunk = this.#chunks[0];
-    const n = Math.min(p.length, chunk.length);
-    p.set(chunk.subarray(0, n));
-    if (n < chunk.length) this.#chunks[0] = chunk.subarray(n);
-    else this.#chunks.shift();
-    return n;
-  }
-
-  end(): void {
-    this.#ended = true;
-    this.#notify();
-  }
-
-  #notify(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
-}
-
 /** A connection: `a` writes what `b` reads and back; each end may end its own writing. */
 function connection(): [ByteStream & { endWriting(): void }, ByteStream & { endWriting(): void }] {
-  const ab = new Pipe();
-  const ba = new Pipe();
-  const end = (incoming: Pipe, outgoing: Pipe, port: number) => ({
+  const ab = new Channel();
+  const ba = new Channel();
+  const end = (incoming: Channel, outgoing: Channel, port: number) => ({
     remote: { hostname: "127.0.0.1", port: 3 - port },
     local: { hostname: "127.0.0.1", port },
     read: (p: Uint8Array) => incoming.read(p),
     write: (p: Uint8Array) => outgoing.write(p),
-    endWriting: () => outgoing.end(),
+    endWriting: () => outgoing.close(),
     close() {
-      ab.end();
-      ba.end();
+      ab.close();
+      ba.close();
     },
   });
   return [end(ba, ab, 1), end(ab, ba, 2)];

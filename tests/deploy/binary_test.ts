@@ -32,7 +32,7 @@ Deno.test("deno compile's permissions are deno task start's, the test gateways' 
   assert.deepEqual(compiled, ["--allow-env", "--allow-net", "--allow-read", "--allow-sys=hostname"]);
   const start = JSON.parse(read("deno.json")).tasks.start as string;
   assert.deepEqual(permissionFlags(start.split(/\s+/)), compiled, "deno task start");
-  const spawn = read("tests/support/gateway_process.ts").match(/args: \["run", ([^\]]*MAIN)\]/);
+  const spawn = read("tests/support/gateway_process.ts").match(/args: \[\s*"run",([^\]]*MAIN),?\s*\]/);
   assert.ok(spawn, "tests/support/gateway_process.ts: no run args");
   assert.deepEqual(permissionFlags(spawn[1].split(/,\s*/).map((w) => w.replaceAll('"', ""))), compiled);
   const listed = buildingSection().match(/`(--allow-[^`]*)`/);

@@ -80,10 +80,11 @@ export class GatewayProcess {
       ...(options.kafka ? { KAFKA_BOOTSTRAP_SERVERS: options.kafka.bootstrapServers } : {}),
       ...options.env,
     };
+    const denoFlags = options.denoFlags ?? [];
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
-        ...(options.denoFlags ?? []),
+        ...denoFlags,
         "--allow-net",
         "--allow-env",
         "--allow-read",

@@ -191,7 +191,11 @@ export class ProxyServer {
   readonly #connections: NodeConnections;
   /** This server's open connections (the tracker may be shared with other servers). */
   readonly #open = new Set<TrackedConnection>();
+  /** The accept loops. */
   readonly #tasks = new Set<Promise<void>>();
+  /** Connection tasks still running, and who waits for none to be left. */
+  #connectionTasks = 0;
+  #noConnectionTasks: (() => void) | undefined;
   #started = false;
   #closing = false;
 
@@ -244,7 +248,13 @@ export class ProxyServer {
     this.#started = false;
     for (const listener of this.#listeners) closeQuietly(listener);
     for (const connection of this.#open) connection.close();
-    await settleWithin(Promise.allSettled([...this.#tasks]), AbortSignal.timeout(SHUTDOWN_WAIT_MS));
+    const connectionTasksDone = this.#connectionTasks === 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => this.#noConnectionTasks = resolve);
+    await settleWithin(
+      Promise.allSettled([...this.#tasks, connectionTasksDone]),
+      AbortSignal.timeout(SHUTDOWN_WAIT_MS),
+    );
   }
 
   #track(task: Promise<void>): void {
@@ -268,7 +278,22 @@ export class ProxyServer {
         await sleep(100);
         continue;
       }
-      this.#track(this.#serve(stream, port));
+      this.#serveTracked(stream, port);
+    }
+  }
+
+  /**
+   * Serves a connection as one task: counted (not chained: an idle connection would hold the chain's
+   * promises for its whole life), and a bug in it ends that connection only.
+   */
+  async #serveTracked(accepted: ByteStream, port: number): Promise<void> {
+    this.#connectionTasks++;
+    try {
+      await this.#serve(accepted, port);
+    } catch (error) {
+      log.error("connection task failed: {error}", { error: String((error as Error)?.stack ?? error) });
+    } finally {
+      if (--this.#connectionTasks === 0) this.#noConnectionTasks?.();
     }
   }
 

@@ -168,27 +168,29 @@ class Session implements FilterContext {
 
   async run(): Promise<SessionEnd> {
     const { client, upstream, maxFrameBytes } = this.#options;
+    // The first pump to end ends the session. One settle callback rather than then/catch/race chains:
+    // an idle connection holds these promises for its whole life.
+    let settle!: (end: SessionEnd) => void;
+    const ended = new Promise<SessionEnd>((resolve) => settle = resolve);
     const requests = pumpFrames(client, this.#toUpstream, this.#requestPolicy(), {
       maxFrameBytes,
       onRead: this.#options.onBytesIn,
-    }).then(() => ({ by: "client" }) as SessionEnd);
+    }).then(() => settle({ by: "client" }), (error) => settle(toEnd("client", error)));
     // Responses are only bounded by a sanity limit: fetch.max.bytes may exceed the request limit.
     const responses = pumpFrames(upstream, this.#toClient, this.#responsePolicy(), {
       maxFrameBytes: 0x7fffffff,
       onRead: this.#options.onBytesOut,
-    }).then(() => ({ by: "upstream" }) as SessionEnd);
-    const end = await Promise.race([
-      requests.catch(toEnd("client")),
-      responses.catch(toEnd("upstream")),
-    ]);
+    }).then(() => settle({ by: "upstream" }), (error) => settle(toEnd("upstream", error)));
+    const end = await ended;
     this.#ended = true;
     closeQuietly(client);
     closeQuietly(upstream);
     this.#toClient.close();
     this.#toUpstream.close();
     for (const request of this.#inFlight.splice(0)) request.own?.reject(new Error("the connection ended"));
-    // Let the other pump settle so nothing is left unhandled.
-    await Promise.allSettled([requests, responses]);
+    // Let the other pump settle (its outcome is handled above).
+    await requests;
+    await responses;
     return end;
   }
 
@@ -507,21 +509,19 @@ function bodyIfNext(frame: ReplacementFrame, another: boolean): Uint8Array {
 const EMPTY = new Uint8Array(0);
 
 /** Maps how a pump ended to how the session ended. */
-function toEnd(side: "client" | "upstream") {
-  return (error: unknown): SessionEnd => {
-    if (error instanceof FrameError) {
-      return {
-        by: "error",
-        reason: `${side}: ${error.message}`,
-        kind: side === "client" ? error.kind : undefined,
-      };
-    }
-    if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
-      return { by: side };
-    }
-    if (error instanceof Deno.errors.ConnectionReset || error instanceof Deno.errors.BrokenPipe) {
-      return { by: side, reason: `${side} reset the connection` };
-    }
-    return { by: "error", reason: `${side}: ${(error as Error)?.message ?? String(error)}` };
-  };
+function toEnd(side: "client" | "upstream", error: unknown): SessionEnd {
+  if (error instanceof FrameError) {
+    return {
+      by: "error",
+      reason: `${side}: ${error.message}`,
+      kind: side === "client" ? error.kind : undefined,
+    };
+  }
+  if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
+    return { by: side };
+  }
+  if (error instanceof Deno.errors.ConnectionReset || error instanceof Deno.errors.BrokenPipe) {
+    return { by: side, reason: `${side} reset the connection` };
+  }
+  return { by: "error", reason: `${side}: ${(error as Error)?.message ?? String(error)}` };
 }

@@ -59,19 +59,37 @@ export function formatAddress(addr: NetEndpoint | Deno.Addr): string {
  * ```
  */
 export function prefixedStream(first: Uint8Array, stream: ByteStream): ByteStream {
-  if (first.length === 0) return stream;
-  let pending: Uint8Array | null = first;
-  return {
-    remote: stream.remote,
-    local: stream.local,
-    read(p) {
-      if (pending === null) return stream.read(p);
-      const n = Math.min(p.length, pending.length);
-      p.set(pending.subarray(0, n));
-      pending = n < pending.length ? pending.subarray(n) : null;
-      return Promise.resolve(n);
-    },
-    write: (p) => stream.write(p),
-    close: () => stream.close(),
-  };
+  return first.length === 0 ? stream : new PrefixedStream(first, stream);
+}
+
+/** {@link prefixedStream}'s stream: a class, so a connection holds no closures for it. */
+class PrefixedStream implements ByteStream {
+  readonly remote: NetEndpoint;
+  readonly local: NetEndpoint;
+  #pending: Uint8Array | null;
+  readonly #stream: ByteStream;
+
+  constructor(first: Uint8Array, stream: ByteStream) {
+    this.remote = stream.remote;
+    this.local = stream.local;
+    this.#pending = first;
+    this.#stream = stream;
+  }
+
+  read(p: Uint8Array): Promise<number | null> {
+    const pending = this.#pending;
+    if (pending === null) return this.#stream.read(p);
+    const n = Math.min(p.length, pending.length);
+    p.set(pending.subarray(0, n));
+    this.#pending = n < pending.length ? pending.subarray(n) : null;
+    return Promise.resolve(n);
+  }
+
+  write(p: Uint8Array): Promise<number> {
+    return this.#stream.write(p);
+  }
+
+  close(): void {
+    this.#stream.close();
+  }
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ByteStream, StreamListener } from "./stream.ts";
+import type { ByteStream, NetEndpoint, StreamListener } from "./stream.ts";
 
 /**
  * Listens on `hostname:port`.
@@ -35,18 +35,37 @@ export function listenTcp(hostname: string, port: number): StreamListener {
  * ```
  */
 export function tcpStream(conn: Deno.TcpConn): ByteStream {
-  const remote = conn.remoteAddr as Deno.NetAddr;
-  const local = conn.localAddr as Deno.NetAddr;
   try {
     conn.setNoDelay(true);
   } catch {
     // Already reset: the first read says so.
   }
-  return {
-    remote: { hostname: remote.hostname, port: remote.port },
-    local: { hostname: local.hostname, port: local.port },
-    read: (p) => conn.read(p),
-    write: (p) => conn.write(p),
-    close: () => conn.close(),
-  };
+  return new TcpStream(conn);
+}
+
+/** Methods on the prototype, not closures per connection: an idle connection holds two of these. */
+class TcpStream implements ByteStream {
+  readonly remote: NetEndpoint;
+  readonly local: NetEndpoint;
+  readonly #conn: Deno.TcpConn;
+
+  constructor(conn: Deno.TcpConn) {
+    const remote = conn.remoteAddr as Deno.NetAddr;
+    const local = conn.localAddr as Deno.NetAddr;
+    this.remote = { hostname: remote.hostname, port: remote.port };
+    this.local = { hostname: local.hostname, port: local.port };
+    this.#conn = conn;
+  }
+
+  read(p: Uint8Array): Promise<number | null> {
+    return this.#conn.read(p);
+  }
+
+  write(p: Uint8Array): Promise<number> {
+    return this.#conn.write(p);
+  }
+
+  close(): void {
+    this.#conn.close();
+  }
 }

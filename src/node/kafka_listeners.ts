@@ -12,7 +12,7 @@ import { settleWithin } from "../lib/deadline.ts";
 import type { GatewayMetrics } from "../metrics.ts";
 import { parseCidr } from "../lib/cidr.ts";
 import { proxyProtocolParser } from "../proxy/transport/proxy_header.ts";
-import { gatewayFilters, supportedVersionRange } from "../proxy/filters/mod.ts";
+import { gatewayFilterChain, supportedVersionRange } from "../proxy/filters/mod.ts";
 import {
   type NodeConnections,
   nodeConnections,
@@ -172,20 +172,19 @@ function proxyServer(
         AbortSignal.timeout(UNKNOWN_BROKER_REFRESH_WAIT_MS),
       );
     },
-    filters: (clientAddress) =>
-      gatewayFilters({
-        supportedVersions: (apiKey) => supportedVersionRange(apiKey, directory.apiVersions().get(apiKey)),
-        metrics,
-        rewrite: {
-          clientAddress,
-          mapper: (brokers, request) => {
-            metrics.mappingRequests.inc();
-            return mapper(brokers, request);
-          },
-          knownBrokers: () => directory.brokers(),
-          onUnknownBroker: () => directory.requestRefresh(),
+    // One chain per listener: per connection only its address rewrite is made.
+    filters: gatewayFilterChain({
+      supportedVersions: (apiKey) => supportedVersionRange(apiKey, directory.apiVersions().get(apiKey)),
+      metrics,
+      rewrite: {
+        mapper: (brokers, request) => {
+          metrics.mappingRequests.inc();
+          return mapper(brokers, request);
         },
-      }),
+        knownBrokers: () => directory.brokers(),
+        onUnknownBroker: () => directory.requestRefresh(),
+      },
+    }),
     proxyProtocol: config.haproxyProtocol
       ? {
         parse: proxyProtocolParser,

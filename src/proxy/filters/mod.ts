@@ -56,10 +56,36 @@ export interface GatewayFilterOptions {
  * ```
  */
 export function gatewayFilters(options: GatewayFilterOptions): Filter[] {
-  return [
+  const { clientAddress, ...rewrite } = options.rewrite;
+  return gatewayFilterChain({ ...options, rewrite })(clientAddress);
+}
+
+/** What the standard chains of a listener's connections share: everything but the client's address. */
+export interface GatewayFilterChainOptions extends Omit<GatewayFilterOptions, "rewrite"> {
+  /** The address rewriting, but for the client's address. */
+  rewrite: Omit<RewriteContext, "clientAddress">;
+}
+
+/**
+ * The standard chain for each connection of a listener: the filters that hold nothing of a connection
+ * (request guard, metrics, ApiVersions cap) are made once and shared; only the address rewrite, which
+ * maps for one client, is made per connection.
+ *
+ * @example
+ * ```ts ignore
+ * const chainFor = gatewayFilterChain({ supportedVersions, metrics, rewrite: { mapper, knownBrokers } });
+ * const filters = chainFor("10.0.0.7:50122");
+ * ```
+ */
+export function gatewayFilterChain(options: GatewayFilterChainOptions): (clientAddress: string) => Filter[] {
+  const before = [
     requestGuard({ supportedVersions: options.supportedVersions }),
     ...(options.metrics ? [metricsFilter(options.metrics)] : []),
     apiVersionsCap(supportedVersionRange),
-    addressRewrite(options.rewrite),
+  ];
+  const { mapper, knownBrokers, onUnknownBroker } = options.rewrite;
+  return (clientAddress) => [
+    ...before,
+    addressRewrite({ clientAddress, mapper, knownBrokers, onUnknownBroker }),
   ];
 }

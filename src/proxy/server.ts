@@ -191,11 +191,9 @@ export class ProxyServer {
   readonly #connections: NodeConnections;
   /** This server's open connections (the tracker may be shared with other servers). */
   readonly #open = new Set<TrackedConnection>();
-  /** The accept loops. */
-  readonly #tasks = new Set<Promise<void>>();
-  /** Connection tasks still running, and who waits for none to be left. */
-  #connectionTasks = 0;
-  #noConnectionTasks: (() => void) | undefined;
+  /** Tasks (accept loops, connections) still running, and who waits for none to be left. */
+  #tasks = 0;
+  #noTasks: (() => void) | undefined;
   #started = false;
   #closing = false;
 
@@ -248,22 +246,25 @@ export class ProxyServer {
     this.#started = false;
     for (const listener of this.#listeners) closeQuietly(listener);
     for (const connection of this.#open) connection.close();
-    const connectionTasksDone = this.#connectionTasks === 0
-      ? Promise.resolve()
-      : new Promise<void>((resolve) => this.#noConnectionTasks = resolve);
-    await settleWithin(
-      Promise.allSettled([...this.#tasks, connectionTasksDone]),
-      AbortSignal.timeout(SHUTDOWN_WAIT_MS),
-    );
+    const tasksDone = this.#tasks === 0 ? Promise.resolve() : new Promise<void>((r) => this.#noTasks = r);
+    await settleWithin(tasksDone, AbortSignal.timeout(SHUTDOWN_WAIT_MS));
   }
 
-  #track(task: Promise<void>): void {
-    // A bug in a connection task (an event callback throwing, say) must end that connection only,
-    // never reach the runtime as an unhandled rejection.
-    const tracked = task.catch((error) => {
+  /**
+   * Runs a task (an accept loop, a connection) counted for {@link ProxyServer.close}: one async frame,
+   * not a catch/finally chain (an idle connection would hold the chain's promises for its whole life).
+   * A bug in a connection task (an event callback throwing, say) ends that connection only, never
+   * reaches the runtime as an unhandled rejection.
+   */
+  async #track(task: Promise<void>): Promise<void> {
+    this.#tasks++;
+    try {
+      await task;
+    } catch (error) {
       log.error("connection task failed: {error}", { error: String((error as Error)?.stack ?? error) });
-    }).finally(() => this.#tasks.delete(tracked));
-    this.#tasks.add(tracked);
+    } finally {
+      if (--this.#tasks === 0) this.#noTasks?.();
+    }
   }
 
   async #acceptLoop(listener: StreamListener, port: number): Promise<void> {
@@ -278,22 +279,7 @@ export class ProxyServer {
         await sleep(100);
         continue;
       }
-      this.#serveTracked(stream, port);
-    }
-  }
-
-  /**
-   * Serves a connection as one task: counted (not chained: an idle connection would hold the chain's
-   * promises for its whole life), and a bug in it ends that connection only.
-   */
-  async #serveTracked(accepted: ByteStream, port: number): Promise<void> {
-    this.#connectionTasks++;
-    try {
-      await this.#serve(accepted, port);
-    } catch (error) {
-      log.error("connection task failed: {error}", { error: String((error as Error)?.stack ?? error) });
-    } finally {
-      if (--this.#connectionTasks === 0) this.#noConnectionTasks?.();
+      this.#track(this.#serve(stream, port));
     }
   }
 
@@ -377,8 +363,7 @@ export class ProxyServer {
       try {
         first = await readFirstFrame(client, {
           maxFrameBytes: options.maxFrameBytes,
-          check: (apiKey, apiVersion, body) =>
-            firstRequestCheck(connectionFilters())(apiKey, apiVersion, body),
+          check: firstRequestCheck(connectionFilters),
         });
       } catch (error) {
         if (tracked.timedOut !== undefined) this.#reject(info, "", "first-frame-timeout", tracked);

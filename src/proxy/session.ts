@@ -105,19 +105,20 @@ export function runSession(options: SessionOptions): Promise<SessionEnd> {
  * The check of a connection's first request, before any broker connection: the filters'
  * {@link Filter.admitRequest} (API key and version, as soon as they arrive), then a parseable request
  * header once the whole frame is in. For `readFirstFrame`; the session checks every request
- * again (the first included) as usual.
+ * again (the first included) as usual. `filters` is asked for the chain only once the first frame's
+ * header has come, so a connection that never sends one need not build it.
  *
  * @example
  * ```ts ignore
- * const first = await readFirstFrame(client, { maxFrameBytes, check: firstRequestCheck(filters) });
+ * const first = await readFirstFrame(client, { maxFrameBytes, check: firstRequestCheck(() => filters) });
  * ```
  */
 export function firstRequestCheck(
-  filters: readonly Filter[],
+  filters: () => readonly Filter[],
 ): (apiKey: number, apiVersion: number, body?: Uint8Array) => void {
   return (apiKey, apiVersion, body) => {
     if (body === undefined) {
-      for (const filter of filters) filter.admitRequest?.(apiKey, apiVersion);
+      for (const filter of filters()) filter.admitRequest?.(apiKey, apiVersion);
       return;
     }
     try {

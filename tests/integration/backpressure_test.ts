@@ -16,6 +16,7 @@
 import assert from "node:assert/strict";
 import { createTopic, type KafkaCluster, runKcat, testKafka, uniqueTopic } from "../harness/mod.ts";
 import { fileFixture, sharedTest } from "../support/fixture.ts";
+import { kcatRoundTrip } from "../support/clients_util.ts";
 import { RawClient } from "../support/faults_wire.ts";
 import { GatewayProcess } from "../support/gateway_process.ts";
 import { loopbackHost } from "../support/loopback.ts";
@@ -114,16 +115,7 @@ const fixture = fileFixture(async (stack) => {
 async function produceAndConsume(bootstrap: string, topic: string, n: number): Promise<number> {
   const started = performance.now();
   const records = Array.from({ length: n }, (_, i) => `${i}-${"v".repeat(1000)}`);
-  const produced = await runKcat(["-P", "-b", bootstrap, "-t", topic, "-X", "acks=all"], {
-    stdin: records.join("\n") + "\n",
-    timeoutMs: 120_000,
-  });
-  assert.equal(produced.code, 0, produced.stderr);
-  const consumed = await runKcat(["-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q"], {
-    timeoutMs: 120_000,
-  });
-  assert.equal(consumed.code, 0, consumed.stderr);
-  assert.equal(consumed.stdout.trimEnd().split("\n").length, n);
+  assert.equal((await kcatRoundTrip(bootstrap, topic, records, 120_000)).length, n);
   return (performance.now() - started) / 1000;
 }
 

@@ -34,6 +34,7 @@ import { apiName } from "../../src/protocol/mod.ts";
 import { GatewayProcess, projectVersion } from "../support/gateway_process.ts";
 import { assertServes, kcatMetadata, KcatStream } from "../support/faults_gateway.ts";
 import { TcpRelay } from "../support/faults_relay.ts";
+import { kcatRoundTrip } from "../support/clients_util.ts";
 import { pseudoRandomBytes, tlsClientHello } from "../support/faults_wire.ts";
 import {
   type Credentials,
@@ -183,16 +184,7 @@ function counter(exposition: Exposition, name: string, labels: Record<string, st
 
 /** kcat -P of `lines` through `bootstrap`, then a bounded consume proving they were stored. */
 async function produceAndConsume(bootstrap: string, topic: string, lines: string[]): Promise<void> {
-  const produced = await runKcat(["-P", "-b", bootstrap, "-t", topic, "-X", "acks=all"], {
-    stdin: lines.join("\n") + "\n",
-    timeoutMs: 20_000,
-  });
-  assert.equal(produced.code, 0, produced.stderr);
-  const consumed = await runKcat(["-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q"], {
-    timeoutMs: 20_000,
-  });
-  assert.equal(consumed.code, 0, consumed.stderr);
-  const stored = new Set(consumed.stdout.trim().split("\n"));
+  const stored = new Set(await kcatRoundTrip(bootstrap, topic, lines, 20_000));
   assert.deepEqual(lines.filter((l) => !stored.has(l)), [], "records produced through the node are missing");
 }
 

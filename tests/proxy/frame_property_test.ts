@@ -386,7 +386,7 @@ async function runCase(plan: CasePlan, untyped: Error[]): Promise<CaseResult> {
     try {
       first = await readFirstFrame(gatewayClientSide, {
         maxFrameBytes: MAX_FRAME_BYTES,
-        check: firstRequestCheck(filters),
+        check: firstRequestCheck(() => filters),
       });
     } catch (error) {
       gatewayClientSide.close();

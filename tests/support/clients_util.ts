@@ -6,7 +6,7 @@
 import net from "node:net";
 import type { ISocketFactory } from "kafkajs";
 import assert from "node:assert/strict";
-import type { KafkaCluster, RunResult } from "../harness/mod.ts";
+import { type KafkaCluster, runKcat, type RunResult } from "../harness/mod.ts";
 import { int32 } from "./faults_wire.ts";
 
 /** A kafkajs socket factory (same behaviour as kafkajs' default, plaintext only) recording every `host:port` dialled. */
@@ -196,4 +196,26 @@ export function assertRan(result: RunResult, what: string): void {
       result.stdout.slice(-4000)
     }\n${result.stderr.slice(-4000)}`,
   );
+}
+
+/**
+ * kcat -P of `lines` (acks=all) through `bootstrap`, then kcat -C of the whole topic from the beginning
+ * to its end: the values consumed. Asserts both ran.
+ */
+export async function kcatRoundTrip(
+  bootstrap: string,
+  topic: string,
+  lines: string[],
+  timeoutMs: number,
+): Promise<string[]> {
+  const produced = await runKcat(["-P", "-b", bootstrap, "-t", topic, "-X", "acks=all"], {
+    stdin: lines.join("\n") + "\n",
+    timeoutMs,
+  });
+  assertRan(produced, "kcat -P");
+  const consumed = await runKcat(["-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q"], {
+    timeoutMs,
+  });
+  assertRan(consumed, "kcat -C");
+  return consumed.stdout.trimEnd().split("\n");
 }

@@ -23,6 +23,7 @@ import { GatewayProcess } from "../tests/support/gateway_process.ts";
 import { loopbackHost } from "../tests/support/loopback.ts";
 import { sleep } from "../src/lib/deadline.ts";
 import { openIdleConnections } from "./idle_connections.ts";
+import { rssBytes } from "./proc_stats.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -104,10 +105,6 @@ class Inspector {
     }
     return byKind;
   }
-}
-
-function rssBytes(pid: number): number {
-  return Number(Deno.readTextFileSync(`/proc/${pid}/status`).match(/VmRSS:\s+(\d+)/)![1]) * 1024;
 }
 
 /** RSS MiB by mapping kind: `[heap]`, anonymous, file-backed. */

@@ -53,6 +53,7 @@ import { buildProxyV1, buildProxyV2 } from "../../src/proxy_protocol/mod.ts";
 import { fileFixture, sharedTest } from "../support/fixture.ts";
 import { loopbackHosts } from "../support/loopback.ts";
 import { waitUntil } from "../support/wait.ts";
+import { rejected as rejectedConnections, scrapeMetrics } from "../support/peer_swarm.ts";
 
 /**
  * GW_HOST: the gateway node HAProxy forwards to. LB_HOST: HAProxy, the address the gateway advertises
@@ -803,12 +804,7 @@ sharedTest("HAProxy 5. malformed and partial headers are refused with the reason
 
 /** `kgate_rejected_connections_total{reason="closed-before-request"}` of a node, from its `/metrics`. */
 async function closedBeforeRequest(gateway: GatewayProcess): Promise<number> {
-  const res = await fetch(`${gateway.httpUrl}/metrics`, { signal: AbortSignal.timeout(5_000) });
-  const text = await res.text();
-  assert.equal(res.status, 200, text);
-  const prefix = 'kgate_rejected_connections_total{reason="closed-before-request"}';
-  const line = text.split("\n").find((l) => l.startsWith(prefix));
-  return line === undefined ? 0 : Number(line.split(" ").at(-1));
+  return rejectedConnections(await scrapeMetrics(gateway.httpUrl), "closed-before-request");
 }
 
 sharedTest(

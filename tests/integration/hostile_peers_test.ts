@@ -75,7 +75,7 @@ Deno.test({
       await sleep(1_000);
       const metricsBefore = await scrapeMetrics(gateway.httpUrl);
       const rssBefore = (await processStatus(pid)).rssBytes;
-      const brokerConnectionsBefore = await connectionsTo(pid, brokerPorts);
+      const brokerConnectionsBefore = connectionsTo(pid, brokerPorts);
       const logOffset = gateway.logs.length;
       const started = performance.now();
 
@@ -94,7 +94,7 @@ Deno.test({
       );
       const peers = await swarms;
       const opened = peers.reduce((n, s) => n + s.peers.length, 0);
-      const brokerConnectionsDuring = await connectionsTo(pid, brokerPorts);
+      const brokerConnectionsDuring = connectionsTo(pid, brokerPorts);
       const rssDuring = (await processStatus(pid)).rssBytes;
 
       const producedResult = await produced;

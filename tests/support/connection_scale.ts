@@ -13,6 +13,7 @@ import { sleep } from "../../src/lib/deadline.ts";
 import type { GatewayProcess } from "./gateway_process.ts";
 import { PeerSwarm, processStatus, scrapeMetrics, timeNewClient } from "./peer_swarm.ts";
 import { sampleValue } from "./http_api.ts";
+import { tcpPeersOf } from "./clients_util.ts";
 
 /** What {@link connectionScale} needs. */
 export interface ScaleOptions {
@@ -76,15 +77,10 @@ export interface ScaleResult {
   settleMs: number;
 }
 
-/** Established TCP connections of process `pid` to `ports` on 127.0.0.1 (from `ss`). */
-export async function connectionsTo(pid: number, ports: readonly number[]): Promise<number> {
-  const out = await new Deno.Command("ss", { args: ["-tnpH", "state", "established"] }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  return text.split("\n").filter((line) => {
-    if (!line.includes(`pid=${pid},`)) return false;
-    const peer = line.trim().split(/\s+/)[3] ?? "";
-    return ports.some((port) => peer === `127.0.0.1:${port}`);
-  }).length;
+/** Open TCP connections of process `pid` to `ports` on 127.0.0.1 (its sockets' peers, from /proc). */
+export function connectionsTo(pid: number, ports: readonly number[]): number {
+  const peers = new Set(ports.map((port) => `127.0.0.1:${port}`));
+  return tcpPeersOf(pid).filter((peer) => peers.has(peer)).length;
 }
 
 async function newClientMs(gateway: GatewayProcess, probes: number): Promise<number> {
@@ -120,7 +116,7 @@ export async function connectionScale(options: ScaleOptions): Promise<ScaleResul
     await sleep(1_000);
     const baseNewClientMs = await newClientMs(gateway, probes);
     const base = await processStatus(pid);
-    const baseBrokerConnections = await connectionsTo(pid, brokerPorts);
+    const baseBrokerConnections = connectionsTo(pid, brokerPorts);
     const steps: ScaleStep[] = [];
     const measure = async (label: string, silent: number, activeNow: number, openSeconds: number) => {
       await sleep(1_000);
@@ -134,7 +130,7 @@ export async function connectionScale(options: ScaleOptions): Promise<ScaleResul
         rssBytes: status.rssBytes,
         rssPerConnection: (status.rssBytes - base.rssBytes) / (silent + activeNow),
         descriptors: status.descriptors,
-        brokerConnections: await connectionsTo(pid, brokerPorts),
+        brokerConnections: connectionsTo(pid, brokerPorts),
         newClientMs: await newClientMs(gateway, probes),
         ...all(),
         openSeconds,

@@ -6,6 +6,10 @@
  *
  * @module
  */
+import { closeQuietly } from "../lib/close.ts";
+
+/** Something to close. */
+type Closeable = { close(): void };
 import type { RejectionKind } from "./rejection.ts";
 
 /** The limits of a node's client connections. */
@@ -45,8 +49,12 @@ export class TrackedConnection {
   framed = false;
   /** Set when the sweep closed the connection. */
   timedOut: TimeoutKind | undefined;
-  /** Closes the connection's streams (set by its owner). */
-  close: () => void = noop;
+  /** The accepted stream (set by the owner): {@link TrackedConnection.close} closes it. */
+  accepted: Closeable | undefined;
+  /** The client's stream after the transport stages (PROXY header, TLS), when not the accepted one. */
+  client: Closeable | undefined;
+  /** The broker's stream, once connected. */
+  upstream: Closeable | undefined;
 
   /** @internal */
   constructor(now: number, ip: string | undefined) {
@@ -56,9 +64,14 @@ export class TrackedConnection {
     this.quietSince = now;
     this.ip = ip;
   }
-}
 
-function noop(): void {}
+  /** Closes the connection's streams (one already closed is skipped). */
+  close(): void {
+    closeQuietly(this.client);
+    closeQuietly(this.accepted);
+    closeQuietly(this.upstream);
+  }
+}
 
 /** Options of {@link ConnectionTracker}. */
 export interface ConnectionTrackerOptions {

@@ -110,6 +110,15 @@ const MAX_KEPT_BUFFER_BYTES = 16 * 1024 * 1024;
 /** Which buffer the pump reads into: its own small one, one from the pool, or one grown for a frame larger than the pool's. */
 type BufferKind = "small" | "pooled" | "grown";
 
+/** Told when a {@link FramePump} ends. */
+export interface PumpEndListener {
+  /**
+   * The pump stopped: `error` is undefined when its source ended at a frame boundary, else what ended
+   * it ({@link FrameError} for bad input, or the source's or sink's error).
+   */
+  pumpEnded(pump: FramePump, error: unknown): void;
+}
+
 /**
  * Pumps frames from `source` to `sink` until the source ends at a frame boundary.
  *
@@ -119,215 +128,368 @@ type BufferKind = "small" | "pooled" | "grown";
  * ```
  * @throws {FrameError} on a bad size, a policy rejection, or an end of stream inside a frame
  */
-export async function pumpFrames(
+export function pumpFrames(
   source: ByteSource,
   sink: ByteSink | SharedFrameSink,
   policy: FramePolicy,
   options: PumpOptions,
 ): Promise<void> {
-  const { maxFrameBytes } = options;
-  const shared = "claim" in sink ? sink : undefined;
-  let held = false; // this pump holds the shared sink
-  const pool = options.pool ?? PUMP_BUFFER_POOL;
-  let small = new Uint8Array(options.bufferBytes ?? SMALL_BUFFER_BYTES);
-  let smallView = new DataView(small.buffer);
-  let outgrown = false; // a read filled the small buffer: it doubles (up to MAX_SMALL_BUFFER_BYTES)
-  let buf: Uint8Array = small;
-  let view: DataView = smallView;
-  let kind = "small" as BufferKind;
-  let spare: Uint8Array | undefined; // a grown buffer kept for the next large frame
-  let start = 0; // first unprocessed byte
-  let end = 0; // end of valid data
-  let filled = false; // the last read filled the buffer: more bytes are probably waiting
-  let streamRemaining = 0; // bytes of a forwarded frame still to come
-  let rewriteDecided = false; // the frame at `start` waits whole for a rewrite
-  let readsSinceLargeUse = 0; // reads since a grown buffer last held a large frame
-  const segments: Uint8Array[] = [];
+  return new Promise((resolve, reject) => {
+    new FramePump(source, sink, policy, options, {
+      pumpEnded: (_pump, error) => error === undefined ? resolve() : reject(error),
+    }).start();
+  });
+}
+
+/**
+ * One direction of a connection: {@link pumpFrames} as an object, which tells its listener when it
+ * ends. A connection holds two for its whole life, so their state lives in fields (no closures, no
+ * captured scopes), and a pump waiting for bytes holds no suspended frame: only its pending read,
+ * whose callback carves and writes what came, then reads again.
+ *
+ * @example
+ * ```ts ignore
+ * new FramePump(client, upstream, policy, { maxFrameBytes: 1 << 20 }, session).start();
+ * ```
+ */
+export class FramePump {
+  readonly #source: ByteSource;
+  readonly #sink: ByteSink;
+  /** The sink when other writers share it. */
+  readonly #shared: SharedFrameSink | undefined;
+  readonly #policy: FramePolicy;
+  readonly #maxFrameBytes: number;
+  readonly #pool: BufferPool;
+  readonly #onRead: ((bytes: number) => void) | undefined;
+  readonly #listener: PumpEndListener;
+  /** This pump holds the shared sink. */
+  #held = false;
+  /** The small buffer, read into while the connection is quiet. */
+  #small: Uint8Array;
+  /** A read filled the small buffer: it doubles (up to MAX_SMALL_BUFFER_BYTES) when read into again. */
+  #outgrown = false;
+  /** The buffer read into now. */
+  #buf: Uint8Array;
+  #kind: BufferKind = "small";
+  /** A grown buffer kept for the next large frame. */
+  #spare: Uint8Array | undefined;
+  /** First unprocessed byte of `#buf`. */
+  #start = 0;
+  /** End of valid data in `#buf`. */
+  #end = 0;
+  /** The last read filled the buffer: more bytes are probably waiting. */
+  #filled = false;
+  /** Bytes of a forwarded frame still to come. */
+  #streamRemaining = 0;
+  /** The frame at `#start` waits whole for a rewrite. */
+  #rewriteDecided = false;
+  /** Reads since a grown buffer last held a large frame. */
+  #readsSinceLargeUse = 0;
+  /** What to write next, in order. */
+  readonly #segments: Uint8Array[] = [];
+  /** Room in the buffer for the pending read. */
+  #space = 0;
+  /** The listener has been told. */
+  #finished = false;
+
+  /**
+   * A pump, not yet started.
+   *
+   * @param source where frames come from
+   * @param sink where they go (a {@link SharedFrameSink} when other writers share it)
+   * @param policy what to do with each frame
+   * @param options limits and buffers
+   * @param listener told once when the pump ends
+   */
+  constructor(
+    source: ByteSource,
+    sink: ByteSink | SharedFrameSink,
+    policy: FramePolicy,
+    options: PumpOptions,
+    listener: PumpEndListener,
+  ) {
+    this.#source = source;
+    this.#sink = sink;
+    this.#shared = "claim" in sink ? sink : undefined;
+    this.#policy = policy;
+    this.#maxFrameBytes = options.maxFrameBytes;
+    this.#pool = options.pool ?? PUMP_BUFFER_POOL;
+    this.#onRead = options.onRead;
+    this.#listener = listener;
+    this.#small = new Uint8Array(options.bufferBytes ?? SMALL_BUFFER_BYTES);
+    this.#buf = this.#small;
+  }
+
+  /** Starts pumping; the listener hears when it ends. */
+  start(): void {
+    this.#step();
+  }
 
   /** Reads into `next` from now on, keeping the pending bytes; gives the current buffer back. */
-  const switchTo = (next: Uint8Array, nextKind: BufferKind) => {
-    const pending = end - start;
-    if (pending > 0) next.set(buf.subarray(start, end));
-    if (kind === "pooled") pool.give(buf);
-    else if (kind === "grown") spare = buf.length > MAX_KEPT_BUFFER_BYTES ? undefined : buf;
-    buf = next;
-    view = next === small ? smallView : new DataView(next.buffer, next.byteOffset, next.length);
-    kind = nextKind;
-    start = 0;
-    end = pending;
-  };
+  #switchTo(next: Uint8Array, nextKind: BufferKind): void {
+    const buf = this.#buf;
+    const pending = this.#end - this.#start;
+    if (pending > 0) next.set(buf.subarray(this.#start, this.#end));
+    if (this.#kind === "pooled") this.#pool.give(buf);
+    else if (this.#kind === "grown") this.#spare = buf.length > MAX_KEPT_BUFFER_BYTES ? undefined : buf;
+    this.#buf = next;
+    this.#kind = nextKind;
+    this.#start = 0;
+    this.#end = pending;
+  }
+
   /**
    * Reads into the small buffer again (the pool's buffer drained). One that a read filled doubles
    * first: a connection whose requests are a few KiB (a producer's batches) then reads each in one
    * call, while one that only ever sent small frames keeps the smallest.
    */
-  const backToSmall = () => {
-    if (outgrown && small.length < MAX_SMALL_BUFFER_BYTES) {
-      small = new Uint8Array(Math.min(small.length * 2, MAX_SMALL_BUFFER_BYTES));
-      smallView = new DataView(small.buffer);
+  #backToSmall(): void {
+    if (this.#outgrown && this.#small.length < MAX_SMALL_BUFFER_BYTES) {
+      this.#small = new Uint8Array(Math.min(this.#small.length * 2, MAX_SMALL_BUFFER_BYTES));
     }
-    outgrown = false;
-    switchTo(small, "small");
+    this.#outgrown = false;
+    this.#switchTo(this.#small, "small");
+  }
+
+  /**
+   * Carves and writes what the buffer holds, then starts the next read, whose callback steps again. A
+   * quiet pump thus holds no suspended frame, only its pending read's callbacks. A pump that fails
+   * while holding a shared sink keeps it: the session is ending and closes the sink.
+   */
+  async #step(): Promise<void> {
+    try {
+      const segments = this.#segments;
+      for (;;) {
+        if (this.#shared && !this.#held) {
+          const waiting = this.#shared.claim();
+          if (waiting) await waiting;
+          this.#held = true;
+        }
+        // 1. Carve what is in the buffer into segments to write.
+        const deferred = this.#carve();
+        if (deferred !== undefined) {
+          // A filter is waiting for something (its own request upstream, say): write what came
+          // before, let other writers use the sink meanwhile, and commit only once it is ours again.
+          await writeSegments(this.#sink, segments, this.#pool);
+          segments.length = 0;
+          if (this.#held) {
+            this.#shared!.release();
+            this.#held = false;
+          }
+          const commit = await deferred;
+          if (this.#shared) {
+            const waiting = this.#shared.claim();
+            if (waiting) await waiting;
+            this.#held = true;
+          }
+          // Nothing was read meanwhile: the buffer and `#start` are as they were.
+          this.#rewritten(commit());
+          continue;
+        }
+
+        // 2. Write them, in order (small pieces joined: one write instead of several); let go of a
+        // shared sink at a frame boundary.
+        if (segments.length > 0) {
+          await writeSegments(this.#sink, segments, this.#pool);
+          segments.length = 0;
+        }
+        if (this.#held && this.#streamRemaining === 0) {
+          this.#shared!.release();
+          this.#held = false;
+        }
+        break;
+      }
+
+      // 3. Choose the buffer of the next read and make room in it.
+      this.#prepareRead();
+
+      // 4. Read more.
+      const end = this.#end;
+      this.#space = this.#buf.length - end;
+      this.#source.read(end === 0 ? this.#buf : this.#buf.subarray(end)).then(
+        this.#readDone,
+        this.#readFailed,
+      );
+    } catch (error) {
+      this.#finish(error ?? new Error("pump failed"));
+    }
+  }
+
+  /** A read came back: `null` at the end of the source. */
+  readonly #readDone = (n: number | null): void => {
+    if (n === null) {
+      if (this.#kind === "pooled") this.#pool.give(this.#buf);
+      if (this.#start === this.#end && this.#streamRemaining === 0) return this.#finish(undefined);
+      return this.#finish(
+        new FrameError(
+          `connection ended inside a frame (${
+            this.#end - this.#start + this.#streamRemaining
+          } bytes short or partial)`,
+        ),
+      );
+    }
+    this.#filled = n === this.#space;
+    this.#end += n;
+    try {
+      this.#onRead?.(n);
+    } catch (error) {
+      return this.#finish(error);
+    }
+    this.#step();
   };
 
-  // A pump that fails while holding a shared sink keeps it: the session is ending and closes the sink.
-  for (;;) {
-    if (shared && !held) {
-      const waiting = shared.claim();
-      if (waiting) await waiting;
-      held = true;
-    }
-    // 1. Carve what is in the buffer into segments to write.
+  readonly #readFailed = (error: unknown): void => this.#finish(error ?? new Error("read failed"));
+
+  /** Tells the listener how the pump ended (once; the listener must not throw). */
+  #finish(failure: unknown): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#listener.pumpEnded(this, failure);
+  }
+
+  /**
+   * Carves the buffer's frames into `#segments`, up to the first incomplete one. Returns the promise
+   * of a rewrite that is not ready yet (the frame at `#start`, `#rewriteDecided` set; the segments
+   * before it are queued).
+   */
+  #carve(): Promise<DeferredOutput> | undefined {
+    const buf = this.#buf;
+    const segments = this.#segments;
+    const end = this.#end;
+    let start = this.#start;
     let forwardFrom = -1;
-    for (;;) {
-      if (streamRemaining > 0) {
-        const n = Math.min(streamRemaining, end - start);
-        if (n === 0) break;
-        if (forwardFrom < 0) forwardFrom = start;
-        start += n;
-        streamRemaining -= n;
-        continue;
-      }
-      if (end - start < 4) break;
-      const size = view.getInt32(start);
-      if (size < 0) throw new FrameError(`negative frame size ${size}`, "frame-size");
-      if (size > maxFrameBytes) {
-        throw new FrameError(
-          `frame size ${size} exceeds the maximum of ${maxFrameBytes} bytes`,
-          "frame-size",
-        );
-      }
-      const available = Math.min(end - start - 4, size);
-      const total = 4 + size;
-      if (!rewriteDecided) {
-        const decision = policy.inspect(buf.subarray(start + 4, start + 4 + available), size);
-        if (decision === "more") {
-          if (available === size) throw new FrameError("frame policy asked for bytes past the frame end");
-          break;
-        }
-        if (decision === "forward") {
+    try {
+      for (;;) {
+        if (this.#streamRemaining > 0) {
+          const n = Math.min(this.#streamRemaining, end - start);
+          if (n === 0) break;
           if (forwardFrom < 0) forwardFrom = start;
-          if (end - start >= total) {
-            start += total;
-            continue;
+          start += n;
+          this.#streamRemaining -= n;
+          continue;
+        }
+        if (end - start < 4) break;
+        const size = (buf[start] << 24) | (buf[start + 1] << 16) | (buf[start + 2] << 8) | buf[start + 3];
+        if (size < 0) throw new FrameError(`negative frame size ${size}`, "frame-size");
+        if (size > this.#maxFrameBytes) {
+          throw new FrameError(
+            `frame size ${size} exceeds the maximum of ${this.#maxFrameBytes} bytes`,
+            "frame-size",
+          );
+        }
+        const available = Math.min(end - start - 4, size);
+        const total = 4 + size;
+        if (!this.#rewriteDecided) {
+          const decision = this.#policy.inspect(buf.subarray(start + 4, start + 4 + available), size);
+          if (decision === "more") {
+            if (available === size) throw new FrameError("frame policy asked for bytes past the frame end");
+            break;
           }
-          streamRemaining = total - (end - start);
-          start = end;
-          break;
+          if (decision === "forward") {
+            if (forwardFrom < 0) forwardFrom = start;
+            if (end - start >= total) {
+              start += total;
+              continue;
+            }
+            this.#streamRemaining = total - (end - start);
+            start = end;
+            break;
+          }
+          this.#rewriteDecided = true;
         }
-        rewriteDecided = true;
-      }
-      if (available < size) break;
-      let output = policy.rewrite(buf.subarray(start + 4, start + total));
-      if (forwardFrom >= 0 && output !== null) {
-        segments.push(buf.subarray(forwardFrom, start));
-        forwardFrom = -1;
-      }
-      if (output instanceof Promise) {
-        // A filter is waiting for something (its own request upstream, say): write what came
-        // before, let other writers use the sink meanwhile, and commit only once it is ours again.
-        await writeSegments(sink, segments, pool);
-        segments.length = 0;
-        if (held) {
-          shared!.release();
-          held = false;
+        if (available < size) break;
+        const output = this.#policy.rewrite(buf.subarray(start + 4, start + total));
+        if (forwardFrom >= 0 && output !== null) {
+          segments.push(buf.subarray(forwardFrom, start));
+          forwardFrom = -1;
         }
-        const deferred = await output;
-        if (shared) {
-          const waiting = shared.claim();
-          if (waiting) await waiting;
-          held = true;
+        if (output instanceof Promise) return output;
+        this.#rewriteDecided = false;
+        if (output === null) {
+          if (forwardFrom < 0) forwardFrom = start;
+        } else {
+          pushOutput(segments, output);
         }
-        // Nothing was read meanwhile: `buf`, `start` and `frame` are as they were.
-        output = deferred();
+        start += total;
       }
-      rewriteDecided = false;
-      if (output === null) {
-        if (forwardFrom < 0) forwardFrom = start;
-      } else {
-        pushOutput(segments, output);
-      }
-      start += total;
+      if (forwardFrom >= 0 && start > forwardFrom) segments.push(buf.subarray(forwardFrom, start));
+      return undefined;
+    } finally {
+      this.#start = start;
     }
-    if (forwardFrom >= 0 && start > forwardFrom) segments.push(buf.subarray(forwardFrom, start));
+  }
 
-    // 2. Write them, in order (small pieces joined: one write instead of several); let go of a shared
-    // sink at a frame boundary.
-    await writeSegments(sink, segments, pool);
-    segments.length = 0;
-    if (held && streamRemaining === 0) {
-      shared!.release();
-      held = false;
-    }
+  /** The deferred rewrite of the frame at `#start` is in: queue its output and step past it. */
+  #rewritten(output: FrameOutput): void {
+    this.#rewriteDecided = false;
+    const buf = this.#buf;
+    const start = this.#start;
+    const total = 4 + ((buf[start] << 24) | (buf[start + 1] << 16) | (buf[start + 2] << 8) | buf[start + 3]);
+    if (output === null) this.#segments.push(buf.subarray(start, start + total));
+    else pushOutput(this.#segments, output);
+    this.#start = start + total;
+  }
 
-    // 3. Choose the buffer of the next read and make room in it.
-    if (start === end) {
-      start = end = 0;
+  /** Chooses the buffer of the next read and makes room in it. */
+  #prepareRead(): void {
+    const pool = this.#pool;
+    if (this.#start === this.#end) {
+      this.#start = this.#end = 0;
       // Drained: a quiet connection reads into its small buffer, one that streams keeps a large one.
-      if (kind === "small") {
-        if (filled) {
-          outgrown = true;
-          switchTo(pool.take(), "pooled");
+      if (this.#kind === "small") {
+        if (this.#filled) {
+          this.#outgrown = true;
+          this.#switchTo(pool.take(), "pooled");
         }
-      } else if (!filled && streamRemaining === 0) {
-        backToSmall();
+      } else if (!this.#filled && this.#streamRemaining === 0) {
+        this.#backToSmall();
       }
     } else {
-      const pendingBytes = end - start;
+      const buf = this.#buf;
+      const start = this.#start;
+      const pendingBytes = this.#end - start;
       let needed = buf.length;
-      if (pendingBytes >= 4 && streamRemaining === 0) {
-        const size = view.getInt32(start);
+      if (pendingBytes >= 4 && this.#streamRemaining === 0) {
+        const size = (buf[start] << 24) | (buf[start + 1] << 16) | (buf[start + 2] << 8) | buf[start + 3];
         // A frame waiting whole (rewrite) needs all of it; one waiting for its header needs more room.
-        needed = rewriteDecided ? Math.max(buf.length, 4 + size) : Math.max(buf.length, pendingBytes * 2);
-        if (!rewriteDecided && pendingBytes < buf.length) needed = buf.length;
+        needed = this.#rewriteDecided
+          ? Math.max(buf.length, 4 + size)
+          : Math.max(buf.length, pendingBytes * 2);
+        if (!this.#rewriteDecided && pendingBytes < buf.length) needed = buf.length;
       }
-      if (kind === "small" && filled) {
-        outgrown = true;
+      if (this.#kind === "small" && this.#filled) {
+        this.#outgrown = true;
         needed = Math.max(needed, pool.bufferBytes);
       }
       if (needed > buf.length) {
+        const spare = this.#spare;
         if (needed <= pool.bufferBytes) {
-          switchTo(pool.take(), "pooled");
+          this.#switchTo(pool.take(), "pooled");
         } else if (spare !== undefined && spare.length >= needed && spare !== buf) {
-          const reused = spare;
-          spare = undefined;
-          switchTo(reused, "grown");
+          this.#spare = undefined;
+          this.#switchTo(spare, "grown");
         } else {
-          switchTo(new Uint8Array(needed), "grown");
+          this.#switchTo(new Uint8Array(needed), "grown");
         }
-      } else if (start > 0 && (end === buf.length || start > buf.length / 2)) {
-        buf.copyWithin(0, start, end);
-        end = pendingBytes;
-        start = 0;
+      } else if (start > 0 && (this.#end === buf.length || start > buf.length / 2)) {
+        buf.copyWithin(0, start, this.#end);
+        this.#end = pendingBytes;
+        this.#start = 0;
       }
     }
 
-    // 3b. A grown buffer (for a whole frame to rewrite, e.g. a large Fetch response) is kept for a
-    // while: a consumer's next large response reuses it instead of allocating and zero-filling a new
-    // one; unused for a while, it goes.
-    if (kind === "grown" || spare !== undefined) {
-      if (kind === "grown" && (end - start > pool.bufferBytes || rewriteDecided)) {
-        readsSinceLargeUse = 0;
-      } else if (++readsSinceLargeUse > LARGE_BUFFER_IDLE_READS) {
-        spare = undefined;
-        if (kind === "grown" && start === end) backToSmall();
-        readsSinceLargeUse = 0;
+    // A grown buffer (for a whole frame to rewrite, e.g. a large Fetch response) is kept for a while: a
+    // consumer's next large response reuses it instead of allocating and zero-filling a new one; unused
+    // for a while, it goes.
+    if (this.#kind === "grown" || this.#spare !== undefined) {
+      if (this.#kind === "grown" && (this.#end - this.#start > pool.bufferBytes || this.#rewriteDecided)) {
+        this.#readsSinceLargeUse = 0;
+      } else if (++this.#readsSinceLargeUse > LARGE_BUFFER_IDLE_READS) {
+        this.#spare = undefined;
+        if (this.#kind === "grown" && this.#start === this.#end) this.#backToSmall();
+        this.#readsSinceLargeUse = 0;
       }
     }
-
-    // 4. Read more.
-    const space = buf.length - end;
-    const n = await source.read(end === 0 ? buf : buf.subarray(end));
-    if (n === null) {
-      if (kind === "pooled") pool.give(buf);
-      if (start === end && streamRemaining === 0) return;
-      throw new FrameError(
-        `connection ended inside a frame (${end - start + streamRemaining} bytes short or partial)`,
-      );
-    }
-    filled = n === space;
-    options.onRead?.(n);
-    end += n;
   }
 }
 

@@ -13,7 +13,7 @@ import type { Filter } from "./filter.ts";
 import { readFirstFrame } from "./first_frame.ts";
 import { FrameError } from "./pump.ts";
 import type { RejectionKind } from "./rejection.ts";
-import { firstRequestCheck, runSession, type SessionEnd } from "./session.ts";
+import { firstRequestCheck, type SessionEnd, type SessionEndListener, startSession } from "./session.ts";
 import {
   type ProxiedConnection,
   proxyHeaderStage,
@@ -251,10 +251,9 @@ export class ProxyServer {
   }
 
   /**
-   * Runs a task (an accept loop, a connection) counted for {@link ProxyServer.close}: one async frame,
-   * not a catch/finally chain (an idle connection would hold the chain's promises for its whole life).
-   * A bug in a connection task (an event callback throwing, say) ends that connection only, never
-   * reaches the runtime as an unhandled rejection.
+   * Runs an accept loop counted for {@link ProxyServer.close} (connections are counted from their
+   * accept to their end, see `#serve`). A bug in it is logged, never reaches the runtime as an
+   * unhandled rejection.
    */
   async #track(task: Promise<void>): Promise<void> {
     this.#tasks++;
@@ -279,16 +278,63 @@ export class ProxyServer {
         await sleep(100);
         continue;
       }
-      this.#track(this.#serve(stream, port));
+      // Counted until the connection ends: `#serve` hands a live one over to its LiveConnection.
+      this.#tasks++;
+      this.#serve(stream, port);
     }
   }
 
+  /** A connection's task is done (it never started a session, or its session ended). */
+  #taskDone(): void {
+    if (--this.#tasks === 0) this.#noTasks?.();
+  }
+
+  /** Closes a connection's streams and stops counting it. */
+  #release(tracked: TrackedConnection): void {
+    tracked.close();
+    this.#connections.tracker.release(tracked);
+    this.#open.delete(tracked);
+  }
+
+  /** What every live connection reports to its server: one object per server, none per connection. */
+  readonly #connectionEvents: LiveConnectionEvents = {
+    ended: (connection, end) => this.#sessionEnded(connection, end),
+  };
+
+  /** A live connection's session ended. */
+  #sessionEnded(connection: LiveConnection, end: SessionEnd): void {
+    const tracked = connection.tracked;
+    try {
+      if (tracked.timedOut !== undefined) {
+        end = { by: "gateway", reason: timeoutReason(tracked.timedOut), kind: tracked.timedOut };
+      } else if (this.#closing && end.by !== "error") end.by = "gateway";
+      this.#logEnd(connection.info, connection.port, end);
+      this.#options.events?.closed?.(connection.info, end, {
+        in: connection.bytesIn,
+        out: connection.bytesOut,
+      });
+    } catch (error) {
+      log.error("connection task failed: {error}", { error: String((error as Error)?.stack ?? error) });
+    } finally {
+      this.#release(tracked);
+      this.#taskDone();
+    }
+  }
+
+  /**
+   * One connection until its session starts: then a {@link LiveConnection} sees it to the end, so this
+   * frame is not held for the connection's life. Never throws.
+   */
   async #serve(accepted: ByteStream, port: number): Promise<void> {
     const options = this.#options;
     const { tracker } = this.#connections;
+    // Every field from the start: one shape, no property array added later per connection.
     const info: ConnectionInfo = {
       clientAddress: formatAddress(accepted.remote),
       localAddress: formatAddress(accepted.local),
+      proxied: undefined,
+      tls: undefined,
+      broker: undefined,
       acceptedAt: performance.now(),
     };
     // With the PROXY protocol the original source counts per IP, once the header has named it.
@@ -296,18 +342,15 @@ export class ProxyServer {
     if (typeof admitted === "string") {
       closeQuietly(accepted);
       this.#reject(info, capReason(admitted), admitted);
+      this.#taskDone();
       return;
     }
     const tracked = admitted;
-    let client = accepted;
-    let upstream: ByteStream | undefined;
-    tracked.close = () => {
-      if (client !== accepted) closeQuietly(client);
-      closeQuietly(accepted);
-      closeQuietly(upstream);
-    };
+    tracked.accepted = accepted;
     this.#open.add(tracked);
+    let handedOver = false;
     try {
+      let client = accepted;
       if (options.proxyProtocol) {
         const stage = await proxyHeaderStage(accepted, options.proxyProtocol);
         if (!stage.ok) {
@@ -316,6 +359,7 @@ export class ProxyServer {
         }
         info.proxied = stage.proxied;
         client = stage.stream;
+        tracked.client = client;
         const source = stage.proxied.command === "PROXY" ? stage.proxied.source : undefined;
         const refused = tracker.recount(tracked, source ? hostOf(source) : accepted.remote.hostname);
         if (refused) {
@@ -332,6 +376,7 @@ export class ProxyServer {
         }
         info.tls = stage.tls;
         client = stage.stream;
+        tracked.client = client;
       }
       // Behind a load balancer the mapping must see the client, not the balancer. Built when the first
       // frame's header has come: a connection that never sends one (a probe, a stalled peer; the bulk of
@@ -376,6 +421,7 @@ export class ProxyServer {
         return;
       }
       tracker.framed(tracked);
+      let upstream: ByteStream;
       try {
         upstream = await (options.connectUpstream ?? tcpUpstream)(broker, options.upstreamConnectTimeoutMs);
       } catch (error) {
@@ -387,36 +433,36 @@ export class ProxyServer {
         );
         return;
       }
+      tracked.upstream = upstream;
       if (this.#closing || tracked.timedOut !== undefined) return;
       options.events?.opened?.(info);
-      const traffic = new Traffic(tracker, tracked, options.events);
-      const session = runSession({
+      const connection = new LiveConnection(
+        info,
+        port,
+        tracked,
+        tracker,
+        options.events,
+        this.#connectionEvents,
+      );
+      startSession({
         client: prefixedStream(first, client),
         upstream,
         maxFrameBytes: options.maxFrameBytes,
         filters: connectionFilters(),
-        onBytesIn: traffic.in,
-        onBytesOut: traffic.out,
-      });
-      // This frame stays suspended for the connection's life: let go of the first frame's buffer.
-      first = null;
-      let end = await session;
-      if (tracked.timedOut !== undefined) {
-        end = { by: "gateway", reason: timeoutReason(tracked.timedOut), kind: tracked.timedOut };
-      } else if (this.#closing && end.by !== "error") end.by = "gateway";
-      this.#logEnd(info, port, end);
-      options.events?.closed?.(info, end, { in: traffic.bytesIn, out: traffic.bytesOut });
+        onBytesIn: connection.in,
+        onBytesOut: connection.out,
+      }, connection);
+      handedOver = true;
+    } catch (error) {
+      log.error("connection task failed: {error}", { error: String((error as Error)?.stack ?? error) });
     } finally {
-      tracked.close();
-      tracker.release(tracked);
-      this.#open.delete(tracked);
+      if (!handedOver) {
+        this.#release(tracked);
+        this.#taskDone();
+      }
     }
   }
 
-  /**
-   * Logs (rate-limited) and reports a refused connection; a stage that failed because the sweep
-   * closed the connection is reported as that timeout.
-   */
   #reject(
     info: ConnectionInfo,
     reason: string,
@@ -498,26 +544,58 @@ function hostOf(address: string): string {
 }
 
 /** Counts a proxied connection's bytes, stamps its activity for the idle timeout, and reports reads. */
-class Traffic {
+/** What a {@link LiveConnection} tells its server. */
+interface LiveConnectionEvents {
+  /** The connection's session ended. */
+  ended(connection: LiveConnection, end: SessionEnd): void;
+}
+
+/**
+ * A connection whose session runs: what its server needs at the end (who, the port, the bytes each
+ * way), and the session's end listener. Counts the bytes read each way and stamps the connection
+ * active for the idle timeout.
+ */
+class LiveConnection implements SessionEndListener {
   bytesIn = 0;
   bytesOut = 0;
-  /** Bytes read from the client, per read. */
-  readonly in: (n: number) => void;
-  /** Bytes read from the broker, per read. */
-  readonly out: (n: number) => void;
+  readonly info: ConnectionInfo;
+  readonly port: number;
+  readonly tracked: TrackedConnection;
+  readonly #events: LiveConnectionEvents;
+  readonly #tracker: ConnectionTracker;
+  readonly #proxyEvents: ProxyEvents | undefined;
 
-  constructor(tracker: ConnectionTracker, tracked: TrackedConnection, events: ProxyEvents | undefined) {
-    const bytesIn = events?.bytesIn;
-    const bytesOut = events?.bytesOut;
-    this.in = (n) => {
-      this.bytesIn += n;
-      tracked.lastActive = tracker.clock;
-      bytesIn?.(n);
-    };
-    this.out = (n) => {
-      this.bytesOut += n;
-      tracked.lastActive = tracker.clock;
-      bytesOut?.(n);
-    };
+  constructor(
+    info: ConnectionInfo,
+    port: number,
+    tracked: TrackedConnection,
+    tracker: ConnectionTracker,
+    proxyEvents: ProxyEvents | undefined,
+    events: LiveConnectionEvents,
+  ) {
+    this.info = info;
+    this.port = port;
+    this.tracked = tracked;
+    this.#tracker = tracker;
+    this.#proxyEvents = proxyEvents;
+    this.#events = events;
+  }
+
+  /** Bytes read from the client. */
+  readonly in = (n: number): void => {
+    this.bytesIn += n;
+    this.tracked.lastActive = this.#tracker.clock;
+    this.#proxyEvents?.bytesIn?.(n);
+  };
+
+  /** Bytes read from the broker. */
+  readonly out = (n: number): void => {
+    this.bytesOut += n;
+    this.tracked.lastActive = this.#tracker.clock;
+    this.#proxyEvents?.bytesOut?.(n);
+  };
+
+  sessionEnded(end: SessionEnd): void {
+    this.#events.ended(this, end);
   }
 }

@@ -28,7 +28,15 @@ import {
   type RequestAction,
   type ResponseAction,
 } from "./filter.ts";
-import { type DeferredOutput, FrameError, type FrameOutput, type FramePolicy, pumpFrames } from "./pump.ts";
+import {
+  type DeferredOutput,
+  type FrameDecision,
+  FrameError,
+  type FrameOutput,
+  type FramePolicy,
+  FramePump,
+  type PumpEndListener,
+} from "./pump.ts";
 import { frameBody, type ReplacementFrame } from "./frame_pieces.ts";
 import type { RejectionKind } from "./rejection.ts";
 import { SharedSink } from "./shared_sink.ts";
@@ -88,6 +96,12 @@ interface Inspected {
 /** Correlation ids of the gateway's own requests start here (any value works: matching is positional). */
 const OWN_CORRELATION_START = 0x6b676100;
 
+/** Told once when a session has ended (both pumps stopped, both streams closed). */
+export interface SessionEndListener {
+  /** The session ended. */
+  sessionEnded(end: SessionEnd): void;
+}
+
 /**
  * Runs both pumps until either side closes or breaks the protocol, then closes both streams.
  * Never throws.
@@ -98,7 +112,20 @@ const OWN_CORRELATION_START = 0x6b676100;
  * ```
  */
 export function runSession(options: SessionOptions): Promise<SessionEnd> {
-  return new Session(options).run();
+  return new Promise((resolve) => startSession(options, { sessionEnded: resolve }));
+}
+
+/**
+ * {@link runSession} for a server holding many connections: the listener hears the end, so nothing
+ * waits on the session meanwhile (a connection then costs no suspended frame of its owner's).
+ *
+ * @example
+ * ```ts ignore
+ * startSession({ client, upstream, filters: [], maxFrameBytes: 1 << 20 }, connection);
+ * ```
+ */
+export function startSession(options: SessionOptions, listener: SessionEndListener): void {
+  new Session(options, listener).start();
 }
 
 /**
@@ -132,16 +159,17 @@ export function firstRequestCheck(
   };
 }
 
-class Session implements FilterContext {
+class Session implements FilterContext, PumpEndListener {
   readonly #options: SessionOptions;
+  readonly #listener: SessionEndListener;
   readonly #filters: readonly Filter[];
   /** Which filters want which requests and responses. */
   readonly #requestTable: DispatchTable;
   readonly #responseTable: DispatchTable;
   /** The filters with per-frame hooks (called for every frame, without decoding it). */
-  readonly #admitters: Filter[];
-  readonly #requestObservers: Filter[];
-  readonly #deliveryObservers: Filter[];
+  readonly #admitters: readonly Filter[];
+  readonly #requestObservers: readonly Filter[];
+  readonly #deliveryObservers: readonly Filter[];
   readonly #toClient: SharedSink;
   readonly #toUpstream: SharedSink;
   /** Requests sent upstream, in the order sent. */
@@ -150,96 +178,92 @@ class Session implements FilterContext {
   readonly #order: ClientOrder;
   #ownCorrelationId = OWN_CORRELATION_START;
   #ended = false;
+  /** How the session ended: set by the first pump to end. */
+  #end: SessionEnd | undefined;
+  /** Pumps still running. */
+  #running = 2;
+  #requests: FramePump | undefined;
 
-  constructor(options: SessionOptions) {
+  constructor(options: SessionOptions, listener: SessionEndListener) {
     this.#options = options;
+    this.#listener = listener;
     this.#filters = options.filters;
     this.#requestTable = DispatchTable.of(options.filters.map((f) => f.onRequest ? f.requests : undefined));
     this.#responseTable = DispatchTable.of(
       options.filters.map((f) => f.onResponse ? f.responses : undefined),
     );
-    this.#admitters = options.filters.filter((f) => f.admitRequest);
-    this.#requestObservers = options.filters.filter((f) => f.requestHeader);
+    this.#admitters = sharedList(options.filters.filter((f) => f.admitRequest));
+    this.#requestObservers = sharedList(options.filters.filter((f) => f.requestHeader));
     // Responses pass the filters in reverse order.
-    this.#deliveryObservers = options.filters.filter((f) => f.responseDelivered).reverse();
+    this.#deliveryObservers = sharedList(options.filters.filter((f) => f.responseDelivered).reverse());
     this.#toClient = new SharedSink(options.client);
     this.#order = new ClientOrder(this.#toClient);
     this.#toUpstream = new SharedSink(options.upstream);
   }
 
-  async run(): Promise<SessionEnd> {
+  start(): void {
     const { client, upstream, maxFrameBytes } = this.#options;
-    // The first pump to end ends the session. One settle callback rather than then/catch/race chains:
-    // an idle connection holds these promises for its whole life.
-    let settle!: (end: SessionEnd) => void;
-    const ended = new Promise<SessionEnd>((resolve) => settle = resolve);
-    const requests = pumpFrames(client, this.#toUpstream, this.#requestPolicy(), {
+    this.#requests = new FramePump(client, this.#toUpstream, new RequestPolicy(this), {
       maxFrameBytes,
       onRead: this.#options.onBytesIn,
-    }).then(() => settle({ by: "client" }), (error) => settle(toEnd("client", error)));
+    }, this);
     // Responses are only bounded by a sanity limit: fetch.max.bytes may exceed the request limit.
-    const responses = pumpFrames(upstream, this.#toClient, this.#responsePolicy(), {
+    const responses = new FramePump(upstream, this.#toClient, new ResponsePolicy(this), {
       maxFrameBytes: 0x7fffffff,
       onRead: this.#options.onBytesOut,
-    }).then(() => settle({ by: "upstream" }), (error) => settle(toEnd("upstream", error)));
-    const end = await ended;
-    this.#ended = true;
-    closeQuietly(client);
-    closeQuietly(upstream);
-    this.#toClient.close();
-    this.#toUpstream.close();
-    for (const request of this.#inFlight.splice(0)) request.own?.reject(new Error("the connection ended"));
-    // Let the other pump settle (its outcome is handled above).
-    await requests;
-    await responses;
-    return end;
+    }, this);
+    this.#requests.start();
+    responses.start();
+  }
+
+  /** The first pump to end ends the session; the listener hears once both have stopped. */
+  pumpEnded(pump: FramePump, error: unknown): void {
+    if (this.#end === undefined) {
+      const side = pump === this.#requests ? "client" : "upstream";
+      this.#end = error === undefined ? { by: side } : toEnd(side, error);
+      this.#ended = true;
+      closeQuietly(this.#options.client);
+      closeQuietly(this.#options.upstream);
+      this.#toClient.close();
+      this.#toUpstream.close();
+      for (const request of this.#inFlight.splice(0)) request.own?.reject(new Error("the connection ended"));
+    }
+    if (--this.#running === 0) this.#listener.sessionEnded(this.#end);
   }
 
   // ---- client to broker ----
 
-  #requestPolicy(): FramePolicy {
-    let current: Inspected | undefined;
-    return {
-      inspect: (prefix, size) => {
-        const startedAt = performance.now();
-        // Key and version first: the rest of the header's layout depends on them.
-        if (prefix.length < 4) {
-          if (size < 4) {
-            throw new FrameError(`malformed request header: a frame of ${size} bytes cannot hold one`);
-          }
-          return "more";
-        }
-        const apiKey = (prefix[0] << 24 >> 16) | prefix[1];
-        const apiVersion = (prefix[2] << 24 >> 16) | prefix[3];
-        const admitters = this.#admitters;
-        for (let i = 0; i < admitters.length; i++) admitters[i].admitRequest!(apiKey, apiVersion);
-        let header: RequestHeaderInfo;
-        let acks = -1;
-        try {
-          header = readRequestHeader(prefix);
-          if (apiKey === ApiKey.Produce) acks = produceRequestAcks(prefix, header);
-        } catch (error) {
-          if (error instanceof ProtocolError && prefix.length < size) return "more";
-          throw new FrameError(
-            `malformed request header (${apiName(apiKey)} v${apiVersion}): ${(error as Error).message}`,
-          );
-        }
-        const observers = this.#requestObservers;
-        for (let i = 0; i < observers.length; i++) observers[i].requestHeader!(header);
-        const wanters = this.#requestTable.wanters(apiKey, apiVersion);
-        if (wanters !== undefined) {
-          current = { header, acks, startedAt, wanters };
-          return "rewrite";
-        }
-        this.#commitRequest(header, acks, startedAt, startedAt);
-        return "forward";
-      },
-      rewrite: (body) => {
-        const inspected = current!;
-        current = undefined;
-        return this.#filterRequest(inspected, body);
-      },
-    };
+  /** A client request's first bytes: checked, observed, and forwarded or kept whole for the filters. */
+  inspectRequest(prefix: Uint8Array, size: number): Inspected | "forward" | "more" {
+    const startedAt = performance.now();
+    // Key and version first: the rest of the header's layout depends on them.
+    if (prefix.length < 4) {
+      if (size < 4) {
+        throw new FrameError(`malformed request header: a frame of ${size} bytes cannot hold one`);
+      }
+      return "more";
+    }
+    const apiKey = (prefix[0] << 24 >> 16) | prefix[1];
+    const apiVersion = (prefix[2] << 24 >> 16) | prefix[3];
+    const admitters = this.#admitters;
+    for (let i = 0; i < admitters.length; i++) admitters[i].admitRequest!(apiKey, apiVersion);
+    let header: RequestHeaderInfo;
+    let acks = -1;
+    try {
+      header = readRequestHeader(prefix);
+      if (apiKey === ApiKey.Produce) acks = produceRequestAcks(prefix, header);
+    } catch (error) {
+      if (error instanceof ProtocolError && prefix.length < size) return "more";
+      throw new FrameError(
+        `malformed request header (${apiName(apiKey)} v${apiVersion}): ${(error as Error).message}`,
+      );
+    }
+    const observers = this.#requestObservers;
+    for (let i = 0; i < observers.length; i++) observers[i].requestHeader!(header);
+    const wanters = this.#requestTable.wanters(apiKey, apiVersion);
+    if (wanters !== undefined) return { header, acks, startedAt, wanters };
+    this.#commitRequest(header, acks, startedAt, startedAt);
+    return "forward";
   }
 
   /** The request goes upstream now: it takes the next place in the pending queue and the client's order. */
@@ -261,7 +285,7 @@ class Session implements FilterContext {
   }
 
   /** Runs the request filters that want this request, in order. */
-  #filterRequest(inspected: Inspected, body: Uint8Array): FrameOutput | Promise<DeferredOutput> {
+  filterRequest(inspected: Inspected, body: Uint8Array): FrameOutput | Promise<DeferredOutput> {
     const { header, wanters } = inspected;
     let replacement: ReplacementFrame | null = null;
     let replaced = false; // `body` is not yet the replacement's
@@ -284,7 +308,7 @@ class Session implements FilterContext {
     return replacement;
   }
 
-  /** {@link Session.#filterRequest} from wanter `from` on, once one has answered with a promise. */
+  /** {@link Session.filterRequest} from wanter `from` on, once one has answered with a promise. */
   async #filterRequestAsync(
     inspected: Inspected,
     pending: Promise<RequestAction>,
@@ -372,57 +396,59 @@ class Session implements FilterContext {
 
   // ---- broker to client ----
 
-  #responsePolicy(): FramePolicy {
-    let current: InFlight | undefined;
-    let upstreamMs = 0;
-    let wanters: readonly number[] | undefined;
-    return {
-      inspect: (prefix, size) => {
-        if (prefix.length < 4) {
-          if (size < 4) throw new FrameError(`response frame of ${size} bytes has no correlation id`);
-          return "more";
-        }
-        const correlationId = (prefix[0] << 24) | (prefix[1] << 16) | (prefix[2] << 8) | prefix[3];
-        const head = this.#inFlight[0];
-        if (head === undefined) {
-          throw new FrameError(`response with correlation id ${correlationId} but no request pending`);
-        }
-        if (head.correlationId !== correlationId) {
-          throw new FrameError(`response correlation id ${correlationId}, expected ${head.correlationId}`);
-        }
-        this.#inFlight.shift();
-        current = head;
-        if (head.header === undefined) return "rewrite"; // the gateway's own: kept from the client
-        upstreamMs = performance.now() - head.forwardedAt;
-        const { apiKey, apiVersion } = head.header;
-        wanters = this.#responseTable.wanters(apiKey, apiVersion);
-        if (wanters === undefined && !this.#order.waiting) {
-          this.#order.pass(head.place);
-          this.#deliver(head.header, upstreamMs, head.gatewayMs, false);
-          return "forward";
-        }
-        return "rewrite";
-      },
-      rewrite: (body) => {
-        const head = current!;
-        current = undefined;
-        if (head.header === undefined) {
-          head.own!.resolve(body.slice());
-          return [];
-        }
-        const startedAt = performance.now();
-        const upstream = upstreamMs;
-        const filtered = wanters === undefined
-          ? null
-          : this.#filterResponse(head.header, body, wanters, Infinity);
-        if (filtered instanceof Promise) {
-          return filtered.then((replacement) => () =>
-            this.#placeResponse(head, upstream, startedAt, body, replacement)
-          );
-        }
-        return this.#placeResponse(head, upstream, startedAt, body, filtered);
-      },
-    };
+  /**
+   * A broker response's first bytes: matched with the oldest request in flight, then forwarded or kept
+   * whole (for the filters, the client's order, or the gateway's own request).
+   */
+  inspectResponse(prefix: Uint8Array, size: number, policy: ResponsePolicy): FrameDecision {
+    if (prefix.length < 4) {
+      if (size < 4) throw new FrameError(`response frame of ${size} bytes has no correlation id`);
+      return "more";
+    }
+    const correlationId = (prefix[0] << 24) | (prefix[1] << 16) | (prefix[2] << 8) | prefix[3];
+    const head = this.#inFlight[0];
+    if (head === undefined) {
+      throw new FrameError(`response with correlation id ${correlationId} but no request pending`);
+    }
+    if (head.correlationId !== correlationId) {
+      throw new FrameError(`response correlation id ${correlationId}, expected ${head.correlationId}`);
+    }
+    this.#inFlight.shift();
+    policy.current = head;
+    if (head.header === undefined) return "rewrite"; // the gateway's own: kept from the client
+    policy.upstreamMs = performance.now() - head.forwardedAt;
+    const { apiKey, apiVersion } = head.header;
+    const wanters = this.#responseTable.wanters(apiKey, apiVersion);
+    policy.wanters = wanters;
+    if (wanters === undefined && !this.#order.waiting) {
+      this.#order.pass(head.place);
+      this.#deliver(head.header, policy.upstreamMs, head.gatewayMs, false);
+      return "forward";
+    }
+    return "rewrite";
+  }
+
+  /** A whole response kept by {@link Session.inspectResponse}: filtered, then placed in the client's order. */
+  rewriteResponse(
+    head: InFlight,
+    upstreamMs: number,
+    wanters: readonly number[] | undefined,
+    body: Uint8Array,
+  ): FrameOutput | Promise<DeferredOutput> {
+    if (head.header === undefined) {
+      head.own!.resolve(body.slice());
+      return [];
+    }
+    const startedAt = performance.now();
+    const filtered = wanters === undefined
+      ? null
+      : this.#filterResponse(head.header, body, wanters, Infinity);
+    if (filtered instanceof Promise) {
+      return filtered.then((replacement) => () =>
+        this.#placeResponse(head, upstreamMs, startedAt, body, replacement)
+      );
+    }
+    return this.#placeResponse(head, upstreamMs, startedAt, body, filtered);
   }
 
   /** A response leaves the filters (`replacement` null: unchanged) and takes its place. */
@@ -500,6 +526,76 @@ class Session implements FilterContext {
       observers[i].responseDelivered!(request, upstreamMs / 1000, gatewayMs / 1000, rewritten);
     }
   }
+}
+
+/** The client-to-broker direction's {@link FramePolicy}: a class, so a connection holds no closures for it. */
+class RequestPolicy implements FramePolicy {
+  readonly #session: Session;
+  /** The request `inspect` kept for the filters, until `rewrite`. */
+  #current: Inspected | undefined;
+
+  constructor(session: Session) {
+    this.#session = session;
+  }
+
+  inspect(prefix: Uint8Array, size: number): FrameDecision {
+    const inspected = this.#session.inspectRequest(prefix, size);
+    if (typeof inspected === "string") return inspected;
+    this.#current = inspected;
+    return "rewrite";
+  }
+
+  rewrite(body: Uint8Array): FrameOutput | Promise<DeferredOutput> {
+    const inspected = this.#current!;
+    this.#current = undefined;
+    return this.#session.filterRequest(inspected, body);
+  }
+}
+
+/** The broker-to-client direction's {@link FramePolicy}. */
+class ResponsePolicy implements FramePolicy {
+  readonly #session: Session;
+  /** The request whose response `inspect` matched, until `rewrite`. */
+  current: InFlight | undefined;
+  /** Milliseconds the broker took on it. */
+  upstreamMs = 0;
+  /** The filters that want the response. */
+  wanters: readonly number[] | undefined;
+
+  constructor(session: Session) {
+    this.#session = session;
+  }
+
+  inspect(prefix: Uint8Array, size: number): FrameDecision {
+    return this.#session.inspectResponse(prefix, size, this);
+  }
+
+  rewrite(body: Uint8Array): FrameOutput | Promise<DeferredOutput> {
+    const head = this.current!;
+    this.current = undefined;
+    return this.#session.rewriteResponse(head, this.upstreamMs, this.wanters, body);
+  }
+}
+
+/** Lists of filters already in use, by their first filter. */
+const listsByFirst = new WeakMap<Filter, (readonly Filter[])[]>();
+const NO_FILTERS: readonly Filter[] = Object.freeze([]);
+
+/**
+ * The list of filters with these elements that another session already holds, else this one: the
+ * connections of a listener share their per-frame hooks' filters (only the address rewrite, which has
+ * none, is made per connection), so each session need not keep its own copies.
+ */
+function sharedList(list: Filter[]): readonly Filter[] {
+  if (list.length === 0) return NO_FILTERS;
+  let lists = listsByFirst.get(list[0]);
+  if (lists === undefined) listsByFirst.set(list[0], lists = []);
+  for (const known of lists) {
+    if (known.length === list.length && known.every((filter, i) => filter === list[i])) return known;
+  }
+  // A chain made per connection would grow this without bound: keep a few.
+  if (lists.length < 8) lists.push(list);
+  return list;
 }
 
 /** The body of a replacement for the next filter (joined if in pieces); none when no filter follows. */

@@ -100,6 +100,14 @@ function entriesOf(gateway: GatewayProcess, remoteAddress: string, from: number)
 }
 
 /**
+ * The audit entries of one connection HAProxy relayed: its backend source address, which a later
+ * connection of HAProxy's may reuse, and the client the PROXY header named.
+ */
+function entriesOfRelayed(gateway: GatewayProcess, c: HaproxyConnection, from: number): AuditEntry[] {
+  return entriesOf(gateway, c.backendSource, from).filter((e) => e.proxySourceAddress === c.client);
+}
+
+/**
  * The connection from `address` was refused: exactly one log line names it with `reason`, and one
  * REJECT audit entry (same reason, no original addresses believed) exists.
  */
@@ -184,7 +192,7 @@ async function checkAuditAgainstHaproxy(
   const deadline = Date.now() + 10_000;
   const missing = () =>
     connections.filter((c) => {
-      const actions = entriesOf(gateway, c.backendSource, gatewayFrom).map((e) => e.action);
+      const actions = entriesOfRelayed(gateway, c, gatewayFrom).map((e) => e.action);
       return !(actions.includes("OPEN") && actions.includes("CLOSE")) && !actions.includes("REJECT");
     });
   while (missing().length > 0) {
@@ -198,7 +206,7 @@ async function checkAuditAgainstHaproxy(
   }
   const checked: AuditEntry[] = [];
   for (const c of connections) {
-    const entries = entriesOf(gateway, c.backendSource, gatewayFrom);
+    const entries = entriesOfRelayed(gateway, c, gatewayFrom);
     // A REJECT only when the broker could not be reached (the shared dev cluster: another test may
     // be restarting a broker); its addresses are checked like the others'.
     const rejected = entries.length === 1 && entries[0].action === "REJECT" &&

@@ -41,7 +41,14 @@ import {
   specVersions,
   spliceFieldRun,
 } from "../../protocol/mod.ts";
-import { type ApiInterest, type Filter, FORWARD, replaceWith } from "../filter.ts";
+import {
+  type ApiInterest,
+  type Filter,
+  FORWARD,
+  replaceWith,
+  type ResponseAction,
+  type ResponseFrame,
+} from "../filter.ts";
 import type { ReplacementFrame } from "../frame_pieces.ts";
 import { FrameError } from "../pump.ts";
 import { decodeWhole, encodeFrame } from "./response_frame.ts";
@@ -187,15 +194,24 @@ const ADDRESS_REWRITE_RESPONSES: readonly ApiInterest[] = HANDLERS.map((h) => ({
  * ```
  */
 export function addressRewrite(context: RewriteContext): Filter {
-  return {
-    name: "address-rewrite",
-    responses: ADDRESS_REWRITE_RESPONSES,
-    understands: ADDRESS_REWRITE_UNDERSTANDS,
-    onResponse({ request, body }) {
-      const frame = rewriteResponse(request, body, context);
-      return frame === null ? FORWARD : replaceWith(frame);
-    },
-  };
+  return new AddressRewrite(context);
+}
+
+/** {@link addressRewrite}'s filter: made per connection, so a class (its methods are not closures). */
+class AddressRewrite implements Filter {
+  readonly name = "address-rewrite";
+  readonly responses = ADDRESS_REWRITE_RESPONSES;
+  readonly understands = ADDRESS_REWRITE_UNDERSTANDS;
+  readonly #context: RewriteContext;
+
+  constructor(context: RewriteContext) {
+    this.#context = context;
+  }
+
+  onResponse({ request, body }: ResponseFrame): ResponseAction {
+    const frame = rewriteResponse(request, body, this.#context);
+    return frame === null ? FORWARD : replaceWith(frame);
+  }
 }
 
 /**

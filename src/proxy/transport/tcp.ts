@@ -45,16 +45,19 @@ export function tcpStream(conn: Deno.TcpConn): ByteStream {
 
 /** Methods on the prototype, not closures per connection: an idle connection holds two of these. */
 class TcpStream implements ByteStream {
-  readonly remote: NetEndpoint;
-  readonly local: NetEndpoint;
   readonly #conn: Deno.TcpConn;
 
   constructor(conn: Deno.TcpConn) {
-    const remote = conn.remoteAddr as Deno.NetAddr;
-    const local = conn.localAddr as Deno.NetAddr;
-    this.remote = { hostname: remote.hostname, port: remote.port };
-    this.local = { hostname: local.hostname, port: local.port };
     this.#conn = conn;
+  }
+
+  // Deno keeps both addresses on the connection: read them there rather than copy them per stream.
+  get remote(): NetEndpoint {
+    return this.#conn.remoteAddr;
+  }
+
+  get local(): NetEndpoint {
+    return this.#conn.localAddr;
   }
 
   read(p: Uint8Array): Promise<number | null> {

@@ -6,7 +6,7 @@
  * second process, so only the proxy's side counts. This is the floor under kgate's figure per
  * connection (bench/connection_heap.ts).
  *
- *   deno run -A --v8-flags=--expose-gc bench/socket_floor.ts [--connections 4000] [--modes both,client,none]
+ *   deno run -A bench/socket_floor.ts [--connections 4000] [--modes both,client,none]
  *
  * Uses 127.0.0.143 (the connection_scale block) on ephemeral ports.
  */
@@ -30,8 +30,18 @@ const gc = (globalThis as { gc?: () => void }).gc;
 if (values.peer !== undefined) {
   await runPeer(Number(values.peer));
 } else {
-  if (gc === undefined) throw new Error("run with --v8-flags=--expose-gc");
-  for (const mode of values.modes.split(",")) await measure(mode, Number(values.connections));
+  const modes = values.modes.split(",");
+  if (modes.length === 1) {
+    if (gc === undefined) throw new Error("run with --v8-flags=--expose-gc");
+    await measure(modes[0], Number(values.connections));
+  } else {
+    // One fresh process per mode: memory freed by one mode's connections would hide the next one's RSS.
+    for (const mode of modes) {
+      const args = ["run", "-A", "--v8-flags=--expose-gc", import.meta.filename!, "--modes", mode];
+      await new Deno.Command(Deno.execPath(), { args: [...args, "--connections", values.connections] })
+        .spawn().status;
+    }
+  }
 }
 
 /** The far ends: an upstream listener, then `count` clients of the proxy once told its port. */
@@ -83,7 +93,9 @@ async function measure(mode: string, count: number): Promise<void> {
   const heap = (Deno.memoryUsage().heapUsed - heapBefore) / count / 1024;
   const rss = (rssBytes(Deno.pid) - rssBefore) / count / 1024;
   console.log(
-    `${mode}: live heap ${heap.toFixed(2)} KiB, RSS ${rss.toFixed(2)} KiB per connection (client + upstream socket)`,
+    `${mode}: live heap ${heap.toFixed(2)} KiB, RSS ${
+      rss.toFixed(2)
+    } KiB per connection (client + upstream socket)`,
   );
   await input.close();
   await peer.status;

@@ -71,6 +71,29 @@ export async function withDeadline<T>(work: Promise<T>, signal: AbortSignal, mes
 }
 
 /**
+ * {@link withDeadline} with a deadline `ms` from now whose timer is cleared as soon as the work settles,
+ * so nothing of it outlives the work. (An `AbortSignal.timeout` keeps its timer, and all that waits on
+ * it, until it fires: for a connection's handshake, long after the handshake is done.)
+ *
+ * @example
+ * ```ts
+ * const conn = await withTimeout(Deno.connect({ hostname: "127.0.0.1", port: 9092 }), 10_000, "connect timed out");
+ * ```
+ */
+export function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new DeadlineError(message)), ms);
+    work.then((value) => {
+      clearTimeout(timer);
+      resolve(value);
+    }, (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+/**
  * Resolves after `ms` milliseconds, or as soon as `signal` aborts (resolving, not rejecting: the
  * caller checks why it woke up).
  *

@@ -107,6 +107,13 @@ const LARGE_BUFFER_IDLE_READS = 256;
 /** A grown buffer above this size is given back as soon as it is empty. */
 const MAX_KEPT_BUFFER_BYTES = 16 * 1024 * 1024;
 
+/** What a pump waits for: a read, a write, the shared sink, or a deferred rewrite (then it steps again). */
+type WaitingFor = 0 | 1 | 2 | 3;
+const READ = 0;
+const WRITE = 1;
+const CLAIM = 2;
+const STEP = 3;
+
 /** Which buffer the pump reads into: its own small one, one from the pool, or one grown for a frame larger than the pool's. */
 type BufferKind = "small" | "pooled" | "grown";
 
@@ -191,6 +198,8 @@ export class FramePump {
   #space = 0;
   /** The listener has been told. */
   #finished = false;
+  /** What the pending promise is. */
+  #waitingFor: WaitingFor = READ;
 
   /**
    * A pump, not yet started.
@@ -252,71 +261,95 @@ export class FramePump {
   }
 
   /**
-   * Carves and writes what the buffer holds, then starts the next read, whose callback steps again. A
-   * quiet pump thus holds no suspended frame, only its pending read's callbacks. A pump that fails
-   * while holding a shared sink keeps it: the session is ending and closes the sink.
+   * Carves what the buffer holds and writes it, then reads more: synchronous up to the first thing to
+   * wait for, whose callback goes on from there. A quiet pump thus holds no suspended frame, only its
+   * pending read's two callbacks. A pump that fails while holding a shared sink keeps it: the session
+   * is ending and closes the sink.
    */
-  async #step(): Promise<void> {
+  #step(): void {
     try {
-      const segments = this.#segments;
-      for (;;) {
-        if (this.#shared && !this.#held) {
-          const waiting = this.#shared.claim();
-          if (waiting) await waiting;
-          this.#held = true;
-        }
-        // 1. Carve what is in the buffer into segments to write.
-        const deferred = this.#carve();
-        if (deferred !== undefined) {
-          // A filter is waiting for something (its own request upstream, say): write what came
-          // before, let other writers use the sink meanwhile, and commit only once it is ours again.
-          await writeSegments(this.#sink, segments, this.#pool);
-          segments.length = 0;
-          if (this.#held) {
-            this.#shared!.release();
-            this.#held = false;
-          }
-          const commit = await deferred;
-          if (this.#shared) {
-            const waiting = this.#shared.claim();
-            if (waiting) await waiting;
-            this.#held = true;
-          }
-          // Nothing was read meanwhile: the buffer and `#start` are as they were.
-          this.#rewritten(commit());
-          continue;
-        }
-
-        // 2. Write them, in order (small pieces joined: one write instead of several); let go of a
-        // shared sink at a frame boundary.
-        if (segments.length > 0) {
-          await writeSegments(this.#sink, segments, this.#pool);
-          segments.length = 0;
-        }
-        if (this.#held && this.#streamRemaining === 0) {
-          this.#shared!.release();
-          this.#held = false;
-        }
-        break;
+      if (this.#shared && !this.#held) {
+        const waiting = this.#shared.claim();
+        if (waiting) return this.#wait(CLAIM, waiting);
+        this.#held = true;
       }
+      // 1. Carve what is in the buffer into segments to write.
+      const deferred = this.#carve();
+      if (deferred !== undefined) return this.#wait(STEP, this.#completeDeferred(deferred));
+      // 2. Write them, in order (small pieces joined: one write instead of several).
+      if (this.#segments.length > 0) {
+        return this.#wait(WRITE, writeSegments(this.#sink, this.#segments, this.#pool));
+      }
+    } catch (error) {
+      return this.#finish(error ?? new Error("pump failed"));
+    }
+    this.#written();
+  }
 
+  /** What is carved is written: let go of a shared sink at a frame boundary, then read more. */
+  #written(): void {
+    try {
+      this.#segments.length = 0;
+      if (this.#held && this.#streamRemaining === 0) {
+        this.#shared!.release();
+        this.#held = false;
+      }
       // 3. Choose the buffer of the next read and make room in it.
       this.#prepareRead();
-
       // 4. Read more.
       const end = this.#end;
       this.#space = this.#buf.length - end;
-      this.#source.read(end === 0 ? this.#buf : this.#buf.subarray(end)).then(
-        this.#readDone,
-        this.#readFailed,
-      );
+      this.#wait(READ, this.#source.read(end === 0 ? this.#buf : this.#buf.subarray(end)));
     } catch (error) {
       this.#finish(error ?? new Error("pump failed"));
     }
   }
 
+  /**
+   * A filter is waiting for something (its own request upstream, say): write what came before, let
+   * other writers use the sink meanwhile, and commit only once it is ours again.
+   */
+  async #completeDeferred(deferred: Promise<DeferredOutput>): Promise<void> {
+    await writeSegments(this.#sink, this.#segments, this.#pool);
+    this.#segments.length = 0;
+    if (this.#held) {
+      this.#shared!.release();
+      this.#held = false;
+    }
+    const commit = await deferred;
+    if (this.#shared) {
+      const waiting = this.#shared.claim();
+      if (waiting) await waiting;
+      this.#held = true;
+    }
+    // Nothing was read meanwhile: the buffer and `#start` are as they were.
+    this.#rewritten(commit());
+  }
+
+  /** Goes on once `promise` settles, as `what` says: two callbacks per pump, made once. */
+  #wait(what: WaitingFor, promise: Promise<unknown>): void {
+    this.#waitingFor = what;
+    promise.then(this.#settled, this.#failed);
+  }
+
+  readonly #settled = (value: unknown): void => {
+    switch (this.#waitingFor) {
+      case READ:
+        return this.#readDone(value as number | null);
+      case WRITE:
+        return this.#written();
+      case CLAIM:
+        this.#held = true;
+        return this.#step();
+      default:
+        return this.#step();
+    }
+  };
+
+  readonly #failed = (error: unknown): void => this.#finish(error ?? new Error("pump failed"));
+
   /** A read came back: `null` at the end of the source. */
-  readonly #readDone = (n: number | null): void => {
+  #readDone(n: number | null): void {
     if (n === null) {
       if (this.#kind === "pooled") this.#pool.give(this.#buf);
       if (this.#start === this.#end && this.#streamRemaining === 0) return this.#finish(undefined);
@@ -336,9 +369,7 @@ export class FramePump {
       return this.#finish(error);
     }
     this.#step();
-  };
-
-  readonly #readFailed = (error: unknown): void => this.#finish(error ?? new Error("read failed"));
+  }
 
   /** Tells the listener how the pump ended (once; the listener must not throw). */
   #finish(failure: unknown): void {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { withDeadline } from "../lib/deadline.ts";
+import { withTimeout } from "../lib/deadline.ts";
 
 /**
  * Opens a TCP connection, or rejects after `timeoutMs` (a connection that completes late is closed).
@@ -21,11 +21,7 @@ export async function connectWithTimeout(
 ): Promise<Deno.TcpConn> {
   const attempt = Deno.connect({ hostname: host, port, transport: "tcp" });
   try {
-    return await withDeadline(
-      attempt,
-      AbortSignal.timeout(timeoutMs),
-      `connect timed out after ${timeoutMs} ms`,
-    );
+    return await withTimeout(attempt, timeoutMs, `connect timed out after ${timeoutMs} ms`);
   } catch (error) {
     attempt.then((conn) => conn.close(), () => {});
     throw error;

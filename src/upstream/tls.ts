@@ -8,7 +8,7 @@
  * @module
  */
 import type { GatewayConfig } from "../config/mod.ts";
-import { withDeadline } from "../lib/deadline.ts";
+import { withTimeout } from "../lib/deadline.ts";
 
 /** How to speak TLS to the brokers. */
 export interface UpstreamTls {
@@ -115,9 +115,9 @@ export async function connectTlsWithTimeout(
     }
   });
   try {
-    return await withDeadline(
+    return await withTimeout(
       handshake,
-      AbortSignal.timeout(timeoutMs),
+      timeoutMs,
       `TLS connect to broker ${host}:${port} timed out after ${timeoutMs} ms`,
     );
   } catch (error) {

@@ -6,7 +6,7 @@
  * @module
  */
 import type { ByteSource } from "../../lib/bytes_io.ts";
-import { withDeadline } from "../../lib/deadline.ts";
+import { withTimeout } from "../../lib/deadline.ts";
 import { type Cidr, inCidrs } from "../../lib/cidr.ts";
 import { formatEndpoint, parseProxyHeader, type ProxyTlvs } from "../../proxy_protocol/mod.ts";
 import type { RejectionKind } from "../rejection.ts";
@@ -114,9 +114,9 @@ export function readProxyHeader(
   parse: ProxyHeaderParser,
   timeoutMs: number,
 ): Promise<{ connection: ProxiedConnection; rest: Uint8Array }> {
-  return withDeadline(
+  return withTimeout(
     readUntilParsed(conn, parse),
-    AbortSignal.timeout(timeoutMs),
+    timeoutMs,
     `no complete PROXY protocol header within ${timeoutMs} ms`,
   );
 }

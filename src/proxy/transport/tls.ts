@@ -15,7 +15,7 @@ import { X509Certificate } from "node:crypto";
 import { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import { writeAll } from "../../lib/bytes_io.ts";
-import { DeadlineError, withDeadline } from "../../lib/deadline.ts";
+import { DeadlineError, withTimeout } from "../../lib/deadline.ts";
 import type { TlsServerCredentials } from "./tls_credentials.ts";
 import type { ByteStream } from "./stream.ts";
 
@@ -81,7 +81,7 @@ export async function tlsServerStage(stream: ByteStream, options: TlsServerOptio
   } as tls.TLSSocketOptions);
   let peerClosed = false;
   try {
-    await withDeadline(
+    await withTimeout(
       new Promise<void>((resolve, reject) => {
         socket.once("secure", () => resolve());
         socket.once("error", (error: Error & { code?: string }) => {
@@ -95,7 +95,7 @@ export async function tlsServerStage(stream: ByteStream, options: TlsServerOptio
         socket.once("end", closed);
         socket.once("close", closed);
       }),
-      AbortSignal.timeout(options.handshakeTimeoutMs),
+      options.handshakeTimeoutMs,
       `no TLS handshake within ${options.handshakeTimeoutMs} ms`,
     );
     const serverName = (socket as unknown as { servername?: unknown }).servername;

@@ -7,7 +7,10 @@
  * glibc malloc's main arena, `anon` V8's pages and other arenas, `file` the executable's pages).
  *
  *   deno run -A bench/connection_heap.ts [--connections 2000] [--kinds silent,active]
- *     [--after-close-s 15] [--snapshot]
+ *     [--after-close-s 15] [--waves 1] [--snapshot]
+ *
+ * `--waves N` opens and closes the connections N times on the same node: whether the memory that stays
+ * after a close is reused by the next connections (a high-water mark) or grows wave after wave (a leak).
  *
  * `--snapshot` adds, per kind, the heap objects that grew by about one or more per connection (V8 heap
  * snapshots before and after, by type and constructor), largest first.
@@ -31,6 +34,7 @@ const { values } = parseArgs({
     connections: { type: "string", default: "2000" },
     kinds: { type: "string", default: "silent,active" },
     "after-close-s": { type: "string", default: "15" },
+    waves: { type: "string", default: "1" },
     snapshot: { type: "boolean", default: false },
   },
 });
@@ -147,14 +151,15 @@ try {
       const mappingsBefore = rssByMapping(pid);
       const snapshotBefore = values.snapshot ? await inspector.snapshot() : undefined;
       const rssBeforeOpen = rssBytes(pid); // a snapshot grows the RSS: count from here
-      let conns: Deno.Conn[] = [];
-      if (kind === "silent") {
+      const openConnections = async (): Promise<Deno.Conn[]> => {
+        if (kind !== "silent") return await openIdleConnections(gateway.bootstrap, count);
+        const conns: Deno.Conn[] = [];
         for (let i = 0; i < count; i++) {
           conns.push(await Deno.connect({ hostname: host, port: gateway.portStart + (i % 4) }));
         }
-      } else {
-        conns = await openIdleConnections(gateway.bootstrap, count);
-      }
+        return conns;
+      };
+      const conns = await openConnections();
       await sleep(2_000);
       const open = await inspector.liveMemory();
       const rssOpen = rssBytes(pid);
@@ -186,6 +191,18 @@ try {
           mib(rssBytes(pid))
         } MiB (before ${mib(rssBefore)}); by mapping ${rssByMapping(pid)} MiB (before ${mappingsBefore})`,
       );
+      for (let wave = 2; wave <= Number(values.waves); wave++) {
+        const again = await openConnections();
+        await sleep(2_000);
+        const rssWave = rssBytes(pid);
+        for (const conn of again) conn.close();
+        await sleep(Number(values["after-close-s"]) * 1000);
+        console.log(
+          `  wave ${wave}: node RSS ${mib(rssWave)} MiB with them open, ${mib(rssBytes(pid))} MiB ${
+            values["after-close-s"]
+          } s after they closed; by mapping ${rssByMapping(pid)} MiB`,
+        );
+      }
     } finally {
       inspector.socket.close();
       await gateway.stop();

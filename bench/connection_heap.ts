@@ -194,6 +194,7 @@ try {
       for (let wave = 2; wave <= Number(values.waves); wave++) {
         const again = await openConnections();
         await sleep(2_000);
+        await inspector.liveMemory(); // the same forced collections as the first wave's figure
         const rssWave = rssBytes(pid);
         for (const conn of again) conn.close();
         await sleep(Number(values["after-close-s"]) * 1000);

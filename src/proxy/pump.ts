@@ -11,6 +11,9 @@
 import { type ByteSink, type ByteSource, writeAll } from "../lib/bytes_io.ts";
 import { type BufferPool, PUMP_BUFFER_POOL } from "./buffer_pool.ts";
 import type { FrameRejectionKind } from "./rejection.ts";
+import { logger } from "../log.ts";
+
+const log = logger("proxy");
 
 /** What to do with a frame, decided from its first bytes. */
 export type FrameDecision = "forward" | "rewrite" | "more";
@@ -333,16 +336,21 @@ export class FramePump {
   }
 
   readonly #settled = (value: unknown): void => {
-    switch (this.#waitingFor) {
-      case READ:
-        return this.#readDone(value as number | null);
-      case WRITE:
-        return this.#written();
-      case CLAIM:
-        this.#held = true;
-        return this.#step();
-      default:
-        return this.#step();
+    // Nothing may escape a promise callback: it would be an unhandled rejection, fatal to the process.
+    try {
+      switch (this.#waitingFor) {
+        case READ:
+          return this.#readDone(value as number | null);
+        case WRITE:
+          return this.#written();
+        case CLAIM:
+          this.#held = true;
+          return this.#step();
+        default:
+          return this.#step();
+      }
+    } catch (error) {
+      this.#finish(error ?? new Error("pump failed"));
     }
   };
 
@@ -371,11 +379,18 @@ export class FramePump {
     this.#step();
   }
 
-  /** Tells the listener how the pump ended (once; the listener must not throw). */
+  /** Tells the listener how the pump ended (once). */
   #finish(failure: unknown): void {
     if (this.#finished) return;
     this.#finished = true;
-    this.#listener.pumpEnded(this, failure);
+    try {
+      this.#listener.pumpEnded(this, failure);
+    } catch (error) {
+      // A bug in the listener: this connection's end is lost, the node goes on.
+      log.error("a frame pump's end listener failed: {error}", {
+        error: String((error as Error)?.stack ?? error),
+      });
+    }
   }
 
   /**

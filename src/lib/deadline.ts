@@ -83,6 +83,8 @@ export async function withDeadline<T>(work: Promise<T>, signal: AbortSignal, mes
 export function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new DeadlineError(message)), ms);
+    // Like AbortSignal.timeout's: the deadline alone does not keep the process alive.
+    Deno.unrefTimer(timer);
     work.then((value) => {
       clearTimeout(timer);
       resolve(value);

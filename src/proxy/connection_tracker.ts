@@ -7,10 +7,10 @@
  * @module
  */
 import { closeQuietly } from "../lib/close.ts";
+import type { RejectionKind } from "./rejection.ts";
 
 /** Something to close. */
 type Closeable = { close(): void };
-import type { RejectionKind } from "./rejection.ts";
 
 /** The limits of a node's client connections. */
 export interface ConnectionLimits {
@@ -91,7 +91,7 @@ export interface ConnectionTrackerOptions {
  * const tracker = new ConnectionTracker({ maxConnections: 100_000, maxConnectionsPerIp: 0, idleMs: 600_000, firstFrameMs: 10_000 });
  * const admitted = tracker.admit("10.0.0.1");
  * if (typeof admitted !== "string") {
- *   admitted.close = () => {}; // close the connection's streams
+ *   admitted.accepted = conn; // closed by admitted.close() (the sweep's timeouts call it)
  *   tracker.release(admitted);
  * }
  * ```

@@ -313,6 +313,9 @@ export class FramePump {
    * other writers use the sink meanwhile, and commit only once it is ours again.
    */
   async #completeDeferred(deferred: Promise<DeferredOutput>): Promise<void> {
+    // Handled from now on: a filter failing while the write below is pending must not be an unhandled
+    // rejection (fatal to the node); `await deferred` still throws it.
+    deferred.catch(() => {});
     await writeSegments(this.#sink, this.#segments, this.#pool);
     this.#segments.length = 0;
     if (this.#held) {
@@ -374,7 +377,7 @@ export class FramePump {
     try {
       this.#onRead?.(n);
     } catch (error) {
-      return this.#finish(error);
+      return this.#finish(error ?? new Error("pump failed"));
     }
     this.#step();
   }

@@ -328,28 +328,30 @@ export class ProxyServer {
   async #serve(accepted: ByteStream, port: number): Promise<void> {
     const options = this.#options;
     const { tracker } = this.#connections;
-    // Every field from the start: one shape, no property array added later per connection.
-    const info: ConnectionInfo = {
-      clientAddress: formatAddress(accepted.remote),
-      localAddress: formatAddress(accepted.local),
-      proxied: undefined,
-      tls: undefined,
-      broker: undefined,
-      acceptedAt: performance.now(),
-    };
-    // With the PROXY protocol the original source counts per IP, once the header has named it.
-    const admitted = tracker.admit(options.proxyProtocol ? undefined : accepted.remote.hostname);
-    if (typeof admitted === "string") {
-      closeQuietly(accepted);
-      this.#reject(info, capReason(admitted), admitted);
-      this.#taskDone();
-      return;
-    }
-    const tracked = admitted;
-    tracked.accepted = accepted;
-    this.#open.add(tracked);
+    let tracked: TrackedConnection | undefined;
     let handedOver = false;
+    // Everything in the try: nothing thrown here may become an unhandled rejection (fatal to the node)
+    // or leave the connection counted.
     try {
+      // Every field from the start: one shape, no property array added later per connection.
+      const info: ConnectionInfo = {
+        clientAddress: formatAddress(accepted.remote),
+        localAddress: formatAddress(accepted.local),
+        proxied: undefined,
+        tls: undefined,
+        broker: undefined,
+        acceptedAt: performance.now(),
+      };
+      // With the PROXY protocol the original source counts per IP, once the header has named it.
+      const admitted = tracker.admit(options.proxyProtocol ? undefined : accepted.remote.hostname);
+      if (typeof admitted === "string") {
+        closeQuietly(accepted);
+        this.#reject(info, capReason(admitted), admitted);
+        return;
+      }
+      tracked = admitted;
+      tracked.accepted = accepted;
+      this.#open.add(tracked);
       let client = accepted;
       if (options.proxyProtocol) {
         const stage = await proxyHeaderStage(accepted, options.proxyProtocol);
@@ -457,12 +459,17 @@ export class ProxyServer {
       log.error("connection task failed: {error}", { error: String((error as Error)?.stack ?? error) });
     } finally {
       if (!handedOver) {
-        this.#release(tracked);
+        if (tracked === undefined) closeQuietly(accepted);
+        else this.#release(tracked);
         this.#taskDone();
       }
     }
   }
 
+  /**
+   * Logs (rate-limited) and reports a refused connection; a stage that failed because the sweep
+   * closed the connection is reported as that timeout.
+   */
   #reject(
     info: ConnectionInfo,
     reason: string,
@@ -543,7 +550,6 @@ function hostOf(address: string): string {
   return colon < 0 ? address : address.slice(0, colon);
 }
 
-/** Counts a proxied connection's bytes, stamps its activity for the idle timeout, and reports reads. */
 /** What a {@link LiveConnection} tells its server. */
 interface LiveConnectionEvents {
   /** The connection's session ended. */

@@ -249,3 +249,30 @@ Deno.test("pumpFrames joins the small pieces of a rewritten frame and the frames
     concat([frame(bodies[0]), frame(new Uint8Array([0xee, 1, 5, 6])), frame(bodies[2])]),
   );
 });
+
+Deno.test("pumpFrames: a deferred rewrite that fails while the frames before it are written ends the pump with its error", async () => {
+  // The filter's promise rejects before the write of the frame ahead of it is done: it must reach the
+  // pump (an unhandled rejection would end the process and fail this test).
+  const data = concat([frame(new Uint8Array(8).fill(1)), frame(new Uint8Array(8).fill(2))]);
+  let given = false;
+  const source: ByteSource = {
+    read(p) {
+      if (given) return new Promise((resolve) => setTimeout(() => resolve(null), 50));
+      given = true;
+      p.set(data);
+      return Promise.resolve(data.length);
+    },
+  };
+  const slowSink: ByteSink = {
+    write: (p) => new Promise((resolve) => setTimeout(() => resolve(p.length), 20)),
+  };
+  let inspected = 0;
+  const policy: FramePolicy = {
+    inspect: () => inspected++ === 0 ? "forward" : "rewrite",
+    rewrite: () => Promise.reject(new Error("the filter failed")),
+  };
+  await assert.rejects(
+    pumpFrames(source, slowSink, policy, { maxFrameBytes: 1000 }),
+    /the filter failed/,
+  );
+});

@@ -60,7 +60,7 @@ class FakeListener implements StreamListener {
 }
 
 /** A node with one port, fake brokers (each connect makes a new in-memory broker end) and a fake clock. */
-function harness(limits: Partial<ConnectionLimits> = {}) {
+function harness(limits: Partial<ConnectionLimits> = {}, options: { rejectedThrows?: boolean } = {}) {
   let now = 0;
   const listener = new FakeListener(7000);
   const brokers: ByteStream[] = [];
@@ -93,7 +93,10 @@ function harness(limits: Partial<ConnectionLimits> = {}) {
     },
     connections: { tracker, badPeers },
     events: {
-      rejected: (_info: ConnectionInfo, reason, kind, logged) => rejected.push({ kind, reason, logged }),
+      rejected: (_info: ConnectionInfo, reason, kind, logged) => {
+        rejected.push({ kind, reason, logged });
+        if (options.rejectedThrows) throw new Error("a bug in the rejected callback");
+      },
       closed: (_info, end) => closed.push(end),
     },
   });
@@ -300,6 +303,31 @@ Deno.test("a proxied connection idle longer than the idle timeout is closed; act
   } finally {
     await h.server.close();
   }
+});
+
+Deno.test("a bug in an event callback ends that connection only: the node serves on and closes at once", async () => {
+  // The callback throws while a connection over the cap is refused, before anything else of it runs: an
+  // unhandled rejection there would end the process (and fail this test), a lost count would make close()
+  // wait its full deadline.
+  const h = harness({ maxConnections: 1 }, { rejectedThrows: true });
+  let closeMs = Infinity;
+  try {
+    const served = h.connect("10.0.0.1");
+    const refused = h.connect("10.0.0.2");
+    assert.ok(await closedByPeer(refused));
+    await settle();
+    assert.deepEqual(h.rejected.map((r) => r.kind), ["max-connections"]);
+    await served.write(requestFrame(API_VERSIONS, 2, 1));
+    await settle();
+    assert.equal(h.brokers.length, 1, "the admitted connection is served");
+    served.close();
+    await settle();
+  } finally {
+    const started = performance.now();
+    await h.server.close();
+    closeMs = performance.now() - started;
+  }
+  assert.ok(closeMs < 1000, `close() took ${closeMs.toFixed(0)} ms: a connection stayed counted`);
 });
 
 Deno.test("caps: connections beyond the node's cap and the per-IP cap are refused at once, counted by reason", async () => {

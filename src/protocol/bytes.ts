@@ -65,6 +65,19 @@ export function uuidFromString(s: string): Uint8Array {
 }
 
 /** Bounds-checked big-endian reader over a byte range of a `Uint8Array`. */
+/**
+ * The big-endian signed 32-bit integer at `offset` (a frame's size prefix, a correlation id), read
+ * without a DataView.
+ *
+ * @example
+ * ```ts
+ * int32At(new Uint8Array([0, 0, 1, 0]), 0); // 256
+ * ```
+ */
+export function int32At(bytes: Uint8Array, offset: number): number {
+  return (bytes[offset] << 24) | (bytes[offset + 1] << 16) | (bytes[offset + 2] << 8) | bytes[offset + 3];
+}
+
 export class ByteReader {
   /** The underlying buffer. */
   readonly buf: Uint8Array;
@@ -135,9 +148,7 @@ export class ByteReader {
 
   /** Signed 32-bit integer. */
   int32(): number {
-    const o = this.take(4);
-    const b = this.buf;
-    return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
+    return int32At(this.buf, this.take(4));
   }
 
   /** Unsigned 32-bit integer. */

@@ -11,7 +11,7 @@
  */
 
 export { ProtocolError } from "./errors.ts";
-export { ByteReader, ByteWriter, uuidFromString, uuidToString, ZERO_UUID } from "./bytes.ts";
+export { ByteReader, ByteWriter, int32At, uuidFromString, uuidToString, ZERO_UUID } from "./bytes.ts";
 export {
   type DefaultValue,
   type EncodeInput,

@@ -13,6 +13,7 @@
  * @module
  */
 import type { ByteSource } from "../lib/bytes_io.ts";
+import { int32At } from "../protocol/bytes.ts";
 import { FrameError } from "./pump.ts";
 
 /**
@@ -74,7 +75,7 @@ export async function readFirstFrame(
     }
     end += n;
     if (size < 0 && end >= 4) {
-      size = new DataView(buf.buffer, buf.byteOffset, 4).getInt32(0);
+      size = int32At(buf, 0);
       if (size < 0) throw new FrameError(`negative frame size ${size}`, "frame-size");
       if (size > options.maxFrameBytes) {
         throw new FrameError(

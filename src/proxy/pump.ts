@@ -9,6 +9,7 @@
  * @module
  */
 import { type ByteSink, type ByteSource, writeAll } from "../lib/bytes_io.ts";
+import { int32At } from "../protocol/bytes.ts";
 import { type BufferPool, PUMP_BUFFER_POOL } from "./buffer_pool.ts";
 import type { FrameRejectionKind } from "./rejection.ts";
 import { logger } from "../log.ts";
@@ -418,7 +419,7 @@ export class FramePump {
           continue;
         }
         if (end - start < 4) break;
-        const size = (buf[start] << 24) | (buf[start + 1] << 16) | (buf[start + 2] << 8) | buf[start + 3];
+        const size = int32At(buf, start);
         if (size < 0) throw new FrameError(`negative frame size ${size}`, "frame-size");
         if (size > this.#maxFrameBytes) {
           throw new FrameError(
@@ -473,7 +474,7 @@ export class FramePump {
     this.#rewriteDecided = false;
     const buf = this.#buf;
     const start = this.#start;
-    const total = 4 + ((buf[start] << 24) | (buf[start + 1] << 16) | (buf[start + 2] << 8) | buf[start + 3]);
+    const total = 4 + int32At(buf, start);
     if (output === null) this.#segments.push(buf.subarray(start, start + total));
     else pushOutput(this.#segments, output);
     this.#start = start + total;
@@ -499,7 +500,7 @@ export class FramePump {
       const pendingBytes = this.#end - start;
       let needed = buf.length;
       if (pendingBytes >= 4 && this.#streamRemaining === 0) {
-        const size = (buf[start] << 24) | (buf[start + 1] << 16) | (buf[start + 2] << 8) | buf[start + 3];
+        const size = int32At(buf, start);
         // A frame waiting whole (rewrite) needs all of it; one waiting for its header needs more room.
         needed = this.#rewriteDecided
           ? Math.max(buf.length, 4 + size)

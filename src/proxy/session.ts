@@ -15,6 +15,7 @@ import { closeQuietly } from "../lib/close.ts";
 import {
   ApiKey,
   apiName,
+  int32At,
   produceRequestAcks,
   ProtocolError,
   readRequestHeader,
@@ -405,7 +406,7 @@ class Session implements FilterContext, PumpEndListener {
       if (size < 4) throw new FrameError(`response frame of ${size} bytes has no correlation id`);
       return "more";
     }
-    const correlationId = (prefix[0] << 24) | (prefix[1] << 16) | (prefix[2] << 8) | prefix[3];
+    const correlationId = int32At(prefix, 0);
     const head = this.#inFlight[0];
     if (head === undefined) {
       throw new FrameError(`response with correlation id ${correlationId} but no request pending`);

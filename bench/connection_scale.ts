@@ -46,7 +46,7 @@ const total = silentSteps.at(-1)! + active;
 const [host, ...sources] = loopbackHosts("connection_scale");
 // The node (which inherits this process's limit) holds every connection, and one broker connection per
 // active client; this process holds every connection.
-const needed = Math.max(total + active, total) + 1024;
+const needed = total + active + 1024;
 const limit = await raiseFileLimit(Deno.pid, needed);
 if (limit < needed) {
   throw new Error(

@@ -12,7 +12,7 @@ import type { KafkaCluster } from "../tests/harness/kafka_cluster.ts";
 import { terminate } from "../tests/harness/process.ts";
 
 /** Env variable naming the kafka-proxy binary. */
-export const KAFKA_PROXY_ENV = "KGATE_BENCH_KAFKA_PROXY";
+const KAFKA_PROXY_ENV = "KGATE_BENCH_KAFKA_PROXY";
 
 /** Where a kafka-proxy binary is, or why there is none. */
 export type KafkaProxyBinary = { path: string; version: string } | { skipped: string };
@@ -99,11 +99,6 @@ export class KafkaProxyProcess {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
-  }
-
-  /** Everything it logged. */
-  get logs(): string {
-    return this.#logs;
   }
 
   /** SIGTERM (SIGKILL after 5 s) and wait. */

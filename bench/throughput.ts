@@ -94,7 +94,6 @@ interface IdleResult {
   idleCpuPercent: number;
   rssIdleMiB: number;
   kibPerConnection: number;
-  rssLoadedMiB: number;
   rssAfterCloseMiB?: number;
 }
 
@@ -203,7 +202,6 @@ async function measureMemory(path: Path): Promise<IdleResult> {
   return {
     idleCpuPercent: NaN,
     rssIdleMiB: rssIdle / 2 ** 20,
-    rssLoadedMiB: rssLoaded / 2 ** 20,
     kibPerConnection: (rssLoaded - rssIdle) / 1024 / opts.connections,
   };
 }
@@ -343,9 +341,11 @@ try {
     return xs.length ? median(xs) : null;
   };
   const ratio = (name: string, key: keyof RoundResult): string => {
+    // Without the direct path (`--paths kgate,kafka-proxy`) there is nothing to compare with.
+    if (!results.has("direct")) return "-";
     const base = med("direct", key);
     const x = med(name, key);
-    return base && x !== null && results.has("direct") ? `${(x / base).toFixed(2)}×` : "-";
+    return base && x !== null ? `${(x / base).toFixed(2)}×` : "-";
   };
   console.log(
     `\nkgate ${await gitCommit()}, ${

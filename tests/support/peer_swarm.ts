@@ -55,7 +55,7 @@ export interface SwarmOptions {
 }
 
 /** Bytes a peer of `kind` sends first (empty for silent and api-versions peers). */
-export function peerBytes(kind: PeerKind, index: number): Uint8Array {
+function peerBytes(kind: PeerKind, index: number): Uint8Array {
   switch (kind) {
     case "garbage":
       return pseudoRandomBytes(index + 1, 64);
@@ -180,11 +180,6 @@ export class PeerSwarm {
   /** Connections the node has closed. */
   get closedByPeer(): number {
     return this.peers.filter((p) => p.closedByPeer).length;
-  }
-
-  /** Connections still open (neither side closed). */
-  get open(): number {
-    return this.peers.filter((p) => !p.closedByPeer && !p.destroyed).length;
   }
 
   /** Waits until the node has closed at least `n` of the connections; false when the time ran out. */

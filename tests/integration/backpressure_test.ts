@@ -17,7 +17,7 @@ import assert from "node:assert/strict";
 import { createTopic, type KafkaCluster, runKcat, testKafka, uniqueTopic } from "../harness/mod.ts";
 import { fileFixture, sharedTest } from "../support/fixture.ts";
 import { kcatRoundTrip } from "../support/clients_util.ts";
-import { RawClient } from "../support/faults_wire.ts";
+import { RawClient, withDeadline } from "../support/faults_wire.ts";
 import { GatewayProcess } from "../support/gateway_process.ts";
 import { loopbackHost } from "../support/loopback.ts";
 import { processStatus, sampleValueOf, scrapeMetrics } from "../support/peer_swarm.ts";
@@ -25,6 +25,7 @@ import {
   decodeResponseFrame,
   encodeRequestFrame,
   FetchRequest,
+  int32At,
   MetadataRequest,
   MetadataResponse,
   ZERO_UUID,
@@ -119,6 +120,26 @@ async function produceAndConsume(bootstrap: string, topic: string, n: number): P
   return (performance.now() - started) / 1000;
 }
 
+/**
+ * The start of the first response waiting on a stalled connection: its size and correlation id. Read
+ * once the round's figures are taken, so the test knows the stalled consumers were really served a
+ * batch (not refused, nor answered with a small error).
+ */
+async function firstResponseHead(conn: Deno.TcpConn): Promise<{ size: number; correlationId: number }> {
+  const head = new Uint8Array(8);
+  let got = 0;
+  while (got < head.length) {
+    const n = await withDeadline(
+      conn.read(head.subarray(got)),
+      10_000,
+      "a stalled consumer's first response",
+    );
+    if (n === null) throw new Error("the node closed a stalled consumer's connection");
+    got += n;
+  }
+  return { size: int32At(head, 0), correlationId: int32At(head, 4) };
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
@@ -157,6 +178,14 @@ for (const version of [4, 17]) {
             bytesRead,
             sampleValueOf(await scrapeMetrics(gateway.httpUrl), "kgate_bytes_out_total") - bytesBefore,
           );
+          for (const conn of stalled) {
+            const head = await firstResponseHead(conn);
+            assert.equal(head.correlationId, 0, "the first response answers the first Fetch");
+            assert.ok(
+              head.size > 1024 * 1024,
+              `a stalled consumer was served ${head.size} bytes, not a batch`,
+            );
+          }
           for (const conn of stalled.splice(0)) conn.close();
         }
         const rssMax = Math.max(...rssStalled);

@@ -64,7 +64,6 @@ export function uuidFromString(s: string): Uint8Array {
   return out;
 }
 
-/** Bounds-checked big-endian reader over a byte range of a `Uint8Array`. */
 /**
  * The big-endian signed 32-bit integer at `offset` (a frame's size prefix, a correlation id), read
  * without a DataView.
@@ -78,6 +77,19 @@ export function int32At(bytes: Uint8Array, offset: number): number {
   return (bytes[offset] << 24) | (bytes[offset + 1] << 16) | (bytes[offset + 2] << 8) | bytes[offset + 3];
 }
 
+/**
+ * The big-endian signed 16-bit integer at `offset` (a request's API key or version).
+ *
+ * @example
+ * ```ts
+ * int16At(new Uint8Array([0xff, 0xff]), 0); // -1
+ * ```
+ */
+export function int16At(bytes: Uint8Array, offset: number): number {
+  return (bytes[offset] << 24 >> 16) | bytes[offset + 1];
+}
+
+/** Bounds-checked big-endian reader over a byte range of a `Uint8Array`. */
 export class ByteReader {
   /** The underlying buffer. */
   readonly buf: Uint8Array;
@@ -135,9 +147,7 @@ export class ByteReader {
 
   /** Signed 16-bit integer. */
   int16(): number {
-    const o = this.take(2);
-    const b = this.buf;
-    return ((b[o] << 24) | (b[o + 1] << 16)) >> 16;
+    return int16At(this.buf, this.take(2));
   }
 
   /** Unsigned 16-bit integer. */

@@ -11,7 +11,15 @@
  */
 
 export { ProtocolError } from "./errors.ts";
-export { ByteReader, ByteWriter, int32At, uuidFromString, uuidToString, ZERO_UUID } from "./bytes.ts";
+export {
+  ByteReader,
+  ByteWriter,
+  int16At,
+  int32At,
+  uuidFromString,
+  uuidToString,
+  ZERO_UUID,
+} from "./bytes.ts";
 export {
   type DefaultValue,
   type EncodeInput,

@@ -13,14 +13,15 @@
  * @module
  */
 import type { ByteSource } from "../lib/bytes_io.ts";
-import { int32At } from "../protocol/bytes.ts";
-import { FrameError } from "./pump.ts";
+import { int16At, int32At } from "../protocol/bytes.ts";
+import { checkFrameSize, FrameError } from "./pump.ts";
+import { headerlessFrame } from "./session.ts";
 
 /**
  * Most bytes of a first frame held before the broker connection opens (64 KiB). Every client opens
  * with a small request (ApiVersions, SaslHandshake, Metadata); a larger first frame is streamed.
  */
-export const FIRST_FRAME_BUFFER_LIMIT = 64 * 1024;
+const FIRST_FRAME_BUFFER_LIMIT = 64 * 1024;
 
 /**
  * The first read buffer: what a connection that has sent nothing yet holds (Deno pins the buffer of a
@@ -35,18 +36,14 @@ export interface FirstFrameOptions {
   /**
    * Checks the first request: called with its API key and version as soon as they have arrived
    * (`body` undefined), then once with the whole frame body when the frame is held whole (not for a
-   * frame over `bufferLimit`: the pump reads that one). Throws {@link FrameError} to refuse.
+   * frame over {@link FIRST_FRAME_BUFFER_LIMIT}: the pump reads that one). Throws {@link FrameError} to refuse.
    */
   check(apiKey: number, apiVersion: number, body?: Uint8Array): void;
-  /** Size of the first read buffer (default 256 bytes; grown for a larger first frame). */
-  bufferBytes?: number;
-  /** Largest first frame body held whole, in bytes (default {@link FIRST_FRAME_BUFFER_LIMIT}). */
-  bufferLimit?: number;
 }
 
 /**
  * Reads from `client` until one whole request frame has arrived and passed `options.check` — or, for a
- * frame larger than `options.bufferLimit`, until its size, API key and version have. Returns every byte
+ * frame larger than {@link FIRST_FRAME_BUFFER_LIMIT}, until its size, API key and version have. Returns every byte
  * read (the first frame or, for a large one, its start; and whatever came after it), or null when the
  * client closed before sending a byte.
  *
@@ -61,8 +58,7 @@ export async function readFirstFrame(
   client: ByteSource,
   options: FirstFrameOptions,
 ): Promise<Uint8Array | null> {
-  const bufferLimit = options.bufferLimit ?? FIRST_FRAME_BUFFER_LIMIT;
-  let buf = new Uint8Array(options.bufferBytes ?? FIRST_READ_BYTES);
+  let buf = new Uint8Array(FIRST_READ_BYTES);
   let end = 0;
   let size = -1; // the frame's size, once known
   let checkedHeader = false;
@@ -76,25 +72,17 @@ export async function readFirstFrame(
     end += n;
     if (size < 0 && end >= 4) {
       size = int32At(buf, 0);
-      if (size < 0) throw new FrameError(`negative frame size ${size}`, "frame-size");
-      if (size > options.maxFrameBytes) {
-        throw new FrameError(
-          `frame size ${size} exceeds the maximum of ${options.maxFrameBytes} bytes`,
-          "frame-size",
-        );
-      }
-      if (size < 8) {
-        throw new FrameError(`malformed request header: a frame of ${size} bytes cannot hold one`);
-      }
+      checkFrameSize(size, options.maxFrameBytes);
+      if (size < 8) throw headerlessFrame(size);
     }
     if (size >= 0 && !checkedHeader && end >= 8) {
       checkedHeader = true;
-      options.check((buf[4] << 24 >> 16) | buf[5], (buf[6] << 24 >> 16) | buf[7]);
+      options.check(int16At(buf, 4), int16At(buf, 6));
       // Too large to hold: a valid start is enough; the pump streams the rest.
-      if (size > bufferLimit) return buf.subarray(0, end);
+      if (size > FIRST_FRAME_BUFFER_LIMIT) return buf.subarray(0, end);
     }
     if (size >= 0 && end >= 4 + size) {
-      options.check((buf[4] << 24 >> 16) | buf[5], (buf[6] << 24 >> 16) | buf[7], buf.subarray(4, 4 + size));
+      options.check(int16At(buf, 4), int16At(buf, 6), buf.subarray(4, 4 + size));
       return buf.subarray(0, end);
     }
     if (end === buf.length) {

@@ -81,6 +81,23 @@ export class FrameError extends Error {
   }
 }
 
+/**
+ * Refuses a frame size that is negative or over `maxFrameBytes` (the first frame's reader and the pump
+ * judge sizes alike).
+ *
+ * @example
+ * ```ts ignore
+ * checkFrameSize(int32At(buf, 0), maxFrameBytes);
+ * ```
+ * @throws {FrameError} of kind `frame-size`
+ */
+export function checkFrameSize(size: number, maxFrameBytes: number): void {
+  if (size < 0) throw new FrameError(`negative frame size ${size}`, "frame-size");
+  if (size > maxFrameBytes) {
+    throw new FrameError(`frame size ${size} exceeds the maximum of ${maxFrameBytes} bytes`, "frame-size");
+  }
+}
+
 /** Options of {@link pumpFrames}. */
 export interface PumpOptions {
   /** Largest frame body accepted, in bytes. */
@@ -420,13 +437,7 @@ export class FramePump {
         }
         if (end - start < 4) break;
         const size = int32At(buf, start);
-        if (size < 0) throw new FrameError(`negative frame size ${size}`, "frame-size");
-        if (size > this.#maxFrameBytes) {
-          throw new FrameError(
-            `frame size ${size} exceeds the maximum of ${this.#maxFrameBytes} bytes`,
-            "frame-size",
-          );
-        }
+        checkFrameSize(size, this.#maxFrameBytes);
         const available = Math.min(end - start - 4, size);
         const total = 4 + size;
         if (!this.#rewriteDecided) {

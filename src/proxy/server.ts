@@ -194,6 +194,8 @@ export class ProxyServer {
   /** Tasks (accept loops, connections) still running, and who waits for none to be left. */
   #tasks = 0;
   #noTasks: (() => void) | undefined;
+  /** Settles once no task is left after close(). */
+  #tasksDone: Promise<void> | undefined;
   #started = false;
   #closing = false;
 
@@ -246,8 +248,9 @@ export class ProxyServer {
     this.#started = false;
     for (const listener of this.#listeners) closeQuietly(listener);
     for (const connection of this.#open) connection.close();
-    const tasksDone = this.#tasks === 0 ? Promise.resolve() : new Promise<void>((r) => this.#noTasks = r);
-    await settleWithin(tasksDone, AbortSignal.timeout(SHUTDOWN_WAIT_MS));
+    // One promise for every caller: a second close() must not take the first one's resolver.
+    this.#tasksDone ??= this.#tasks === 0 ? Promise.resolve() : new Promise<void>((r) => this.#noTasks = r);
+    await settleWithin(this.#tasksDone, AbortSignal.timeout(SHUTDOWN_WAIT_MS));
   }
 
   /**

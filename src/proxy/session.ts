@@ -15,6 +15,7 @@ import { closeQuietly } from "../lib/close.ts";
 import {
   ApiKey,
   apiName,
+  int16At,
   int32At,
   produceRequestAcks,
   ProtocolError,
@@ -153,11 +154,28 @@ export function firstRequestCheck(
       const header = readRequestHeader(body);
       if (apiKey === ApiKey.Produce) produceRequestAcks(body, header);
     } catch (error) {
-      throw new FrameError(
-        `malformed request header (${apiName(apiKey)} v${apiVersion}): ${(error as Error).message}`,
-      );
+      throw malformedHeader(apiKey, apiVersion, error);
     }
   };
+}
+
+/**
+ * The error for a request frame too short to hold a request header.
+ *
+ * @example
+ * ```ts ignore
+ * if (size < 8) throw headerlessFrame(size);
+ * ```
+ */
+export function headerlessFrame(size: number): FrameError {
+  return new FrameError(`malformed request header: a frame of ${size} bytes cannot hold one`);
+}
+
+/** The error for a request header that does not parse. */
+function malformedHeader(apiKey: number, apiVersion: number, error: unknown): FrameError {
+  return new FrameError(
+    `malformed request header (${apiName(apiKey)} v${apiVersion}): ${(error as Error).message}`,
+  );
 }
 
 class Session implements FilterContext, PumpEndListener {
@@ -239,13 +257,11 @@ class Session implements FilterContext, PumpEndListener {
     const startedAt = performance.now();
     // Key and version first: the rest of the header's layout depends on them.
     if (prefix.length < 4) {
-      if (size < 4) {
-        throw new FrameError(`malformed request header: a frame of ${size} bytes cannot hold one`);
-      }
+      if (size < 4) throw headerlessFrame(size);
       return "more";
     }
-    const apiKey = (prefix[0] << 24 >> 16) | prefix[1];
-    const apiVersion = (prefix[2] << 24 >> 16) | prefix[3];
+    const apiKey = int16At(prefix, 0);
+    const apiVersion = int16At(prefix, 2);
     const admitters = this.#admitters;
     for (let i = 0; i < admitters.length; i++) admitters[i].admitRequest!(apiKey, apiVersion);
     let header: RequestHeaderInfo;
@@ -255,9 +271,7 @@ class Session implements FilterContext, PumpEndListener {
       if (apiKey === ApiKey.Produce) acks = produceRequestAcks(prefix, header);
     } catch (error) {
       if (error instanceof ProtocolError && prefix.length < size) return "more";
-      throw new FrameError(
-        `malformed request header (${apiName(apiKey)} v${apiVersion}): ${(error as Error).message}`,
-      );
+      throw malformedHeader(apiKey, apiVersion, error);
     }
     const observers = this.#requestObservers;
     for (let i = 0; i < observers.length; i++) observers[i].requestHeader!(header);

@@ -12,6 +12,7 @@ import {
   decodeApiVersionsResponse,
   decodeMessage,
   encodeRequestFrame,
+  int32At,
   type MessageSpec,
   ProtocolError,
   responseHeaderLength,
@@ -19,7 +20,7 @@ import {
 import { connectWithTimeout } from "./connect.ts";
 import { saslExchange, type UpstreamSasl } from "./sasl.ts";
 import { connectTlsWithTimeout, tlsFailureReason, type UpstreamTls, UpstreamTlsError } from "./tls.ts";
-import { DeadlineError, withDeadline } from "../lib/deadline.ts";
+import { DeadlineError, withTimeout } from "../lib/deadline.ts";
 import type { ApiVersionsResponseData } from "../protocol/mod.ts";
 import {
   SaslAuthenticateRequest,
@@ -183,20 +184,16 @@ export class UpstreamClient {
     const exchange = async () => {
       let written = 0;
       while (written < bytes.length) written += await this.conn.write(bytes.subarray(written));
-      const size = new DataView((await readExact(this.conn, 4)).buffer).getInt32(0);
+      const size = int32At(await readExact(this.conn, 4), 0);
       if (size < 4 || size > 64 * 1024 * 1024) throw new UpstreamError(`bad response size ${size}`);
       const frame = await readExact(this.conn, size);
-      const got = new DataView(frame.buffer).getInt32(0);
+      const got = int32At(frame, 0);
       if (got !== correlationId) throw new UpstreamError(`correlation id ${got}, expected ${correlationId}`);
       return frame;
     };
     const ms = this.options.timeoutMs;
     try {
-      return await withDeadline(
-        exchange(),
-        AbortSignal.timeout(ms),
-        `${request.name} timed out after ${ms} ms`,
-      );
+      return await withTimeout(exchange(), ms, `${request.name} timed out after ${ms} ms`);
     } catch (error) {
       if (!(error instanceof DeadlineError)) throw error;
       this.close();

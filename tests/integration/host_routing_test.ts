@@ -28,6 +28,7 @@ import {
   uniqueTopic,
 } from "../harness/mod.ts";
 import { makeLeafCert, makeTestCa } from "../support/certs.ts";
+import { apiVersionsV0 } from "../support/faults_wire.ts";
 import { assertRan, gatewayProblems, realAddressesIn, watchTcpPeers } from "../support/clients_util.ts";
 import {
   brokerNames,
@@ -343,8 +344,8 @@ sharedTest(
   },
 );
 
-/** ApiVersions v0 with a null client id: the first valid frame, which opens the broker connection. */
-const API_VERSIONS_V0 = new Uint8Array([0, 0, 0, 10, 0, 18, 0, 0, 0, 0, 0, 1, 0xff, 0xff]);
+/** ApiVersions v0: the first valid frame, which opens the broker connection. */
+const API_VERSIONS_V0 = apiVersionsV0(1);
 
 /**
  * A TLS handshake with `openssl s_client` to DUAL's EXTERNAL port (`-servername name`, or none), then one

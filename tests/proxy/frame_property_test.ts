@@ -41,7 +41,7 @@ import { firstRequestCheck, runSession, type SessionEnd } from "../../src/proxy/
 import { readFirstFrame } from "../../src/proxy/first_frame.ts";
 import { type ByteStream, prefixedStream } from "../../src/proxy/transport/stream.ts";
 import { messageArbitrary } from "../protocol/arbitrary.ts";
-import { Channel } from "./fake_streams.ts";
+import { Channel, concat } from "./fake_streams.ts";
 
 /** Frames pushed through the reader and the filters, in both directions, over the whole run. */
 const TARGET_FRAMES = 1_000_000;
@@ -201,13 +201,6 @@ function setSize(frame: Uint8Array): Uint8Array {
   return frame;
 }
 
-function join(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
 /**
  * Applies `m` to a copy of `frame` (size prefix included). `headerEnd`: where a header's tagged section
  * or the body starts. Returns the bytes to write and whether the stream must end right after them.
@@ -255,10 +248,10 @@ function mutate(frame: Uint8Array, headerEnd: number, m: Mutation): { bytes: Uin
     case "cut-body":
       return { bytes: setSize(f.slice(0, 4 + (body === 0 ? 0 : m.keep % body))), last: false };
     case "append":
-      return { bytes: setSize(join(f, m.bytes)), last: false };
+      return { bytes: setSize(concat([f, m.bytes])), last: false };
     case "garbage":
       return {
-        bytes: m.bytes.length % 2 === 0 ? m.bytes.slice() : setSize(join(new Uint8Array(4), m.bytes)),
+        bytes: m.bytes.length % 2 === 0 ? m.bytes.slice() : setSize(concat([new Uint8Array(4), m.bytes])),
         last: false,
       };
     case "truncate-stream":
@@ -294,7 +287,7 @@ async function readAllFrames(stream: ByteStream): Promise<{ bodies: Uint8Array[]
   for (;;) {
     const n = await stream.read(chunk);
     if (n === null) return { bodies, leftover: buf.length };
-    buf = join(buf, chunk.subarray(0, n));
+    buf = concat([buf, chunk.subarray(0, n)]);
     for (;;) {
       if (buf.length < 4) break;
       const size = new DataView(buf.buffer, buf.byteOffset).getInt32(0);
@@ -463,7 +456,7 @@ async function runCase(plan: CasePlan, untyped: Error[]): Promise<CaseResult> {
     new DataView(frame.buffer).setInt32(8, i);
     sent.push(i);
     const { bytes: out, last } = mutate(frame, sample.afterClientId, m);
-    bytes = join(bytes, out);
+    bytes = concat([bytes, out]);
     if (last) break;
   }
   for (let at = 0; at < bytes.length; at += plan.chunk) {
@@ -500,7 +493,7 @@ async function readAllFramesLive(
   for (;;) {
     const n = await stream.read(chunk);
     if (n === null) return { bodies };
-    buf = join(buf, chunk.subarray(0, n));
+    buf = concat([buf, chunk.subarray(0, n)]);
     for (;;) {
       if (buf.length < 4) break;
       const size = new DataView(buf.buffer, buf.byteOffset).getInt32(0);

@@ -9,9 +9,10 @@ import { proxyProtocolParser } from "../../src/proxy/transport/proxy_header.ts";
 import { ReloadingTlsCredentials } from "../../src/proxy/transport/tls_credentials.ts";
 import { writeAll } from "../../src/lib/bytes_io.ts";
 import { makeLeafCert, makeTestCa } from "../support/certs.ts";
+import { apiVersionsV0 } from "../support/faults_wire.ts";
 import { waitUntil } from "../support/wait.ts";
 
-const API_VERSIONS_V0 = new Uint8Array([0, 0, 0, 10, 0, 18, 0, 0, 0, 0, 0, 1, 0xff, 0xff]);
+const API_VERSIONS_V0 = apiVersionsV0(1);
 
 Deno.test("proxy server, host routing: PROXY header, then the ClientHello's server name picks the broker", async () => {
   const ca = await makeTestCa();

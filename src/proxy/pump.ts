@@ -437,7 +437,7 @@ export class FramePump {
         }
         if (end - start < 4) break;
         const size = int32At(buf, start);
-        checkFrameSize(size, this.#maxFrameBytes);
+        if (size < 0 || size > this.#maxFrameBytes) checkFrameSize(size, this.#maxFrameBytes);
         const available = Math.min(end - start - 4, size);
         const total = 4 + size;
         if (!this.#rewriteDecided) {
